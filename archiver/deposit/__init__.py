@@ -1,0 +1,209 @@
+"""archiver deposit: put packages into repositories, verified, with a receipt.
+
+    from archiver.deposit import deposit
+    results = deposit(["packages/rpt-..."], "ocfl:repository")
+
+For each package: validate it (an invalid package is refused with the validator's problems),
+hand it to the target, and record what happened in the package itself: a PREMIS event
+(LoC eventType "rep" replication for OCFL and S3 copies, "tra" transfer for SWORD) and a
+receipt under metadata/deposits/. The payload is never touched. Credentials stay out of
+every message, receipt and event.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+
+from archiver import __version__
+from archiver.deposit import config as deposit_config
+from archiver.deposit.base import (DEPOSITED, FAILED, PLANNED, REFUSED, UNCHANGED,
+                                   ConfigurationError, DepositError, DepositResult, Target)
+from archiver.deposit.receipt import Receipt, package_fingerprint, previous_deposit
+from archiver.model import Agent, Event
+
+__all__ = ["deposit", "make_target", "DepositResult", "ConfigurationError", "DepositError"]
+
+log = logging.getLogger("archiver.deposit")
+
+SOFTWARE = Agent(identifier=f"archiver-{__version__}", name="archiver", type="software",
+                 version=__version__)
+
+
+def make_target(spec: deposit_config.TargetSpec) -> Target:
+    settings = dict(spec.settings)
+    if spec.kind == "ocfl":
+        from archiver.deposit.ocfl import OcflTarget
+        return OcflTarget(**settings)
+    if spec.kind == "s3":
+        from archiver.deposit.s3 import S3Target
+        return S3Target(secrets=spec.secrets, **settings)
+    if spec.kind == "sword":
+        from archiver.deposit.sword import SwordTarget
+        return SwordTarget(secrets=spec.secrets, **settings)
+    raise ConfigurationError(f"unknown target type {spec.kind!r}")
+
+
+def resolve_target(target: str | Target | None, config: Mapping | None = None,
+                   collection: str | None = None) -> Target:
+    """A Target from `--to` (None: the configured default, else ocfl:repository)."""
+    if isinstance(target, Target):
+        return target
+    if config is None:
+        config = deposit_config.load()
+    try:
+        return make_target(deposit_config.resolve(target, config, collection=collection))
+    except TypeError as e:  # an unknown key in the target's table
+        raise ConfigurationError(f"target {target!r}: {e}") from None
+
+
+def deposit(packages: Iterable[str | Path], target: str | Target | None = None, *,
+            dry_run: bool = False, config: Mapping | None = None,
+            collection: str | None = None, progress=None) -> list[DepositResult]:
+    """Deposit each package; return one DepositResult per package, in order.
+
+    Raises ConfigurationError before touching anything if the target cannot be used.
+    """
+    resolved = resolve_target(target, config, collection)
+    results = []
+    for package in packages:
+        result = deposit_one(Path(package), resolved, dry_run=dry_run)
+        results.append(result)
+        if progress:
+            progress(result)
+    return results
+
+
+def _now(precise: bool = False) -> str:
+    now = datetime.now(timezone.utc)
+    if not precise:
+        now = now.replace(microsecond=0)
+    return now.isoformat().replace("+00:00", "Z")
+
+
+def _validate(bag: Path):
+    """(valid, problems as dicts) from the project's validator."""
+    try:
+        from archiver.validate import validate_bag
+    except ImportError:
+        return _validate_with_bagit(bag)
+    report = validate_bag(str(bag))
+    problems = [p.to_dict() if hasattr(p, "to_dict") else dict(vars(p)) for p in report.problems]
+    return bool(report.valid), problems
+
+
+def _validate_with_bagit(bag: Path):  # until archiver.validate lands
+    import bagit
+    try:
+        bagit.Bag(str(bag)).validate()
+        return True, []
+    except (bagit.BagError, bagit.BagValidationError) as e:
+        details = getattr(e, "details", None) or []
+        problems = [{"code": "BAGIT-INVALID", "path": getattr(d, "path", "") or "",
+                     "message": str(d), "severity": "error"} for d in details]
+        return False, problems or [{"code": "BAGIT-INVALID", "path": "", "message": str(e),
+                                    "severity": "error"}]
+
+
+def _package_id(bag: Path) -> str:
+    from archiver.bag import bag_info_value
+    return (bag_info_value(bag, "External-Identifier") or bag.name).strip()
+
+
+def deposit_one(bag: Path, target: Target, *, dry_run: bool = False) -> DepositResult:
+    started_at, started = _now(precise=True), time.monotonic()
+    result = DepositResult(package=str(bag), target=target.uri, status=FAILED)
+    if not (bag / "bagit.txt").is_file():
+        result.status = REFUSED
+        result.message = f"{bag}: not a bag (no bagit.txt)"
+        result.problems = [{"code": "BAGIT-NOT-A-BAG", "path": str(bag),
+                            "message": "bagit.txt is missing", "severity": "error"}]
+        return result
+    valid, problems = _validate(bag)
+    if not valid:
+        result.status = REFUSED
+        result.problems = problems
+        result.message = (f"invalid package, not deposited ({len(problems)} problem"
+                          f"{'s' if len(problems) != 1 else ''})")
+        result.seconds = time.monotonic() - started
+        return result
+    result.package_id = package_id = _package_id(bag)
+    fingerprint = package_fingerprint(bag)
+    previous = previous_deposit(bag, target.uri)
+    if dry_run:
+        result.status = PLANNED
+        result.message = ("already deposited, unchanged since" if previous and
+                          previous.fingerprint == fingerprint else "would be deposited")
+        result.seconds = time.monotonic() - started
+        return result
+
+    try:
+        outcome = target.put(bag, package_id, fingerprint, previous)
+    except DepositError as e:
+        result.message = target.redact(e.message)
+        result.seconds = time.monotonic() - started
+        log.warning("%s: deposit to %s failed: %s", package_id, target.uri, result.message)
+        _record(bag, target, result, package_id, fingerprint, started_at, outcome=None,
+                error_code=e.code, details=e.details)
+        return result
+    result.seconds = time.monotonic() - started
+    result.remote_id, result.version = outcome.remote_id, outcome.version
+    result.bytes, result.verified = outcome.bytes, outcome.verified
+    result.message = target.redact(outcome.message or "")
+    if outcome.status == UNCHANGED:
+        # Same bytes already there: a no-op, so nothing is recorded.
+        result.status = UNCHANGED
+        return result
+    result.status = DEPOSITED if outcome.verified else FAILED
+    if not outcome.verified:
+        result.message = result.message or "deposit could not be verified"
+    _record(bag, target, result, package_id, fingerprint, started_at, outcome=outcome)
+    return result
+
+
+def _record(bag: Path, target: Target, result: DepositResult, package_id: str, fingerprint: str,
+            started_at: str, outcome, error_code: str | None = None,
+            details: dict | None = None) -> None:
+    """Add the PREMIS event and the receipt to the package (tag manifests rewritten)."""
+    from archiver.package import record_event
+
+    event_id = str(uuid.uuid4())
+    ended = _now(precise=True)
+    success = result.status == DEPOSITED
+    receipt = Receipt(
+        event=event_id, target=target.uri, kind=target.kind, package_id=package_id,
+        fingerprint=fingerprint, outcome="success" if success else "failure",
+        started=started_at, ended=ended, seconds=result.seconds,
+        remote_id=result.remote_id, version=result.version, bytes=result.bytes,
+        verified=result.verified, message=result.message,
+        details={k: target.redact(str(v)) for k, v in
+                 {**(outcome.details if outcome else {}), **(details or {}),
+                  **({"error-code": error_code} if error_code else {})}.items()
+                 if v is not None},
+        server_receipt=outcome.receipt_document if outcome else None)
+    name = receipt.file_name()
+    receipt_bytes = target.redact(receipt.to_xml().decode("utf-8")).encode("utf-8")
+    where = result.remote_id or package_id
+    if success:
+        outcome_detail = (f"{target.kind} {where}" + (f" {result.version}" if result.version else "")
+                          + f"; {result.bytes} bytes; verified; receipt {name}")
+    else:
+        outcome_detail = f"{result.message}; receipt {name}"
+    event = Event(identifier=event_id, type=target.event_type, date_time=ended[:19] + "Z",
+                  outcome="success" if success else "failure",
+                  detail=f"Deposit of package {package_id} to {target.uri}",
+                  outcome_detail=target.redact(outcome_detail),
+                  agents=((SOFTWARE.identifier, "executing program"),),
+                  objects=(package_id,))
+    try:
+        record_event(bag, event, [SOFTWARE], extra_files={name: receipt_bytes})
+    except Exception as e:  # the deposit happened; say that recording it did not
+        log.error("%s: deposit done but not recorded in the package: %s", package_id, e)
+        result.message = f"{result.message or ''}; not recorded in the package: {e}".lstrip("; ")
+        if success:
+            result.status = FAILED
+        return
+    result.receipt, result.event = name, event_id

@@ -1,0 +1,112 @@
+"""The small interface every deposit target implements, and what a deposit reports.
+
+A target knows how to put one bag somewhere and prove it arrived; it knows nothing of PREMIS,
+receipts on disk or the CLI. `archiver.deposit.deposit` does the rest around it.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+# What a deposit of one package came to.
+DEPOSITED = "deposited"      # written (a new object, or a new version) and verified
+UNCHANGED = "unchanged"      # the target already holds these bytes: nothing written
+PLANNED = "planned"          # --dry-run: would be deposited
+FAILED = "failed"            # tried and did not succeed (or could not be verified)
+REFUSED = "refused"          # not attempted: the package is invalid
+
+
+class DepositError(Exception):
+    """A deposit that did not succeed. `message` must never carry a credential.
+
+    `transient` says whether trying again later may help (connection reset, HTTP 5xx,
+    timeouts); retry.py retries those, within a bound.
+    """
+
+    def __init__(self, message: str, *, code: str = "DEPOSIT-FAILED", transient: bool = False,
+                 details: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.transient = transient
+        self.details = details or {}
+
+
+class ConfigurationError(Exception):
+    """A target that cannot be used as named or configured (exit status 2)."""
+
+
+@dataclass
+class Outcome:
+    """What a target reports for one package it was given."""
+    status: str                      # DEPOSITED or UNCHANGED
+    remote_id: str                   # the target's identifier for the object
+    bytes: int = 0                   # bytes written to the target (0 when unchanged)
+    verified: bool = False
+    version: str | None = None       # e.g. OCFL "v2"
+    details: dict = field(default_factory=dict)  # target-specific, secret-free, for the receipt
+    message: str | None = None
+    receipt_document: bytes | None = None  # the server's own receipt (SWORD Atom entry)
+
+
+@dataclass
+class Previous:
+    """The last successful deposit of this package to the same target, from its receipts."""
+    fingerprint: str
+    remote_id: str
+    version: str | None
+    details: dict
+
+
+class Target:
+    """One place packages go. Subclasses set `kind`, `event_type` and implement `put`."""
+
+    kind = "target"
+    event_type = "rep"  # LoC eventType code: "rep" replication, "tra" transfer
+
+    @property
+    def uri(self) -> str:
+        """A secret-free name of the target, stable across runs (used to match receipts)."""
+        raise NotImplementedError
+
+    def secrets(self) -> list[str]:
+        """Every credential this target holds, so reports can be scrubbed of them."""
+        return []
+
+    def put(self, bag: Path, package_id: str, fingerprint: str,
+            previous: Previous | None) -> Outcome:
+        """Deposit `bag` (already validated); raise DepositError on failure."""
+        raise NotImplementedError
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets():
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+
+@dataclass
+class DepositResult:
+    package: str
+    target: str
+    status: str
+    package_id: str | None = None
+    remote_id: str | None = None
+    version: str | None = None
+    bytes: int = 0
+    seconds: float = 0.0
+    verified: bool = False
+    message: str | None = None
+    receipt: str | None = None          # path of the receipt inside the package
+    event: str | None = None            # PREMIS event identifier recorded
+    problems: list[dict] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (DEPOSITED, UNCHANGED, PLANNED)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["seconds"] = round(self.seconds, 3)
+        data["ok"] = self.ok
+        return data

@@ -1,0 +1,126 @@
+"""Where deposits go: targets named in archiver.toml, or given inline.
+
+Inline targets: `ocfl:PATH`, `s3://BUCKET/PREFIX`, `sword:URL` (the service document).
+Named targets live in `[deposit.targets.NAME]` with a `type`; `[deposit.ocfl]`,
+`[deposit.s3]` and `[deposit.sword]` hold defaults for every target of that type, inline
+ones included. Credentials come only from the configuration file or the environment
+(`password_env = "VAR"` names a variable), never from the command line.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archiver.deposit.base import ConfigurationError
+
+DEFAULT_TARGET = "ocfl:repository"
+KINDS = ("ocfl", "s3", "sword")
+
+# Environment variables read when neither the target nor its type's defaults name a secret.
+SWORD_ENV = {"username": "ARCHIVER_SWORD_USERNAME", "password": "ARCHIVER_SWORD_PASSWORD",
+             "on_behalf_of": "ARCHIVER_SWORD_ON_BEHALF_OF"}
+S3_ENV = {"access_key_id": "AWS_ACCESS_KEY_ID", "secret_access_key": "AWS_SECRET_ACCESS_KEY",
+          "session_token": "AWS_SESSION_TOKEN"}
+
+
+@dataclass
+class TargetSpec:
+    kind: str                     # "ocfl", "s3" or "sword"
+    name: str                     # as the user named it (inline URI or config name)
+    settings: dict = field(default_factory=dict)
+    secrets: dict = field(default_factory=dict, repr=False)
+
+
+def load(path: str | os.PathLike | None = None) -> dict:
+    """The whole archiver.toml (working directory first, then the user config directory)."""
+    try:
+        from archiver.config import load_config
+    except ImportError:  # pragma: no cover - the shared loader is the lead's module
+        return _load_here(path)
+    try:
+        return load_config(path)
+    except Exception as e:  # ArchiverError: unreadable configuration
+        raise ConfigurationError(str(e)) from None
+
+
+def _load_here(path):  # pragma: no cover
+    import tomllib
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    candidates = [Path(path)] if path else [Path("archiver.toml"), base / "archiver" / "archiver.toml"]
+    for candidate in candidates:
+        if candidate.is_file():
+            try:
+                return tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+                raise ConfigurationError(f"{candidate}: unreadable configuration: {e}") from None
+    return {}
+
+
+def resolve(target: str | None, config: Mapping | None = None,
+            env: Mapping[str, str] | None = None, *, collection: str | None = None) -> TargetSpec:
+    """Turn `--to` (or its absence) into a TargetSpec, secrets resolved."""
+    env = os.environ if env is None else env
+    section = dict((config or {}).get("deposit", {}) or {})
+    if not isinstance(section, dict):
+        raise ConfigurationError("[deposit] in archiver.toml must be a table")
+    named = section.get("targets", {}) or {}
+    name = target or section.get("default") or DEFAULT_TARGET
+
+    if name in named:
+        settings = dict(named[name])
+        kind = settings.pop("type", None)
+        if kind not in KINDS:
+            raise ConfigurationError(
+                f"target {name!r}: type must be one of {', '.join(KINDS)} (got {kind!r})")
+    elif name.startswith("ocfl:"):
+        kind, settings = "ocfl", {"path": name[len("ocfl:"):]}
+    elif name.startswith("s3://"):
+        bucket, _, prefix = name[len("s3://"):].partition("/")
+        kind, settings = "s3", {"bucket": bucket, "prefix": prefix}
+    elif name.startswith("sword:"):
+        kind, settings = "sword", {"service_document": name[len("sword:"):]}
+    else:
+        known = ", ".join(sorted(named)) or "none configured"
+        raise ConfigurationError(
+            f"unknown target {name!r}: use ocfl:PATH, s3://BUCKET/PREFIX, sword:URL "
+            f"or a name from [deposit.targets] ({known})")
+
+    defaults = section.get(kind, {}) or {}
+    settings = {**defaults, **settings}
+    if collection:
+        settings["collection"] = collection
+    spec = TargetSpec(kind=kind, name=name, settings=settings)
+    _check(spec)
+    _take_secrets(spec, env)
+    return spec
+
+
+def _check(spec: TargetSpec) -> None:
+    s = spec.settings
+    if spec.kind == "ocfl" and not s.get("path"):
+        raise ConfigurationError(f"target {spec.name!r}: an OCFL target needs a path")
+    if spec.kind == "s3" and not s.get("bucket"):
+        raise ConfigurationError(f"target {spec.name!r}: an S3 target needs a bucket")
+    if spec.kind == "sword":
+        url = s.get("service_document", "")
+        if not url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"target {spec.name!r}: a SWORD target needs the http(s) URL of its service document")
+        if "@" in url.split("/")[2]:
+            raise ConfigurationError(
+                f"target {spec.name!r}: put SWORD credentials in the configuration or the "
+                "environment, not in the URL")
+
+
+def _take_secrets(spec: TargetSpec, env: Mapping[str, str]) -> None:
+    """Move credentials out of `settings` (which may be shown) into `secrets` (never shown)."""
+    table = {"sword": SWORD_ENV, "s3": S3_ENV}.get(spec.kind, {})
+    for key, default_var in table.items():
+        var = spec.settings.pop(f"{key}_env", None) or default_var
+        value = spec.settings.pop(key, None)
+        if value is None:
+            value = env.get(var)
+        if value is not None:
+            spec.secrets[key] = str(value)

@@ -1,0 +1,178 @@
+"""Deposit receipts (metadata/deposits/*.xml) and the package fingerprint they carry.
+
+The fingerprint says whether a package changed since it was deposited. It covers every tag
+file and the payload manifests (validation has already tied the payload to them), but not
+what recording a deposit itself adds: the receipts, the tag manifests, and the deposit
+events in premis.xml. So recording a deposit never makes a package look changed, while a
+recorded validation (a new non-deposit event) does.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from archiver.deposit.base import Previous
+
+DEPOSITS_DIR = "metadata/deposits"
+NS = "https://archiver.example.org/ns/deposit-receipt/v1"
+PREMIS_NS = "http://www.loc.gov/premis/v3"
+_R = f"{{{NS}}}"
+_P = f"{{{PREMIS_NS}}}"
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=True)
+
+
+@dataclass
+class Receipt:
+    event: str
+    target: str
+    kind: str
+    package_id: str
+    fingerprint: str
+    outcome: str                      # "success" or "failure"
+    started: str
+    ended: str
+    seconds: float
+    remote_id: str | None = None
+    version: str | None = None
+    bytes: int = 0
+    verified: bool = False
+    message: str | None = None
+    details: dict = field(default_factory=dict)
+    server_receipt: bytes | None = None
+
+    def file_name(self) -> str:
+        stamp = self.ended.replace("-", "").replace(":", "")
+        return f"{DEPOSITS_DIR}/{stamp}-{self.kind}-{self.event[:8]}.xml"
+
+    def to_xml(self) -> bytes:
+        root = etree.Element(_R + "depositReceipt", nsmap={None: NS})
+        root.set("version", "1")
+
+        def add(tag, text, **attrib):
+            el = etree.SubElement(root, _R + tag, {k: str(v) for k, v in attrib.items()})
+            if text is not None:
+                el.text = str(text)
+            return el
+
+        add("event", self.event)
+        add("target", self.target, kind=self.kind)
+        add("packageIdentifier", self.package_id)
+        add("packageFingerprint", self.fingerprint, algorithm="sha256")
+        add("outcome", self.outcome)
+        if self.remote_id:
+            add("remoteIdentifier", self.remote_id)
+        if self.version:
+            add("version", self.version)
+        add("bytes", self.bytes)
+        add("verified", "true" if self.verified else "false")
+        add("started", self.started)
+        add("ended", self.ended)
+        add("seconds", f"{self.seconds:.3f}")
+        if self.message:
+            add("message", self.message)
+        for name, value in sorted(self.details.items()):
+            if value is not None:
+                add("detail", value, name=name)
+        if self.server_receipt:
+            wrapper = add("serverReceipt", None)
+            try:
+                wrapper.append(etree.fromstring(self.server_receipt, _PARSER))
+            except etree.XMLSyntaxError:
+                wrapper.text = self.server_receipt.decode("utf-8", "replace")
+        etree.indent(root, space="  ")
+        return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def read_receipts(bag: Path) -> list[dict]:
+    """Every receipt in the package, oldest first, as plain dicts."""
+    folder = Path(bag) / DEPOSITS_DIR
+    found = []
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.glob("*.xml")):
+        try:
+            root = etree.parse(str(path), _PARSER).getroot()
+        except (OSError, etree.XMLSyntaxError):
+            continue
+        if root.tag != _R + "depositReceipt":
+            continue
+        item = {"file": path.name}
+        for child in root:
+            if not isinstance(child.tag, str):
+                continue
+            name = etree.QName(child).localname
+            if name == "detail":
+                item.setdefault("details", {})[child.get("name")] = child.text
+            elif name == "target":
+                item["target"], item["kind"] = child.text, child.get("kind")
+            elif name != "serverReceipt":
+                item[name] = child.text
+        found.append(item)
+    found.sort(key=lambda r: (r.get("ended") or "", r["file"]))
+    return found
+
+
+def previous_deposit(bag: Path, target_uri: str) -> Previous | None:
+    """The latest successful deposit of this package to `target_uri`, if any."""
+    for item in reversed(read_receipts(bag)):
+        if item.get("target") == target_uri and item.get("outcome") == "success":
+            return Previous(fingerprint=item.get("packageFingerprint") or "",
+                            remote_id=item.get("remoteIdentifier") or "",
+                            version=item.get("version"), details=item.get("details", {}))
+    return None
+
+
+def _premis_digest(data: bytes, deposit_events: set[str]) -> str:
+    """Digest of premis.xml as it would be without the deposit events (and agents only they use)."""
+    try:
+        root = etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError:
+        return hashlib.sha256(data).hexdigest()
+    ns = {"p": PREMIS_NS}
+    removed_agents, kept_agents = set(), set()
+    for event in root.findall("p:event", ns):
+        agents = set(event.xpath("p:linkingAgentIdentifier/p:linkingAgentIdentifierValue/text()",
+                                 namespaces=ns))
+        if event.findtext("p:eventIdentifier/p:eventIdentifierValue", namespaces=ns) in deposit_events:
+            root.remove(event)
+            removed_agents |= agents
+        else:
+            kept_agents |= agents
+    for agent in root.findall("p:agent", ns):
+        if agent.findtext("p:agentIdentifier/p:agentIdentifierValue",
+                          namespaces=ns) in removed_agents - kept_agents:
+            root.remove(agent)
+    h = hashlib.sha256()
+    for el in root.iter():
+        if isinstance(el.tag, str):
+            h.update(repr((el.tag, sorted(el.attrib.items()), (el.text or "").strip())).encode())
+    return h.hexdigest()
+
+
+def package_fingerprint(bag: Path) -> str:
+    bag = Path(bag)
+    deposit_events = {r["event"] for r in read_receipts(bag) if r.get("event")}
+    entries = []
+    for root, dirs, files in os.walk(bag):
+        rel_root = Path(root).relative_to(bag).as_posix()
+        if rel_root == ".":
+            dirs[:] = [d for d in dirs if d != "data"]  # the payload manifests stand for data/
+        for name in files:
+            rel = name if rel_root == "." else f"{rel_root}/{name}"
+            if (rel_root == "." and name.startswith("tagmanifest-")) or \
+                    rel.startswith(DEPOSITS_DIR + "/"):
+                continue
+            data = (bag / rel).read_bytes()
+            if rel == "metadata/premis.xml":
+                digest = _premis_digest(data, deposit_events)
+            else:
+                digest = hashlib.sha256(data).hexdigest()
+            entries.append(f"{rel}\0{digest}\n")
+    h = hashlib.sha256()
+    for entry in sorted(entries):
+        h.update(entry.encode("utf-8"))
+    return h.hexdigest()

@@ -1,0 +1,211 @@
+"""Deposit to OCFL 1.1 storage roots, validated object by object with ocfl-py."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import ocfl
+import pytest
+
+from archiver.deposit import deposit
+from archiver.deposit.ocfl import HashedNTupleLayout, open_storage_root, validate_object
+from archiver.deposit.receipt import read_receipts
+
+
+def assert_root_valid(root: Path, expected_objects: int):
+    """ocfl-root.py/ocfl-validate.py exit 0 on invalid objects: check every object ourselves."""
+    objects = []
+    for path in root.rglob("0=ocfl_object_1.1"):
+        valid, messages = validate_object(path.parent, check_digests=True)
+        assert valid, messages
+        objects.append(path.parent)
+    assert len(objects) == expected_objects
+    storage_root = open_storage_root(root)
+    assert storage_root.validate(validate_objects=True, check_digests=True)
+    assert storage_root.num_objects == storage_root.good_objects == expected_objects
+    assert storage_root.num_traversal_errors == 0
+    return objects
+
+
+def premis_event_types(bag: Path) -> list[str]:
+    from lxml import etree
+    root = etree.parse(str(bag / "metadata" / "premis.xml")).getroot()
+    return [e.get("valueURI").rsplit("/", 1)[1] for e in
+            root.iter("{http://www.loc.gov/premis/v3}eventType")]
+
+
+def test_first_deposit_makes_a_valid_object_in_a_0004_root(tmp_path, bag_factory):
+    bag = bag_factory("rpt-first")
+    root = tmp_path / "repository"
+    [result] = deposit([bag], f"ocfl:{root}", config={})
+    assert result.status == "deposited", result.message
+    assert result.verified and result.version == "v1" and result.remote_id == "rpt-first"
+    assert result.bytes > 0 and result.seconds > 0
+    # The root names its layout, and the object sits where extension 0004 puts it.
+    layout = json.loads((root / "ocfl_layout.json").read_text())
+    assert layout["extension"] == "0004-hashed-n-tuple-storage-layout"
+    config = json.loads((root / "extensions/0004-hashed-n-tuple-storage-layout/config.json").read_text())
+    assert config == {"extensionName": "0004-hashed-n-tuple-storage-layout", "digestAlgorithm": "sha256",
+                      "tupleSize": 3, "numberOfTuples": 3, "shortObjectRoot": False}
+    digest = hashlib.sha256(b"rpt-first").hexdigest()
+    objdir = root / digest[:3] / digest[3:6] / digest[6:9] / digest
+    assert [objdir] == assert_root_valid(root, 1)
+    inventory = json.loads((objdir / "inventory.json").read_text())
+    assert inventory["id"] == "rpt-first" and inventory["head"] == "v1"
+    assert "data/report.txt" in json.dumps(inventory["versions"]["v1"]["state"])
+    # Recorded in the package: a replication event and a receipt; the bag is still valid.
+    assert premis_event_types(bag)[-1] == "rep"
+    [receipt] = read_receipts(bag)
+    assert receipt["outcome"] == "success" and receipt["verified"] == "true"
+    assert receipt["target"] == f"ocfl:{root}" and result.receipt.startswith("metadata/deposits/")
+    import bagit
+    bagit.Bag(str(bag)).validate()
+    # No staging left beside the root.
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_same_bytes_again_is_a_no_op(tmp_path, bag_factory):
+    bag = bag_factory()
+    root = tmp_path / "repository"
+    deposit([bag], f"ocfl:{root}", config={})
+    before = (bag / "metadata" / "premis.xml").read_bytes()
+    [again] = deposit([bag], f"ocfl:{root}", config={})
+    assert again.status == "unchanged" and again.ok and again.bytes == 0
+    assert "unchanged" in again.message
+    assert (bag / "metadata" / "premis.xml").read_bytes() == before  # nothing recorded
+    [objdir] = assert_root_valid(root, 1)
+    assert json.loads((objdir / "inventory.json").read_text())["head"] == "v1"
+
+
+def test_changed_metadata_adds_a_version(tmp_path, bag_factory, revalidate):
+    bag = bag_factory()
+    root = tmp_path / "repository"
+    deposit([bag], f"ocfl:{root}", config={})
+    revalidate(bag)
+    [second] = deposit([bag], f"ocfl:{root}", config={})
+    assert second.status == "deposited" and second.version == "v2" and second.verified
+    [objdir] = assert_root_valid(root, 1)
+    inventory = json.loads((objdir / "inventory.json").read_text())
+    assert inventory["head"] == "v2"
+    # Forward delta: the payload is not stored twice.
+    assert not list((objdir / "v2" / "content").rglob("report.txt"))
+    assert len(read_receipts(bag)) == 2
+    [third] = deposit([bag], f"ocfl:{root}", config={})
+    assert third.status == "unchanged"
+
+
+def test_without_receipt_same_bytes_is_still_a_no_op(tmp_path, bag_factory):
+    """The object's own state decides when the package carries no receipt for it."""
+    bag = bag_factory()
+    root = tmp_path / "repository"
+    from archiver.deposit.ocfl import OcflTarget
+    target = OcflTarget(root)
+    from archiver.deposit.receipt import package_fingerprint
+    target.put(bag, "rpt-0000", package_fingerprint(bag), None)
+    outcome = target.put(bag, "rpt-0000", package_fingerprint(bag), None)
+    assert outcome.status == "unchanged"
+
+
+@pytest.mark.parametrize("config, object_id, expected", [
+    ({}, "object-01", "3c0/ff4/240/3c0ff4240c1e116dba14c7627f2319b58aa3d77606d0d90dfc6161608ac987d4"),
+    ({}, "..hor/rib:le-$id",
+     "487/326/d8c/487326d8c2a3c0b885e23da1469b4d6671fd4e76978924b4443e9e3c316cda6d"),
+    ({"digestAlgorithm": "md5", "tupleSize": 2, "numberOfTuples": 15, "shortObjectRoot": True},
+     "object-01", "ff/75/53/44/92/48/5e/ab/b3/9f/86/35/67/28/88/4e"),
+    ({"digestAlgorithm": "md5", "tupleSize": 2, "numberOfTuples": 15, "shortObjectRoot": True},
+     "..hor/rib:le-$id", "08/31/97/66/fb/6c/29/35/dd/17/5b/94/26/77/17/e0"),
+    ({"tupleSize": 0, "numberOfTuples": 0}, "object-01",
+     "3c0ff4240c1e116dba14c7627f2319b58aa3d77606d0d90dfc6161608ac987d4"),
+])
+def test_0004_layout_matches_the_extension_examples(config, object_id, expected):
+    layout = HashedNTupleLayout()
+    layout.check_and_set_layout_params({"extensionName": layout.NAME, **config})
+    assert layout.identifier_to_path(object_id) == expected
+
+
+@pytest.mark.parametrize("config", [
+    {"tupleSize": 0, "numberOfTuples": 3},
+    {"tupleSize": 32, "numberOfTuples": 3},
+    {"digestAlgorithm": "md5", "tupleSize": 4, "numberOfTuples": 8, "shortObjectRoot": True},
+    {"digestAlgorithm": "crc32"},
+])
+def test_0004_layout_rejects_what_the_extension_forbids(config):
+    from ocfl.layout import LayoutException
+    layout = HashedNTupleLayout()
+    with pytest.raises(LayoutException):
+        layout.check_and_set_layout_params({"extensionName": layout.NAME, **config})
+
+
+def test_flat_direct_layout_from_config(tmp_path, bag_factory):
+    bag = bag_factory("rpt-flat")
+    root = tmp_path / "flat"
+    config = {"deposit": {"targets": {"local": {"type": "ocfl", "path": str(root),
+                                                "layout": "flat-direct"}}}}
+    [result] = deposit([bag], "local", config=config)
+    assert result.status == "deposited", result.message
+    assert json.loads((root / "ocfl_layout.json").read_text())["extension"] == \
+        "0002-flat-direct-storage-layout"
+    assert assert_root_valid(root, 1) == [root / "rpt-flat"]
+
+
+def test_invalid_package_is_refused(tmp_path, bag_factory):
+    bag = bag_factory()
+    (bag / "data" / "report.txt").write_bytes(b"tampered\n")
+    root = tmp_path / "repository"
+    [result] = deposit([bag], f"ocfl:{root}", config={})
+    assert result.status == "refused" and not result.ok
+    assert result.problems and all(p["code"] for p in result.problems)
+    assert not root.exists() or not list(root.rglob("inventory.json"))
+    assert read_receipts(bag) == []
+
+
+def test_corrupted_write_is_caught_and_rolled_back(tmp_path, bag_factory, monkeypatch):
+    bag = bag_factory()
+    root = tmp_path / "repository"
+    import ocfl.object as ocfl_object
+    real_copy = ocfl_object.fsw_copyfile
+
+    def corrupting_copy(src_fs, src, dst_fs, dst):
+        real_copy(src_fs, src, dst_fs, dst)
+        if dst.endswith("report.txt"):
+            with dst_fs.open(dst, "wb") as f:
+                f.write(b"bit rot\n")
+    monkeypatch.setattr(ocfl_object, "fsw_copyfile", corrupting_copy)
+    [result] = deposit([bag], f"ocfl:{root}", config={})
+    assert result.status == "failed" and not result.verified
+    assert "did not validate" in result.message
+    assert list(root.rglob("inventory.json")) == []  # nothing half-written left
+    assert open_storage_root(root).validate()
+    [receipt] = read_receipts(bag)
+    assert receipt["outcome"] == "failure"
+
+
+def test_object_in_place_of_another_id_is_not_overwritten(tmp_path, bag_factory):
+    first = bag_factory("rpt-a", external_id="same-id")
+    second = bag_factory("rpt-b", external_id="same-id",
+                         payload={"other.txt": b"a different report\n"})
+    root = tmp_path / "repository"
+    assert deposit([first], f"ocfl:{root}", config={})[0].status == "deposited"
+    [result] = deposit([second], f"ocfl:{root}", config={})
+    # Same identifier, different content: a new version of that object, never a silent overwrite.
+    assert result.status == "deposited" and result.version == "v2"
+    assert_root_valid(root, 1)
+
+
+def test_dry_run_writes_nothing(tmp_path, bag_factory):
+    bag = bag_factory()
+    root = tmp_path / "repository"
+    before = sorted(p.name for p in bag.rglob("*"))
+    [result] = deposit([bag], f"ocfl:{root}", dry_run=True, config={})
+    assert result.status == "planned" and result.ok
+    assert not root.exists()
+    assert sorted(p.name for p in bag.rglob("*")) == before
+
+
+def test_not_an_ocfl_root_fails_cleanly(tmp_path, bag_factory):
+    root = tmp_path / "occupied"
+    root.mkdir()
+    (root / "notes.txt").write_text("hello")
+    [result] = deposit([bag_factory()], f"ocfl:{root}", config={})
+    assert result.status == "failed" and "not an OCFL storage root" in result.message
