@@ -295,3 +295,9 @@ def revalidate():
 def secrets():
     return {"s3_access_key": S3_ACCESS_KEY, "s3_secret_key": S3_SECRET_KEY,
             "sword_user": SWORD_USER, "sword_password": SWORD_PASSWORD}
+
+
+@pytest.fixture
+def closed_port():
+    """A loopback port nothing listens on: a server that is down."""
+    return free_port()
