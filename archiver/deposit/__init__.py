@@ -69,12 +69,26 @@ def deposit(packages: Iterable[str | Path], target: str | Target | None = None, 
     """
     resolved = resolve_target(target, config, collection)
     results = []
-    for package in packages:
+    for package in expand_packages(packages):
         result = deposit_one(Path(package), resolved, dry_run=dry_run)
         results.append(result)
         if progress:
             progress(result)
     return results
+
+
+def expand_packages(paths: Iterable[str | Path]) -> list[Path]:
+    """Bags as named; a folder that is not a bag but holds bags (a store) stands for them."""
+    found = []
+    for path in map(Path, paths):
+        if not (path / "bagit.txt").is_file() and path.is_dir():
+            inner = sorted(p for p in path.iterdir()
+                           if p.is_dir() and not p.name.startswith(".") and (p / "bagit.txt").is_file())
+            if inner:
+                found.extend(inner)
+                continue
+        found.append(path)
+    return found
 
 
 def _now(precise: bool = False) -> str:
@@ -145,7 +159,7 @@ def deposit_one(bag: Path, target: Target, *, dry_run: bool = False) -> DepositR
     except DepositError as e:
         result.message = target.redact(e.message)
         result.seconds = time.monotonic() - started
-        log.warning("%s: deposit to %s failed: %s", package_id, target.uri, result.message)
+        log.info("%s: deposit to %s failed: %s", package_id, target.uri, result.message)
         _record(bag, target, result, package_id, fingerprint, started_at, outcome=None,
                 error_code=e.code, details=e.details)
         return result
@@ -168,8 +182,6 @@ def _record(bag: Path, target: Target, result: DepositResult, package_id: str, f
             started_at: str, outcome, error_code: str | None = None,
             details: dict | None = None) -> None:
     """Add the PREMIS event and the receipt to the package (tag manifests rewritten)."""
-    from archiver.package import record_event
-
     event_id = str(uuid.uuid4())
     ended = _now(precise=True)
     success = result.status == DEPOSITED
@@ -199,6 +211,7 @@ def _record(bag: Path, target: Target, result: DepositResult, package_id: str, f
                   agents=((SOFTWARE.identifier, "executing program"),),
                   objects=(package_id,))
     try:
+        from archiver.package import record_event
         record_event(bag, event, [SOFTWARE], extra_files={name: receipt_bytes})
     except Exception as e:  # the deposit happened; say that recording it did not
         log.error("%s: deposit done but not recorded in the package: %s", package_id, e)

@@ -22,10 +22,17 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-import ocfl
-from ocfl.validator import Validator
-from ocfl.layout import Layout, LayoutException
-from ocfl.layout_registry import add_layout
+# Importing ocfl-py configures the root logger (INFO, to stderr); put it back as it was,
+# so a library import does not decide what archiver's command line prints.
+_root_logger = logging.getLogger()
+_saved_logging = (_root_logger.level, list(_root_logger.handlers))
+import ocfl  # noqa: E402
+from ocfl.layout import Layout, LayoutException  # noqa: E402
+from ocfl.layout_registry import add_layout  # noqa: E402
+from ocfl.validator import Validator  # noqa: E402
+
+_root_logger.setLevel(_saved_logging[0])
+_root_logger.handlers[:] = _saved_logging[1]
 
 from archiver import __version__
 from archiver.deposit.base import (DEPOSITED, UNCHANGED, ConfigurationError, DepositError,
