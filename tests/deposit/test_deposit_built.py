@@ -1,0 +1,32 @@
+"""Deposit packages made by the project's own build, from the example reports."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from archiver.deposit import deposit
+from archiver.deposit.ocfl import open_storage_root, validate_object
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "reports"
+
+
+def test_built_packages_deposit_to_ocfl(tmp_path):
+    build = pytest.importorskip("archiver.build")
+    results = build.build([str(EXAMPLES)], str(tmp_path / "packages"), durable=False, jobs=1)
+    bags = [Path(r.path) for r in results if r.status == "built"]
+    assert bags, [r.message for r in results]
+    root = tmp_path / "repository"
+    deposited = deposit(bags, f"ocfl:{root}", config={})
+    assert [r.status for r in deposited] == ["deposited"] * len(bags), [r.message for r in deposited]
+    for result in deposited:
+        from archiver.bag import bag_info_value
+        assert result.remote_id == bag_info_value(Path(result.package), "External-Identifier")
+    objects = [p.parent for p in root.rglob("0=ocfl_object_1.1")]
+    assert len(objects) == len(bags)
+    for objdir in objects:
+        valid, messages = validate_object(objdir, check_digests=True)
+        assert valid, messages
+    storage_root = open_storage_root(root)
+    assert storage_root.validate() and storage_root.good_objects == len(bags)
+    assert [r.status for r in deposit(bags, f"ocfl:{root}", config={})] == ["unchanged"] * len(bags)
