@@ -1,0 +1,411 @@
+"""RFC 8493 parsing: the bag declaration, tag files, manifests and fetch.txt.
+
+Each parser reads one file once, streams it line by line, and returns what it found plus the
+problems it met; none raises on malformed input. Paths come back decoded (percent-encoding
+undone) and checked for escapes before anything could open them.
+"""
+from __future__ import annotations
+
+import codecs
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from archiver.problem_codes import problem
+from archiver.problems import Problem
+
+# BagIt versions still found in the wild; 0.93-0.95 bags call bag-info.txt package-info.txt.
+SUPPORTED_VERSIONS = ("0.93", "0.94", "0.95", "0.96", "0.97", "1.0")
+DECLARATION_LIMIT = 4096  # bagit.txt is two short lines; anything longer is not a declaration
+
+# Reserved labels that describe the bag as a whole, so a second occurrence is contradictory
+# (RFC 8493 §2.2.2 lets other labels repeat).
+SINGLE_VALUED = ("payload-oxum", "bag-size", "bagging-date", "bag-count")
+
+_VERSION = re.compile(r"\d+\.\d+\Z")
+_OXUM = re.compile(r"(\d+)\.(\d+)\Z")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+_BAG_COUNT = re.compile(r"\d+ of (\d+|\?)\Z", re.IGNORECASE)
+_BAG_SIZE = re.compile(r"\d+(\.\d+)?\s*([KMGTPE]i?B|bytes?|B)?\Z", re.IGNORECASE)
+_HEX = frozenset("0123456789abcdefABCDEF")
+_DRIVE = re.compile(r"[A-Za-z]:")
+_PERCENT = re.compile(r"%(25|0[dDaA])")
+
+
+@dataclass
+class Declaration:
+    version: str | None = None
+    encoding: str = "utf-8"  # a Python codec name
+    declared_encoding: str | None = None
+
+
+@dataclass
+class ManifestEntries:
+    algorithm: str
+    name: str  # the manifest's file name, e.g. manifest-sha256.txt
+    entries: dict[str, str] = field(default_factory=dict)  # decoded path -> lowercase hex
+
+
+@dataclass(frozen=True)
+class FetchEntry:
+    url: str
+    length: int | None  # None for '-'
+    path: str
+    line: int
+
+
+# -- the declaration -------------------------------------------------------------------------
+def parse_declaration(data: bytes, path: str = "bagit.txt") -> tuple[Declaration, list[Problem]]:
+    """Check bagit.txt's exact form (RFC 8493 §2.1.1) and return its version and encoding."""
+    decl, problems = Declaration(), []
+    if data.startswith(codecs.BOM_UTF8) or data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        problems.append(problem("BAGIT-DECLARATION-BOM", path,
+                                "bagit.txt begins with a byte-order mark; it must not"))
+        data = data.lstrip(codecs.BOM_UTF8)
+        if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            try:
+                data = data.decode("utf-16").encode("utf-8")
+            except UnicodeDecodeError:
+                pass
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        problems.append(problem("BAGIT-DECLARATION-NOT-UTF8", path,
+                                f"bagit.txt is not UTF-8 (byte {e.start}); it must be"))
+        text = data.decode("utf-8", "replace")
+    lines = _split_lines(text)
+    if lines and lines[-1] == "":
+        lines.pop()  # the terminator of the last line
+    else:
+        problems.append(problem("BAGIT-DECLARATION-MALFORMED", path,
+                                "the last line of bagit.txt has no line ending"))
+    expected = ("BagIt-Version", "Tag-File-Character-Encoding")
+    values: dict[str, str] = {}
+    for number, line in enumerate(lines, 1):
+        label, sep, value = line.partition(":")
+        if not sep:
+            problems.append(problem("BAGIT-DECLARATION-MALFORMED", path,
+                                    f"line {number} is not 'Label: value': {line[:60]!r}"))
+            continue
+        if label.strip() != label or value[:1] != " " or value[1:].strip() != value[1:]:
+            problems.append(problem("BAGIT-DECLARATION-WHITESPACE", path,
+                                    f"line {number} has stray whitespace: {line[:60]!r} "
+                                    f"(expected '{label.strip()}: {value.strip()}')"))
+        label, value = label.strip(), value.strip()
+        if number <= 2 and label != expected[number - 1]:
+            if label.lower() == expected[number - 1].lower():
+                problems.append(problem("BAGIT-DECLARATION-MALFORMED", path,
+                                        f"line {number} label is {label!r}; it must be spelled "
+                                        f"{expected[number - 1]!r}"))
+            else:
+                problems.append(problem("BAGIT-DECLARATION-MALFORMED", path,
+                                        f"line {number} must be {expected[number - 1]}, found {label!r}"))
+        values.setdefault(label.lower(), value)
+    if len(lines) != 2:
+        problems.append(problem("BAGIT-DECLARATION-MALFORMED", path,
+                                f"bagit.txt has {len(lines)} lines; it must have exactly 2"))
+    version = values.get("bagit-version")
+    if version is None:
+        problems.append(problem("BAGIT-DECLARATION-MALFORMED", path, "BagIt-Version is missing"))
+    elif not _VERSION.match(version):
+        problems.append(problem("BAGIT-VERSION-MALFORMED", path,
+                                f"BagIt-Version {version!r} is not of the form M.N"))
+    elif version not in SUPPORTED_VERSIONS:
+        problems.append(problem("BAGIT-VERSION-UNSUPPORTED", path,
+                                f"BagIt-Version {version} is not one of {', '.join(SUPPORTED_VERSIONS)}"))
+        decl.version = version
+    else:
+        decl.version = version
+    declared = values.get("tag-file-character-encoding")
+    if declared is None:
+        problems.append(problem("BAGIT-DECLARATION-MALFORMED", path,
+                                "Tag-File-Character-Encoding is missing"))
+    else:
+        decl.declared_encoding = declared
+        try:
+            decl.encoding = codecs.lookup(declared).name
+        except LookupError:
+            problems.append(problem("BAGIT-ENCODING-UNSUPPORTED", path,
+                                    f"Tag-File-Character-Encoding {declared!r} is not an encoding "
+                                    f"this validator knows; tag files are read as UTF-8"))
+        else:
+            if decl.encoding != "utf-8" and decl.version == "1.0":
+                problems.append(problem("BAGIT-ENCODING-NOT-UTF8", path,
+                                        f"tag files are declared {declared}; BagIt 1.0 bags should use UTF-8"))
+    return decl, problems
+
+
+def _split_lines(text: str) -> list[str]:
+    # RFC 8493 ends lines with LF, CR or CRLF, and only those (str.splitlines knows more).
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+# -- tag files (bag-info.txt and others) --------------------------------------------------------
+def read_lines(fspath: str, encoding: str) -> Iterator[str]:
+    """Stream a tag file's lines without terminators; LF, CR and CRLF all end a line.
+
+    Raises UnicodeDecodeError / OSError to the caller, which turns them into problems.
+    """
+    # newline=None is universal newlines: exactly LF, CR and CRLF.
+    with open(fspath, encoding=encoding, errors="strict", newline=None) as f:
+        first = True
+        for line in f:
+            if first:
+                line = line.lstrip("\ufeff")
+                first = False
+            yield line[:-1] if line.endswith("\n") else line
+
+
+def parse_tag_file(fspath: str, path: str, encoding: str) -> tuple[list[tuple[str, str]], list[Problem]]:
+    """(label, value) pairs of a tag file in file order, continuation lines joined."""
+    pairs: list[tuple[str, str]] = []
+    problems: list[Problem] = []
+    number = 0
+    try:
+        for number, line in enumerate(read_lines(fspath, encoding), 1):
+            if not line.strip():
+                continue
+            if line[0] in " \t":
+                if pairs:
+                    label, value = pairs[-1]
+                    pairs[-1] = (label, f"{value} {line.strip()}" if value else line.strip())
+                else:
+                    problems.append(problem("BAGIT-TAGFILE-LINE-MALFORMED", path,
+                                            f"line {number} continues a value but no label precedes it"))
+                continue
+            label, sep, value = line.partition(":")
+            if not sep:
+                problems.append(problem("BAGIT-TAGFILE-LINE-MALFORMED", path,
+                                        f"line {number} has no ':' between label and value: {line[:60]!r}"))
+                continue
+            if label != label.rstrip():
+                problems.append(problem("BAGIT-TAGFILE-LABEL-WHITESPACE", path,
+                                        f"line {number}: label {label!r} ends with whitespace"))
+            pairs.append((label.strip(), value.strip()))
+    except UnicodeError as e:
+        problems.append(problem("BAGIT-TAGFILE-UNREADABLE", path,
+                                f"not valid {encoding} after line {number}: {e.reason}"))
+    except OSError as e:
+        problems.append(problem("BAGIT-TAGFILE-UNREADABLE", path, f"cannot read: {e.strerror or e}"))
+    return pairs, problems
+
+
+def check_bag_info(pairs: list[tuple[str, str]], path: str) -> list[Problem]:
+    """Reserved-label rules of RFC 8493 §2.2.2 that need no look at the payload."""
+    problems: list[Problem] = []
+    seen: dict[str, list[str]] = {}
+    for label, value in pairs:
+        seen.setdefault(label.lower(), []).append(value)
+    for key in SINGLE_VALUED:
+        values = seen.get(key, [])
+        if len(values) > 1:
+            label = next(lab for lab, _ in pairs if lab.lower() == key)
+            code = "BAGIT-OXUM-MALFORMED" if key == "payload-oxum" and len(set(values)) > 1 \
+                else "BAGIT-INFO-REPEATED-LABEL"
+            problems.append(problem(code, path, f"{label} appears {len(values)} times "
+                                                f"({', '.join(values)}); it describes the whole bag once"))
+    for value in seen.get("payload-oxum", [])[:1]:
+        if not _OXUM.match(value):
+            problems.append(problem("BAGIT-OXUM-MALFORMED", path,
+                                    f"Payload-Oxum {value!r} is not octetcount.streamcount"))
+    for value in seen.get("bagging-date", []):
+        if not _DATE.match(value):
+            problems.append(problem("BAGIT-INFO-BAD-DATE", path,
+                                    f"Bagging-Date {value!r} is not YYYY-MM-DD"))
+    for value in seen.get("bag-count", []):
+        match = _BAG_COUNT.match(value)
+        bad = not match
+        if match and match.group(1) != "?":
+            n, total = int(value.split()[0]), int(match.group(1))
+            bad = n < 1 or n > total
+        if bad:
+            problems.append(problem("BAGIT-INFO-BAD-BAG-COUNT", path,
+                                    f"Bag-Count {value!r} is not 'N of T' with 1 <= N <= T"))
+    for value in seen.get("bag-size", []):
+        if not _BAG_SIZE.match(value):
+            problems.append(problem("BAGIT-INFO-BAD-BAG-SIZE", path,
+                                    f"Bag-Size {value!r} is not a size such as '260 GB'"))
+    return problems
+
+
+def parse_oxum(value: str | None) -> tuple[int, int] | None:
+    match = _OXUM.match(value or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+# -- paths -------------------------------------------------------------------------------------
+def decode_path(raw: str) -> tuple[str, bool]:
+    """Undo RFC 8493 §2.1.3 percent-encoding; the flag says whether a stray '%' was seen."""
+    if "%" not in raw:
+        return raw, False
+    stray = raw.count("%") != len(_PERCENT.findall(raw))
+    decoded = _PERCENT.sub(lambda m: {"25": "%", "0d": "\r", "0a": "\n"}[m.group(1).lower()], raw)
+    return decoded, stray
+
+
+def unsafe_reason(path: str) -> str | None:
+    """Why `path` could leave the bag (RFC 8493 §6), or None when it stays inside.
+
+    Cheap for ordinary paths: one pass of character tests before any splitting.
+    """
+    if not path:
+        return "empty path"
+    first = path[0]
+    if first == "/" or first == "\\":
+        return "absolute path" if path[:2] not in ("\\\\", "//") else "UNC path"
+    if first == "~":
+        return "home-directory path ('~')"
+    if "\x00" in path:
+        return "NUL character in path"
+    if len(path) > 1 and path[1] == ":" and _DRIVE.match(path):
+        return "drive letter"
+    if ".." in path:
+        for part in path.replace("\\", "/").split("/"):
+            if part == "..":
+                return "'..' component"
+    return None
+
+
+def normalize_relative(path: str) -> str:
+    """Drop './' and empty components (unsafe paths must have been refused before)."""
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    return "/".join(parts)
+
+
+# -- manifests ----------------------------------------------------------------------------------
+def manifest_algorithm(name: str, prefix: str) -> str:
+    return name[len(prefix):-len(".txt")]
+
+
+def parse_manifest(fspath: str, name: str, algorithm: str, encoding: str,
+                   digest_length: int | None) -> tuple[ManifestEntries, list[Problem]]:
+    """Read a payload or tag manifest once (RFC 8493 §2.1.3, §2.2.1).
+
+    Per line: split at the first space or tab, check the digest, decode the path. Duplicate
+    entries are reported (equal digests: warning; different: error) and the first one is kept.
+    """
+    result = ManifestEntries(algorithm=algorithm, name=name)
+    problems: list[Problem] = []
+    entries = result.entries
+    number = 0
+    try:
+        for number, line in enumerate(read_lines(fspath, encoding), 1):
+            sep = line.find(" ")
+            tab = line.find("\t")
+            if tab != -1 and (sep == -1 or tab < sep):
+                sep = tab
+            if sep <= 0:
+                if line.strip():
+                    problems.append(problem("BAGIT-MANIFEST-LINE-MALFORMED", name,
+                                            f"line {number} is not 'checksum filepath': {line[:80]!r}"))
+                continue
+            digest = line[:sep]
+            raw = line[sep:].lstrip(" \t")
+            if not raw:
+                problems.append(problem("BAGIT-MANIFEST-LINE-MALFORMED", name,
+                                        f"line {number} has a checksum but no file path"))
+                continue
+            if raw[0] == "*":
+                problems.append(problem("BAGIT-MANIFEST-BINARY-MARKER", name,
+                                        f"line {number}: '*{raw[1:60]}' read as '{raw[1:60]}' "
+                                        "(md5sum binary marker)"))
+                raw = raw[1:]
+            path, stray = decode_path(raw)
+            if stray:
+                problems.append(problem("BAGIT-MANIFEST-PERCENT-ENCODING", name,
+                                        f"line {number}: '%' in {raw!r} is not followed by 25, 0D or 0A; "
+                                        "read literally"))
+            reason = unsafe_reason(path)
+            if reason:
+                problems.append(problem("BAGIT-PATH-UNSAFE", path,
+                                        f"{name} line {number} lists {path!r}: {reason}; never opened"))
+                continue
+            if "\\" in path:
+                problems.append(problem("BAGIT-PATH-BACKSLASH", path,
+                                        f"{name} line {number}: backslash in path, read as part of a name"))
+            if path.startswith("./") or "//" in path or "/./" in path or path.endswith("/"):
+                normalized = normalize_relative(path)
+                problems.append(problem("BAGIT-PATH-NOT-NORMALIZED", path,
+                                        f"{name} line {number}: read as {normalized!r}"))
+                path = normalized
+            if (digest_length and len(digest) != digest_length) or not _HEX.issuperset(digest):
+                problems.append(problem("BAGIT-MANIFEST-BAD-DIGEST", path,
+                                        f"{name} line {number}: {digest[:80]!r} is not a "
+                                        f"{algorithm} checksum"))
+                digest = ""
+            digest = digest.lower()
+            previous = entries.get(path)
+            if previous is None:
+                entries[path] = digest
+            elif previous == digest:
+                problems.append(problem("BAGIT-MANIFEST-DUPLICATE-ENTRY", path,
+                                        f"{name} lists {path} twice (line {number} repeats it)"))
+            else:
+                problems.append(problem("BAGIT-MANIFEST-CONFLICTING-ENTRY", path,
+                                        f"{name} lists {path} twice with different checksums "
+                                        f"({_short(previous)}, then {_short(digest)} on line {number})"))
+    except UnicodeError as e:
+        problems.append(problem("BAGIT-MANIFEST-UNREADABLE", name,
+                                f"not valid {encoding} after line {number}: {e.reason}; "
+                                "later lines were not read"))
+    except OSError as e:
+        problems.append(problem("BAGIT-MANIFEST-UNREADABLE", name, f"cannot read: {e.strerror or e}"))
+    return result, problems
+
+
+def _short(digest: str) -> str:
+    return digest[:12] + "…" if len(digest) > 12 else digest or "(invalid)"
+
+
+# -- fetch.txt ----------------------------------------------------------------------------------
+def parse_fetch(fspath: str, encoding: str) -> tuple[list[FetchEntry], list[Problem]]:
+    """Read fetch.txt (RFC 8493 §2.2.3). URLs are recorded, never followed."""
+    entries: list[FetchEntry] = []
+    problems: list[Problem] = []
+    number = 0
+    try:
+        for number, line in enumerate(read_lines(fspath, encoding), 1):
+            if not line.strip():
+                continue
+            fields = line.split(None, 2)
+            if len(fields) != 3:
+                problems.append(problem("BAGIT-FETCH-LINE-MALFORMED", "fetch.txt",
+                                        f"line {number} is not 'url length filepath': {line[:80]!r}"))
+                continue
+            url, length, raw = fields
+            if length != "-" and not length.isdigit():
+                problems.append(problem("BAGIT-FETCH-LINE-MALFORMED", "fetch.txt",
+                                        f"line {number}: length {length!r} is neither a number nor '-'"))
+                continue
+            try:
+                scheme = urlsplit(url).scheme
+            except ValueError:
+                scheme = ""
+            if not scheme:
+                problems.append(problem("BAGIT-FETCH-BAD-URL", "fetch.txt",
+                                        f"line {number}: {url[:80]!r} is not an absolute URL"))
+            path, _ = decode_path(raw)
+            reason = unsafe_reason(path)
+            if reason:
+                problems.append(problem("BAGIT-PATH-UNSAFE", path,
+                                        f"fetch.txt line {number} lists {path!r}: {reason}"))
+                continue
+            path = normalize_relative(path)
+            if not path.startswith("data/"):
+                problems.append(problem("BAGIT-FETCH-TAG-FILE", path,
+                                        f"fetch.txt line {number} lists {path}, which is not payload"))
+                continue
+            entries.append(FetchEntry(url, None if length == "-" else int(length), path, number))
+    except UnicodeError as e:
+        problems.append(problem("BAGIT-TAGFILE-UNREADABLE", "fetch.txt",
+                                f"not valid {encoding} after line {number}: {e.reason}"))
+    except OSError as e:
+        problems.append(problem("BAGIT-TAGFILE-UNREADABLE", "fetch.txt", f"cannot read: {e.strerror or e}"))
+    return entries, problems
+
+
+def fs_path(bag_dir: str, rel: str) -> str:
+    """The on-disk path of a bag-relative POSIX path that unsafe_reason() has accepted."""
+    return os.path.join(bag_dir, *rel.split("/"))

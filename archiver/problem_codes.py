@@ -1,0 +1,182 @@
+"""Every problem code the validator can report, in one table.
+
+A code names the rule it enforces and never changes meaning once released. Each entry gives
+the default severity and the clause it comes from: an RFC 8493 section ("RFC 8493 §2.1.3"),
+the BagIt Profiles specification 1.4 ("Profiles §Bag-Info"), DART's profile format, or the
+project's own safety rules ("archiver"). `problem()` builds a Problem from a code so the
+severity is decided here, not at each call site.
+"""
+from __future__ import annotations
+
+from archiver.problems import ERROR, WARNING, Problem
+
+E, W = ERROR, WARNING
+
+# code: (default severity, source clause, what the rule says)
+CODES: dict[str, tuple[str, str, str]] = {
+    # -- the input itself --------------------------------------------------------------
+    "VALIDATE-PATH-MISSING": (E, "archiver", "the path given does not exist or cannot be read"),
+    "VALIDATE-NOT-A-BAG": (E, "RFC 8493 §2.1.1", "a bag is a directory holding bagit.txt"),
+    "VALIDATE-INTERNAL-ERROR": (E, "archiver", "the validator met something it could not handle"),
+    "VALIDATE-NOT-RECORDED": (W, "archiver", "--record applies to archiver packages on disk only"),
+    "VALIDATE-NESTED-BAG": (W, "RFC 8493 §2.1.2", "a payload directory holds another bag; "
+                            "it is payload here and is validated only when named itself"),
+    # -- bag declaration, bagit.txt ----------------------------------------------------
+    "BAGIT-DECLARATION-MISSING": (E, "RFC 8493 §2.1.1", "every bag has bagit.txt"),
+    "BAGIT-DECLARATION-BOM": (E, "RFC 8493 §2.1.1", "bagit.txt MUST NOT begin with a byte-order mark"),
+    "BAGIT-DECLARATION-NOT-UTF8": (E, "RFC 8493 §2.1.1", "bagit.txt MUST be encoded in UTF-8"),
+    "BAGIT-DECLARATION-MALFORMED": (E, "RFC 8493 §2.1.1", "bagit.txt is exactly two lines: "
+                                    "BagIt-Version, then Tag-File-Character-Encoding"),
+    "BAGIT-DECLARATION-WHITESPACE": (E, "RFC 8493 §2.1.1", "bagit.txt lines are 'Label: value' "
+                                     "with one space and no stray whitespace"),
+    "BAGIT-VERSION-MALFORMED": (E, "RFC 8493 §2.1.1", "BagIt-Version is M.N"),
+    "BAGIT-VERSION-UNSUPPORTED": (E, "RFC 8493 §2.1.1", "this validator reads BagIt 0.93 to 1.0"),
+    "BAGIT-ENCODING-UNSUPPORTED": (E, "RFC 8493 §2.1.1", "Tag-File-Character-Encoding names "
+                                   "an encoding this validator cannot decode"),
+    "BAGIT-ENCODING-NOT-UTF8": (W, "RFC 8493 §2.1.1", "BagIt 1.0 tag files SHOULD be UTF-8"),
+    # -- payload directory ---------------------------------------------------------------
+    "BAGIT-PAYLOAD-DIR-MISSING": (E, "RFC 8493 §2.1.2", "every bag has exactly one data/ directory"),
+    "BAGIT-PAYLOAD-EMPTY-DIRECTORY": (W, "RFC 8493 §2.1.3", "manifests list files, not "
+                                      "directories: an empty directory is not preserved"),
+    "BAGIT-PAYLOAD-SPECIAL-FILE": (E, "archiver", "payload holds a device, FIFO or socket; not read"),
+    # -- manifests -------------------------------------------------------------------------
+    "BAGIT-MANIFEST-NONE": (E, "RFC 8493 §2.1.3", "every bag has at least one payload manifest"),
+    "BAGIT-MANIFEST-UNREADABLE": (E, "RFC 8493 §2.1.3", "a manifest could not be read or decoded"),
+    "BAGIT-MANIFEST-UNSUPPORTED-ALGORITHM": (W, "RFC 8493 §2.4", "a manifest uses an algorithm "
+                                             "this validator cannot compute; its digests are not checked"),
+    "BAGIT-MANIFEST-NO-SUPPORTED-ALGORITHM": (E, "RFC 8493 §3", "no payload manifest uses an "
+                                              "algorithm this validator can compute"),
+    "BAGIT-MANIFEST-WEAK-ALGORITHM": (W, "RFC 8493 §2.4", "md5 and sha1 SHOULD NOT be used alone"),
+    "BAGIT-MANIFEST-ALGORITHM-CASE": (W, "RFC 8493 §2.4", "algorithm names in manifest file "
+                                      "names are lowercase"),
+    "BAGIT-MANIFEST-LINE-MALFORMED": (E, "RFC 8493 §2.1.3", "manifest lines are "
+                                      "'checksum<whitespace>filepath'"),
+    "BAGIT-MANIFEST-BAD-DIGEST": (E, "RFC 8493 §2.1.3", "a checksum is hex of the algorithm's length"),
+    "BAGIT-MANIFEST-DUPLICATE-ENTRY": (W, "RFC 8493 §2.1.3", "a file is listed once per manifest "
+                                       "(here twice with the same checksum)"),
+    "BAGIT-MANIFEST-CONFLICTING-ENTRY": (E, "RFC 8493 §2.1.3", "a file is listed twice in one "
+                                         "manifest with different checksums"),
+    "BAGIT-MANIFEST-OUTSIDE-PAYLOAD": (E, "RFC 8493 §2.1.3", "a payload manifest lists only "
+                                       "files under data/"),
+    "BAGIT-MANIFEST-MISSING-FILE": (E, "RFC 8493 §3", "every file a manifest lists is present"),
+    "BAGIT-MANIFEST-UNLISTED-FILE": (E, "RFC 8493 §3", "every payload file is listed in every "
+                                     "payload manifest"),
+    "BAGIT-MANIFEST-DIRECTORY": (E, "RFC 8493 §2.1.3", "a manifest MUST NOT list directories"),
+    "BAGIT-MANIFEST-PERCENT-ENCODING": (W, "RFC 8493 §2.1.3", "only CR, LF and % are "
+                                        "percent-encoded in manifest paths, and % always is"),
+    "BAGIT-MANIFEST-BINARY-MARKER": (W, "RFC 8493 §2.1.3", "a '*' before a path (md5sum binary "
+                                     "mode) is not part of the BagIt manifest format"),
+    "BAGIT-CHECKSUM-MISMATCH": (E, "RFC 8493 §3", "every checksum in every manifest matches the file"),
+    "BAGIT-FILE-UNREADABLE": (E, "RFC 8493 §3", "a listed file could not be read to verify it"),
+    "BAGIT-UNICODE-NORMALIZATION": (W, "RFC 8493 §4.1", "a manifest path and a file name differ "
+                                    "only in Unicode normalization (NFC/NFD)"),
+    "BAGIT-PATH-CASE-COLLISION": (W, "RFC 8493 §4.1", "two names differ only in case; they "
+                                  "collide on case-insensitive file systems"),
+    "BAGIT-PATH-NOT-NORMALIZED": (W, "RFC 8493 §2.1.3", "manifest paths are plain relative "
+                                  "paths: no './' or empty components"),
+    "BAGIT-PATH-BACKSLASH": (W, "RFC 8493 §2.1.3", "'/' is the only path separator; a backslash "
+                             "is read as part of a name"),
+    # -- tag manifests and tag files -------------------------------------------------------
+    "BAGIT-TAGMANIFEST-LISTS-TAGMANIFEST": (E, "RFC 8493 §2.2.1", "a tag manifest MUST NOT "
+                                            "list tag manifests"),
+    "BAGIT-TAGMANIFEST-LISTS-PAYLOAD": (W, "RFC 8493 §2.2.1", "tag manifests list tag files; "
+                                        "payload files belong in payload manifests"),
+    "BAGIT-TAGMANIFEST-UNLISTED-FILE": (W, "RFC 8493 §2.2.1", "a tag manifest SHOULD list every "
+                                        "tag file"),
+    "BAGIT-TAGMANIFEST-ALGORITHM-WITHOUT-MANIFEST": (W, "RFC 8493 §2.2.1", "a tag manifest "
+                                                     "algorithm SHOULD match a payload manifest's"),
+    "BAGIT-TAGFILE-UNREADABLE": (E, "RFC 8493 §2.2.2", "a tag file could not be decoded in the "
+                                 "declared encoding"),
+    "BAGIT-TAGFILE-LINE-MALFORMED": (E, "RFC 8493 §2.2.2", "tag lines are 'Label: value' or "
+                                     "continuation lines starting with whitespace"),
+    "BAGIT-TAGFILE-LABEL-WHITESPACE": (E, "RFC 8493 §2.2.2", "labels do not begin or end with "
+                                       "whitespace"),
+    # -- bag-info.txt ------------------------------------------------------------------------
+    "BAGIT-INFO-REPEATED-LABEL": (W, "RFC 8493 §2.2.2", "a reserved label that describes the "
+                                  "whole bag appears more than once"),
+    "BAGIT-INFO-BAD-DATE": (W, "RFC 8493 §2.2.2", "Bagging-Date is YYYY-MM-DD"),
+    "BAGIT-INFO-BAD-BAG-COUNT": (W, "RFC 8493 §2.2.2", "Bag-Count is 'N of T' (T may be '?')"),
+    "BAGIT-INFO-BAD-BAG-SIZE": (W, "RFC 8493 §2.2.2", "Bag-Size is a size such as '260 GB'"),
+    "BAGIT-OXUM-MALFORMED": (E, "RFC 8493 §2.2.2", "Payload-Oxum is octetcount.streamcount"),
+    "BAGIT-OXUM-MISMATCH": (E, "RFC 8493 §2.2.2", "Payload-Oxum matches the payload's bytes and files"),
+    "BAGIT-OXUM-ABSENT": (W, "RFC 8493 §2.2.2", "--fast checks sizes through Payload-Oxum, which "
+                          "this bag lacks"),
+    # -- fetch.txt -----------------------------------------------------------------------------
+    "BAGIT-FETCH-LINE-MALFORMED": (E, "RFC 8493 §2.2.3", "fetch lines are 'url length filepath'"),
+    "BAGIT-FETCH-BAD-URL": (E, "RFC 8493 §2.2.3", "fetch URLs are absolute URIs"),
+    "BAGIT-FETCH-TAG-FILE": (E, "RFC 8493 §2.2.3", "fetch.txt MUST NOT list tag files"),
+    "BAGIT-FETCH-NOT-IN-MANIFEST": (E, "RFC 8493 §2.2.3", "every file in fetch.txt is listed in "
+                                    "every payload manifest"),
+    "BAGIT-FETCH-FILE-ABSENT": (W, "RFC 8493 §2.2.3", "a holey bag: the file is to be fetched and "
+                                "was not verified (URLs are never followed)"),
+    "BAGIT-FETCH-LENGTH-MISMATCH": (E, "RFC 8493 §2.2.3", "a fetched file has the length fetch.txt gives"),
+    # -- paths and safety ----------------------------------------------------------------------
+    "BAGIT-PATH-UNSAFE": (E, "RFC 8493 §6", "paths are relative and stay inside the bag: no '..', "
+                          "absolute paths, '~', drive letters or UNC names; never followed"),
+    "BAGIT-SYMLINK-OUTSIDE": (E, "RFC 8493 §6", "a symbolic link points outside the bag; not read"),
+    "BAGIT-SYMLINK-BROKEN": (E, "archiver", "a symbolic link points at nothing"),
+    "BAGIT-SYMLINK-DIRECTORY": (W, "archiver", "a symbolic link to a directory is not followed"),
+    # -- serialized bags -----------------------------------------------------------------------
+    "ARCHIVE-UNREADABLE": (E, "RFC 8493 §4.2", "the archive could not be opened or read"),
+    "ARCHIVE-UNSAFE-MEMBER": (E, "RFC 8493 §6", "a member name escapes the extraction directory "
+                              "(absolute, '..', drive letter); nothing extracted"),
+    "ARCHIVE-LINK-OUTSIDE": (E, "RFC 8493 §6", "a link member points outside the bag; nothing extracted"),
+    "ARCHIVE-SPECIAL-MEMBER": (E, "archiver", "a device, FIFO or other special member; nothing extracted"),
+    "ARCHIVE-TOP-LEVEL": (E, "RFC 8493 §4.2", "a serialized bag unpacks to exactly one top-level "
+                          "directory holding the bag"),
+    "ARCHIVE-TOO-LARGE": (E, "archiver", "the archive expands beyond the space or limits allowed"),
+    # -- archiver packages ---------------------------------------------------------------------
+    "PACKAGE-METADATA-UNCHECKED": (W, "archiver", "the package metadata checker is not available"),
+    # -- BagIt Profiles --------------------------------------------------------------------------
+    "PROFILE-UNREADABLE": (E, "Profiles §Implementation", "the profile could not be read as JSON"),
+    "PROFILE-INVALID": (E, "Profiles §Implementation", "the profile document breaks the BagIt "
+                        "Profiles schema (schemas/bagit-profile.schema.json) or DART's format"),
+    "PROFILE-IDENTIFIER-MISSING": (E, "Profiles §Implementation", "conforming bags declare "
+                                   "BagIt-Profile-Identifier in bag-info.txt"),
+    "PROFILE-IDENTIFIER-MISMATCH": (W, "Profiles §Implementation", "the bag declares a different "
+                                    "profile than the one checked"),
+    "PROFILE-TAG-MISSING": (E, "Profiles §Bag-Info", "a required tag is absent"),
+    "PROFILE-TAG-EMPTY": (E, "DART tags.emptyOk", "a required tag has an empty value"),
+    "PROFILE-TAG-VALUE": (E, "Profiles §Bag-Info", "a tag's value is not one of those allowed"),
+    "PROFILE-TAG-REPEATED": (E, "Profiles §Bag-Info", "a non-repeatable tag appears more than once"),
+    "PROFILE-TAG-RECOMMENDED": (W, "BTR profile", "a recommended tag is absent"),
+    "PROFILE-TAG-FILE-MISSING": (E, "DART tags.tagFile", "a tag file the profile defines tags for "
+                                 "is absent"),
+    "PROFILE-MANIFEST-REQUIRED": (E, "Profiles §Manifests-Required", "a required payload manifest "
+                                  "is absent"),
+    "PROFILE-MANIFEST-NOT-ALLOWED": (E, "Profiles §Manifests-Allowed", "a payload manifest uses an "
+                                     "algorithm the profile does not allow"),
+    "PROFILE-TAGMANIFEST-REQUIRED": (E, "Profiles §Tag-Manifests-Required", "a required tag "
+                                     "manifest is absent"),
+    "PROFILE-TAGMANIFEST-NOT-ALLOWED": (E, "Profiles §Tag-Manifests-Allowed", "a tag manifest "
+                                        "uses an algorithm the profile does not allow"),
+    "PROFILE-TAG-FILE-REQUIRED": (E, "Profiles §Tag-Files-Required", "a required tag file is absent"),
+    "PROFILE-TAG-FILE-NOT-ALLOWED": (E, "Profiles §Tag-Files-Allowed", "a tag file matches no "
+                                     "allowed pattern"),
+    "PROFILE-PAYLOAD-FILE-REQUIRED": (E, "Profiles §Payload-Files-Required", "a required payload "
+                                      "file or directory is absent"),
+    "PROFILE-PAYLOAD-FILE-NOT-ALLOWED": (E, "Profiles §Payload-Files-Allowed", "a payload file "
+                                         "matches no allowed pattern"),
+    "PROFILE-FETCH-NOT-ALLOWED": (E, "Profiles §Allow-Fetch.txt", "fetch.txt is not allowed"),
+    "PROFILE-FETCH-REQUIRED": (E, "Profiles §Fetch.txt-Required", "fetch.txt is required"),
+    "PROFILE-DATA-NOT-EMPTY": (E, "Profiles §Data-Empty", "data/ holds no files or one empty file"),
+    "PROFILE-SERIALIZATION-REQUIRED": (E, "Profiles §Serialization", "the bag must be serialized"),
+    "PROFILE-SERIALIZATION-FORBIDDEN": (E, "Profiles §Serialization", "the bag must not be serialized"),
+    "PROFILE-SERIALIZATION-NOT-ACCEPTED": (E, "Profiles §Accept-Serialization", "the archive "
+                                           "format is not accepted"),
+    "PROFILE-BAGIT-VERSION": (E, "Profiles §Accept-BagIt-Version", "the BagIt version is not accepted"),
+    "PROFILE-TAR-DIR-NAME": (E, "DART tarDirMustMatchName", "a tarred bag unpacks to a directory "
+                             "named like the tar file"),
+    "PROFILE-FILE-NAME": (E, "DART file-name rules", "a file name breaks the profile's naming rule"),
+}
+
+
+def problem(code: str, path: str, message: str, severity: str | None = None) -> Problem:
+    """A Problem with the table's severity for `code` (unknown codes are a bug: KeyError)."""
+    default, _, _ = CODES[code]
+    return Problem(code, path, message, severity or default)
+
+
+def describe(code: str) -> str:
+    severity, source, rule = CODES[code]
+    return f"{code} ({severity}, {source}): {rule}"
