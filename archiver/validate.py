@@ -403,7 +403,7 @@ class _Run:
         value = self.info_value("Payload-Oxum")
         if value is None:
             if fast:
-                self.problems.append(problem("BAGIT-OXUM-ABSENT", "bag-info.txt",
+                self.problems.append(problem("BAGIT-OXUM-ABSENT", self.bag_info_file() or "bag-info.txt",
                                              "no Payload-Oxum: --fast could check completeness only, "
                                              "not sizes; run a full validation to verify this bag"))
             return
@@ -420,7 +420,7 @@ class _Run:
             streams += 1
         if (octets, streams) != declared:
             self.problems.append(problem(
-                "BAGIT-OXUM-MISMATCH", "bag-info.txt",
+                "BAGIT-OXUM-MISMATCH", self.bag_info_file() or "bag-info.txt",
                 f"Payload-Oxum says {declared[0]} bytes in {declared[1]} file(s); the payload has "
                 f"{octets} bytes in {streams} file(s)" + self._oxum_hint(declared, octets, streams)))
 
