@@ -1,0 +1,108 @@
+"""`archiver validate`: exit codes, text and --json output, options."""
+from __future__ import annotations
+
+import json
+import tarfile
+
+import pytest
+from click.testing import CliRunner
+
+from archiver.cli import main
+from bagmaker import PROFILES, make_bag
+
+
+def run(*args):
+    result = CliRunner().invoke(main, ["validate", *map(str, args)])
+    return result.exit_code, result.output
+
+
+def test_valid_bag_exits_0(bag):
+    code, out = run(bag)
+    assert code == 0 and "valid: 0 error(s)" in out and "BagIt 1.0" in out
+
+
+def test_warnings_keep_exit_0(tmp_path):
+    bag = make_bag(tmp_path / "bag", algs=("md5",), tag_algs=("md5",))
+    code, out = run(bag)
+    assert code == 0 and "BAGIT-MANIFEST-WEAK-ALGORITHM" in out
+
+
+def test_invalid_bag_exits_1_and_names_the_file(bag):
+    (bag / "data" / "a.txt").write_bytes(b"ALPHA\n")
+    code, out = run(bag)
+    assert code == 1
+    assert "BAGIT-CHECKSUM-MISMATCH  data/a.txt: sha256 mismatch: manifest-sha256.txt says" in out
+
+
+def test_unreadable_path_exits_2(tmp_path, bag):
+    code, out = run(bag, tmp_path / "missing")
+    assert code == 2 and "VALIDATE-PATH-MISSING" in out
+
+
+def test_bad_usage_exits_2(bag):
+    assert run(bag, "--fast", "--completeness-only")[0] == 2
+    assert run()[0] == 2
+
+
+def test_unusable_profile_exits_2(tmp_path, bag):
+    broken = tmp_path / "profile.json"
+    broken.write_text(json.dumps({"BagIt-Profile-Info": {}}))
+    result = CliRunner().invoke(main, ["validate", str(bag), "--profile", str(broken)])
+    assert result.exit_code == 2 and "PROFILE-INVALID" in result.output
+
+
+def test_json_is_one_document(tmp_path, bag):
+    other = make_bag(tmp_path / "other")
+    (other / "data" / "a.txt").unlink()
+    code, out = run(bag, other, "--json")
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["summary"] == {"valid": 1, "invalid": 1}
+    assert [r["valid"] for r in doc["reports"]] == [True, False]
+    problems = {(p["code"], p["path"]) for p in doc["reports"][1]["problems"]}
+    assert ("BAGIT-MANIFEST-MISSING-FILE", "data/a.txt") in problems
+
+
+def test_fast_and_completeness_only(bag):
+    (bag / "data" / "a.txt").write_bytes(b"ALPHA\n")
+    assert run(bag, "--fast")[0] == 0
+    assert run(bag, "--completeness-only")[0] == 0
+    assert run(bag)[0] == 1
+
+
+def test_profile_option_and_serialized_input(tmp_path):
+    bag = make_bag(tmp_path / "bag", info=[
+        ("BagIt-Profile-Identifier", "https://example.org/test-profiles/btr-1.0.json"),
+        ("Organization-Address", "1 Main St"), ("Contact-Email", "a@example.org")])
+    out = tmp_path / "bag.tar"
+    with tarfile.open(out, "w") as tf:
+        tf.add(bag, arcname="bag")
+    code, text = run(out, "--profile", PROFILES / "btr-1.0.json", "--jobs", "1")
+    assert code == 0, text
+    assert "profile https://example.org/test-profiles/btr-1.0.json" in text
+    code, text = run(out, "--profile", PROFILES / "aptrust-2.x.json")
+    assert code == 1 and "PROFILE-MANIFEST-REQUIRED" in text
+
+
+def test_quiet_prints_errors_and_summary_only(tmp_path):
+    bag = make_bag(tmp_path / "bag", algs=("md5",), tag_algs=("md5",))
+    code, out = run(bag, "-q")
+    assert code == 0 and "WEAK" not in out and out.count("\n") == 1
+
+
+def test_no_progress_bar_when_not_a_terminal(tmp_path):
+    bag = make_bag(tmp_path / "bag", {f"data/{i}.bin": b"x" * 1000 for i in range(50)})
+    result = CliRunner().invoke(main, ["validate", str(bag)])
+    assert result.exit_code == 0 and "it/s" not in result.output and "B/s" not in result.output
+
+
+@pytest.mark.parametrize("flag", ["--record"])
+def test_record_on_a_plain_bag_is_a_warning(bag, flag):
+    code, out = run(bag, flag)
+    assert code == 0 and "VALIDATE-NOT-RECORDED" in out
+
+
+def test_python_api_mirrors_the_cli(bag):
+    from archiver import validate
+    reports = validate([bag], mode="fast", jobs=1)
+    assert [r.valid for r in reports] == [True]

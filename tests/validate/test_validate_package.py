@@ -1,0 +1,136 @@
+"""Archiver packages: built packages conform to the report-package profile; --record appends a
+PREMIS event, rewrites the tag manifests and never touches the payload."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from archiver.profile import report_package_profile
+from bagmaker import errors, found, make_bag
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "reports"
+PROFILE_ID = "https://archiver.example.org/profiles/report-package/v1.json"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    build = pytest.importorskip("archiver.build")
+    out = tmp_path_factory.mktemp("packages")
+    results = build.build([str(EXAMPLES)], str(out), durable=False, jobs=1)
+    bags = [Path(r.path) for r in results if r.status == "built"]
+    assert bags, [r.message for r in results]
+    return bags
+
+
+@pytest.fixture
+def package(built, tmp_path) -> Path:
+    copy = tmp_path / built[0].name
+    shutil.copytree(built[0], copy, symlinks=True)
+    return copy
+
+
+@pytest.fixture
+def record_event(monkeypatch):
+    """The lead's archiver.package.record_event, or a stand-in with the same contract."""
+    try:
+        from archiver.package import record_event
+        return record_event
+    except ImportError:
+        pass
+    from archiver.bag import atomic_write, rewrite_tag_manifests
+    from archiver.metadata.premis import add_event
+
+    def stand_in(bag_dir, event, agents, extra_files=None):
+        premis = Path(bag_dir) / "metadata" / "premis.xml"
+        atomic_write(premis, add_event(premis.read_bytes(), event, agents))
+        for name, data in (extra_files or {}).items():
+            atomic_write(Path(bag_dir) / name, data)
+        rewrite_tag_manifests(Path(bag_dir))
+    module = types.ModuleType("archiver.package")
+    module.record_event = stand_in
+    monkeypatch.setitem(sys.modules, "archiver.package", module)
+    return stand_in
+
+
+def _payload_digests(bag: Path) -> dict[str, str]:
+    return {p.relative_to(bag).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((bag / "data").rglob("*")) if p.is_file()}
+
+
+def test_built_packages_conform(built, check):
+    for bag in built:
+        report = check(bag)
+        assert report.valid, report.problems
+        assert report.archiver_package and "report-package-profile" in report.checked
+        assert errors(report) == set()
+        assert {c for c, _ in found(report)} <= {"PACKAGE-METADATA-UNCHECKED"}
+
+
+def test_built_package_against_the_shipped_profile_explicitly(built, check):
+    report = check(built[0], profile=report_package_profile())
+    assert report.valid and report.profile == PROFILE_ID
+    assert "report-package-profile" not in report.checked  # not checked twice
+
+
+def test_package_breaking_the_profile(package, check):
+    (package / "manifest-sha512.txt").unlink()
+    (package / "metadata" / "report.json").unlink()
+    from archiver.bag import rewrite_tag_manifests
+    rewrite_tag_manifests(package)
+    report = check(package)
+    assert {("PROFILE-MANIFEST-REQUIRED", "manifest-sha512.txt"),
+            ("PROFILE-TAG-FILE-REQUIRED", "metadata/report.json")} <= errors(report)
+
+
+def test_tampered_metadata_is_caught_by_tag_manifests(package, check):
+    with open(package / "metadata" / "dc.xml", "ab") as f:
+        f.write(b"<!-- edited -->")
+    assert ("BAGIT-CHECKSUM-MISMATCH", "metadata/dc.xml") in errors(check(package))
+
+
+def test_record_appends_an_event_and_keeps_the_payload(package, check, record_event):
+    before = _payload_digests(package)
+    premis_before = (package / "metadata" / "premis.xml").read_bytes()
+    report = check(package, record=True)
+    assert report.valid and report.recorded
+    premis = (package / "metadata" / "premis.xml").read_bytes()
+    assert premis != premis_before and report.recorded.encode() in premis
+    assert b"fix" in premis and b"success" in premis
+    assert _payload_digests(package) == before
+    again = check(package)  # tag manifests were rewritten with the new premis.xml
+    assert again.valid and errors(again) == set()
+
+
+def test_record_of_a_failed_validation(package, check, record_event):
+    (package / "data").joinpath("stray.txt").write_bytes(b"not in the manifest")
+    report = check(package, mode="fast", record=True)
+    assert not report.valid and report.recorded
+    premis = (package / "metadata" / "premis.xml").read_bytes()
+    assert b"failure" in premis and b"BAGIT-MANIFEST-UNLISTED-FILE" in premis
+    assert (package / "data" / "stray.txt").read_bytes() == b"not in the manifest"
+
+
+def test_record_refused_for_other_bags(tmp_path, check):
+    report = check(make_bag(tmp_path / "bag"), record=True)
+    assert report.valid and report.recorded is None
+    assert found(report) == {("VALIDATE-NOT-RECORDED", "")}
+
+
+def test_package_metadata_checker_is_called(package, check, monkeypatch):
+    from archiver.problems import Problem
+    calls = []
+    fake = types.ModuleType("archiver.metadata.check")
+
+    def check_package_metadata(bag_dir):
+        calls.append(bag_dir)
+        return [Problem("METADATA-PREMIS-FIXITY", "metadata/premis.xml", "differs from manifest")]
+    fake.check_package_metadata = check_package_metadata
+    monkeypatch.setitem(sys.modules, "archiver.metadata.check", fake)
+    report = check(package)
+    assert calls == [str(package)]
+    assert ("METADATA-PREMIS-FIXITY", "metadata/premis.xml") in errors(report)
