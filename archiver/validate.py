@@ -199,12 +199,17 @@ class _Run:
 
     # declaration, tag files ---------------------------------------------------------------
     def declaration(self) -> bool:
-        path = os.path.join(self.bag_dir, "bagit.txt")
+        """Read bagit.txt as the walk found it (a link out of the bag is never followed)."""
+        if "bagit.txt" in self.tree.blocked:
+            self.problems.append(problem("BAGIT-DECLARATION-MALFORMED", "bagit.txt",
+                                         "bagit.txt is not a regular file inside the bag; not read"))
+            return True
+        path = self.tree.disk.get("bagit.txt")
+        if path is None:
+            return False
         try:
             with open(path, "rb") as f:
                 data = f.read(DECLARATION_LIMIT + 1)
-        except FileNotFoundError:
-            return False
         except OSError as e:
             self.problems.append(problem("BAGIT-DECLARATION-MALFORMED", "bagit.txt",
                                          f"cannot read bagit.txt: {e.strerror or e}"))
@@ -593,8 +598,8 @@ def _validate_archive(path: str, report: BagReport, profile, jobs, progress, rec
 def _validate_dir(bag_dir: str, report: BagReport, profile, jobs, progress, record, *,
                   serialization=None, archive_name=None, archive_top=None) -> None:
     run = _Run(bag_dir, report, jobs, progress)
-    has_declaration = run.declaration()
     run.tree = scan(bag_dir)
+    has_declaration = run.declaration()
     if not has_declaration:
         if not any(n.startswith("manifest-") for n in run.tree.tags):
             report.problems.append(problem("VALIDATE-NOT-A-BAG", "",

@@ -240,3 +240,40 @@ def test_progress_reports_bytes(tmp_path, check):
     calls = []
     check(bag, progress=lambda done, total: calls.append((done, total)))
     assert calls[-1] == (500, 500) and len(calls) == 5
+
+
+def test_declaration_symlinked_outside_is_not_read(tmp_path, check):
+    (tmp_path / "outside.txt").write_bytes(b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
+    bag = make_bag(tmp_path / "bag")
+    (bag / "bagit.txt").unlink()
+    os.symlink(tmp_path / "outside.txt", bag / "bagit.txt")
+    report = check(bag)
+    assert {("BAGIT-SYMLINK-OUTSIDE", "bagit.txt"), ("BAGIT-DECLARATION-MALFORMED", "bagit.txt")} <= errors(report)
+
+
+def test_payload_directory_symlinked_outside(tmp_path, check, opened):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "a.txt").write_bytes(A)
+    bag = make_bag(tmp_path / "bag", {"data/a.txt": A})
+    (bag / "data" / "a.txt").unlink()
+    (bag / "data").rmdir()
+    os.symlink(outside, bag / "data")
+    report = check(bag)
+    assert {("BAGIT-SYMLINK-OUTSIDE", "data"), ("BAGIT-PAYLOAD-DIR-MISSING", "data")} <= errors(report)
+    assert _inside(opened, bag)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_junk_in_every_tag_file_never_raises(tmp_path, check, opened, seed):
+    import random
+    rng = random.Random(seed)
+    bag = make_bag(tmp_path / "bag", tag_files={"fetch.txt": b"https://example.org/x 6 data/a.txt\n"})
+    victims = ["bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt", "fetch.txt"]
+    for name in rng.sample(victims, rng.randint(1, len(victims))):
+        junk = bytes(rng.choice(b"ab:% \t\r\n./\\~\x00\xff\xfe\xef\xbb\xbf0123456789abcdef")
+                     for _ in range(rng.randint(0, 400)))
+        (bag / name).write_bytes(junk)
+    report = check(bag)
+    assert "VALIDATE-INTERNAL-ERROR" not in {p.code for p in report.problems}, report.problems
+    assert _inside(opened, bag)
