@@ -345,7 +345,7 @@ def parse_manifest(fspath: str, name: str, algorithm: str, encoding: str,
             else:
                 problems.append(problem("BAGIT-MANIFEST-CONFLICTING-ENTRY", path,
                                         f"{name} lists {path} twice with different checksums "
-                                        f"({_short(previous)}, then {_short(digest)} on line {number})"))
+                                        f"({short_digest(previous)}, then {short_digest(digest)} on line {number})"))
     except UnicodeError as e:
         problems.append(problem("BAGIT-MANIFEST-UNREADABLE", name,
                                 f"not valid {encoding} after line {number}: {e.reason}; "
@@ -355,7 +355,7 @@ def parse_manifest(fspath: str, name: str, algorithm: str, encoding: str,
     return result, problems
 
 
-def _short(digest: str) -> str:
+def short_digest(digest: str) -> str:
     return digest[:12] + "…" if len(digest) > 12 else digest or "(invalid)"
 
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from archiver.bagit_rules import (
-    Declaration, FetchEntry, ManifestEntries, check_bag_info, fs_path, manifest_algorithm,
-    parse_declaration, parse_fetch, parse_manifest, parse_oxum, parse_tag_file, unsafe_reason,
-    DECLARATION_LIMIT,
+    DECLARATION_LIMIT, Declaration, FetchEntry, ManifestEntries, short_digest, check_bag_info,
+    manifest_algorithm, parse_declaration, parse_fetch, parse_manifest, parse_oxum, parse_tag_file,
+    unsafe_reason,
 )
 from archiver.fixity import ALGORITHMS, hash_many
 from archiver.problem_codes import problem
@@ -486,8 +486,8 @@ class _Run:
                 actual = digests[m.algorithm]
                 if actual != expected:
                     found.append(problem("BAGIT-CHECKSUM-MISMATCH", rel,
-                                         f"{m.algorithm} mismatch: {m.name} says {_short(expected)}, "
-                                         f"file is {_short(actual)}"))
+                                         f"{m.algorithm} mismatch: {m.name} says {short_digest(expected)}, "
+                                         f"file is {short_digest(actual)}"))
             if self.progress and total:
                 done += size
                 self.progress(done, total)
@@ -513,10 +513,6 @@ class _Run:
                                          "and report.json were not checked"))
             return
         self.problems += list(check_package_metadata(self.bag_dir))
-
-
-def _short(digest: str) -> str:
-    return digest[:12] + "…" if len(digest) > 12 else digest
 
 
 # -- public API --------------------------------------------------------------------------------------
@@ -653,7 +649,12 @@ def _record(bag_dir: str, report: BagReport) -> None:
         return
     from archiver import __version__
     from archiver.model import Agent, Event
-    from archiver.package import record_event
+    try:
+        from archiver.package import record_event
+    except ImportError:
+        report.problems.append(problem("VALIDATE-NOT-RECORDED", "metadata/premis.xml",
+                                       "archiver.package is not available: nothing recorded"))
+        return
 
     agent = Agent(identifier=f"archiver-{__version__}", name="archiver", type="software", version=__version__)
     codes = sorted({p.code for p in report.errors})
@@ -669,5 +670,10 @@ def _record(bag_dir: str, report: BagReport) -> None:
                        + (f": {', '.join(codes[:10])}" if codes else ""),
         agents=((agent.identifier, "executing program"),),
     )
-    record_event(bag_dir, event, [agent])
+    try:
+        record_event(bag_dir, event, [agent])
+    except Exception as e:  # the verdict stands; say plainly that it was not written down
+        report.problems.append(problem("VALIDATE-NOT-RECORDED", "metadata/premis.xml",
+                                       f"recording the event failed: {type(e).__name__}: {e}"))
+        return
     report.recorded = event.identifier

@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-from bagmaker import digest, errors, found, make_bag, manifest_line, refresh_tag_manifests
+from bagmaker import digest, errors, found, make_bag, refresh_tag_manifests
 
 A, B = b"alpha\n", b"bravo\n"
 
