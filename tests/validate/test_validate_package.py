@@ -134,3 +134,14 @@ def test_package_metadata_checker_is_called(package, check, monkeypatch):
     report = check(package)
     assert calls == [str(package)]
     assert ("METADATA-PREMIS-FIXITY", "metadata/premis.xml") in errors(report)
+
+
+def test_package_without_profile_identifier_is_not_treated_as_ours(package, check):
+    text = (package / "bag-info.txt").read_text(encoding="utf-8")
+    lines = [ln for ln in text.splitlines(keepends=True) if not ln.startswith("BagIt-Profile-Identifier")]
+    (package / "bag-info.txt").write_text("".join(lines), encoding="utf-8")
+    from archiver.bag import rewrite_tag_manifests
+    rewrite_tag_manifests(package)
+    report = check(package)
+    assert not report.archiver_package and report.valid
+    assert ("PROFILE-IDENTIFIER-MISSING", "bag-info.txt") in errors(check(package, profile=report_package_profile()))
