@@ -220,7 +220,9 @@ def unpacked(path: str, work_dir: str | None = None) -> Iterator[Unpacked]:
                 if isinstance(archive, zipfile.ZipFile):
                     _extract_zip(archive, members, tmp)
                 else:
-                    archive.extractall(tmp, filter="data")
+                    # the 'data' filter (Python 3.11.4+) is a second guard after our own checks
+                    extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                    archive.extractall(tmp, **extra)
             except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError, ValueError) as e:
                 result.problems.append(problem("ARCHIVE-UNREADABLE", "", f"extraction failed: {e}"))
                 yield result
