@@ -1,6 +1,9 @@
 """The command line: parses options, calls one library function, renders its result."""
 from __future__ import annotations
 
+import json
+import sys
+
 import click
 
 from archiver import __version__
@@ -10,6 +13,153 @@ from archiver import __version__
 @click.version_option(__version__, prog_name="archiver")
 def main() -> None:
     """Build, validate and deposit preservation packages of reports."""
+
+
+# Commands: build (below), validate, deposit. Each parses options, calls the library, renders.
+
+
+def _key_value(ctx, param, values):
+    pairs = []
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {value!r}")
+        pairs.append((key.strip(), val.strip()))
+    return tuple(pairs)
+
+
+def _progress_bar(total: int, unit: str, quiet: bool):
+    """A tqdm bar on stderr when it is a terminal; otherwise None."""
+    if quiet or total < 2 or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, unit=unit, file=sys.stderr, mininterval=0.25, leave=False)
+
+
+@main.command()
+@click.argument("reports", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "out", default="packages", show_default=True, type=click.Path(file_okay=False),
+              help="Store where packages are written.")
+@click.option("--meta", type=click.Path(dir_okay=False),
+              help="Sidecar metadata JSON for a single report (default: REPORT.meta.json beside it).")
+@click.option("--checksum", "checksums", multiple=True, metavar="ALG",
+              help="Payload/tag manifest algorithm; repeat for several (default: sha256 and sha512).")
+@click.option("--info", "info", multiple=True, metavar="KEY=VALUE", callback=_key_value,
+              help="Extra bag-info.txt field; repeatable.")
+@click.option("--agent", help="Operator recorded as the implementer in PREMIS (default: config).")
+@click.option("--source-organization", help="bag-info Source-Organization (default: config or publisher).")
+@click.option("--withhold-commenter-names", is_flag=True,
+              help="Leave commenters' names out of the package metadata (the original keeps them).")
+@click.option("--no-fsync", is_flag=True, help="Skip the durability sync (scratch builds).")
+@click.option("--jobs", "-j", type=click.IntRange(1), help="Parallel builds (default: CPU count).")
+@click.option("--json", "as_json", is_flag=True, help="Print results as one JSON document.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print warnings for each package.")
+def build(reports, out, meta, checksums, info, agent, source_organization,
+          withhold_commenter_names, no_fsync, jobs, as_json, quiet, verbose):
+    """Package each REPORT (file or directory of reports) as a BagIt bag."""
+    from archiver.build import build as run_build, collect_reports
+    from archiver.config import load_config
+    from archiver.fixity import DEFAULT_ALGORITHMS, check_algorithms
+    from archiver.problems import ArchiverError
+
+    try:
+        algorithms = check_algorithms(checksums or DEFAULT_ALGORITHMS)
+        config = load_config().get("build", {})
+    except (ValueError, ArchiverError) as e:
+        raise click.UsageError(str(e))
+    if meta and len(reports) > 1:
+        raise click.UsageError("--meta names the sidecar of one report; give a single REPORT")
+    total = len(collect_reports(reports)[0])
+    bar = _progress_bar(total, "report", quiet or as_json)
+
+    def progress(result):
+        if bar:
+            bar.update(1)
+        if as_json:
+            return
+        line = _build_line(result, verbose)
+        if line and (result.status == "failed" or not quiet):
+            (bar.write if bar else click.echo)(line, file=sys.stderr if result.status == "failed" else sys.stdout)
+
+    results = run_build(reports, out, algorithms=algorithms, meta=meta, info=info,
+                        agent=agent or config.get("agent"),
+                        source_organization=source_organization or config.get("source_organization"),
+                        withhold_commenter_names=withhold_commenter_names,
+                        durable=not no_fsync, jobs=jobs, progress=progress)
+    if bar:
+        bar.close()
+    counts = {s: sum(r.status == s for r in results) for s in ("built", "exists", "failed")}
+    if as_json:
+        click.echo(json.dumps({"results": [r.to_dict() for r in results], "summary": counts},
+                              ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"{counts['built']} built, {counts['exists']} already packaged, "
+                   f"{counts['failed']} failed")
+    sys.exit(1 if counts["failed"] else 0)
+
+
+def _build_line(result, verbose: bool) -> str:
+    if result.status == "failed":
+        return f"error: {result.source}: {result.message}"
+    line = f"{result.status:7} {result.package_id}  {result.source}"
+    if result.status == "exists":
+        line += "  (already packaged)"
+    if verbose and result.warnings:
+        line += "".join(f"\n  warning: {w}" for w in result.warnings)
+    return line
+
+
+@main.command()
+@click.argument("packages", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--to", "target", metavar="TARGET",
+              help="ocfl:PATH, s3://BUCKET/PREFIX, sword:URL or a target named in archiver.toml "
+                   "(default: [deposit] default, else ocfl:repository).")
+@click.option("--collection", help="SWORD collection to deposit into (title or IRI).")
+@click.option("--dry-run", is_flag=True, help="Validate and say what would be deposited; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print results as one JSON document.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
+def deposit(packages, target, collection, dry_run, as_json, quiet):
+    """Deposit each PACKAGE (a bag, or a folder of bags) into a repository, verified.
+
+    Credentials come from archiver.toml or the environment, never from the command line.
+    Exit status: 0 all deposited (or already there), 1 any failed or refused, 2 bad usage or
+    configuration.
+    """
+    from archiver.deposit import ConfigurationError, deposit as run_deposit
+
+    def progress(result):
+        if as_json or (quiet and result.ok):
+            return
+        name = result.package_id or result.package
+        if result.status in ("failed", "refused"):
+            click.echo(f"error: {name}: {result.status}: {result.message}", err=True)
+            for problem in result.problems:
+                where = f"{problem.get('path')}: " if problem.get("path") else ""
+                click.echo(f"  {problem.get('code')}: {where}{problem.get('message')}", err=True)
+            return
+        line = f"{result.status:10} {name}"
+        if result.remote_id:
+            line += f" -> {result.remote_id}" + (f" {result.version}" if result.version else "")
+        line += (f"  {result.bytes} bytes, {result.seconds:.2f} s, "
+                 f"verified {'yes' if result.verified else 'no'}")
+        if result.status in ("unchanged", "planned") and result.message:
+            line += f"  ({result.message})"
+        click.echo(line)
+
+    try:
+        results = run_deposit(packages, target, dry_run=dry_run, collection=collection,
+                              progress=progress)
+    except ConfigurationError as e:
+        raise click.UsageError(str(e))
+    statuses = ("deposited", "unchanged", "planned", "failed", "refused")
+    counts = {s: sum(r.status == s for r in results) for s in statuses}
+    if as_json:
+        click.echo(json.dumps({"results": [r.to_dict() for r in results], "summary": counts},
+                              ensure_ascii=False, indent=2))
+    else:
+        click.echo(", ".join(f"{n} {s}" for s, n in counts.items() if n or s == "deposited"))
+    sys.exit(0 if all(r.ok for r in results) else 1)
 
 
 @main.command()

@@ -100,3 +100,25 @@ def hash_many(paths: Iterable[str], algorithms: Sequence[str] = DEFAULT_ALGORITH
                        for i in range(0, len(small), batch)]
             for fut in futures:
                 yield from fut.result()
+
+
+def copy_and_hash(src: str | os.PathLike, dst: str | os.PathLike,
+                  algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
+                  buffer: bytearray | None = None) -> tuple[int, dict[str, str]]:
+    """Copy src to dst byte for byte, hashing what was read on the way (one read)."""
+    hashers = [ALGORITHMS[a]() for a in algorithms]
+    buf = buffer if buffer is not None else bytearray(BLOCK)
+    view = memoryview(buf)
+    size = 0
+    with open(src, "rb", buffering=0) as fin, open(dst, "xb") as fout:
+        while n := fin.readinto(buf):
+            chunk = view[:n]
+            fout.write(chunk)
+            for h in hashers:
+                h.update(chunk)
+            size += n
+    return size, {a: h.hexdigest() for a, h in zip(algorithms, hashers)}
+
+
+def hash_bytes(data: bytes, algorithms: Sequence[str] = DEFAULT_ALGORITHMS) -> dict[str, str]:
+    return {a: ALGORITHMS[a](data).hexdigest() for a in algorithms}

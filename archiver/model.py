@@ -52,6 +52,7 @@ class Report:
     subjects: list[str] = field(default_factory=list)
     places: list[str] = field(default_factory=list)
     rights: str | None = None
+    description: str | None = None
     captured: str | None = None
     capturing_agent: str | None = None
     attachments: list[Attachment] = field(default_factory=list)

@@ -1,0 +1,21 @@
+"""Language detection with py3langid (light, deterministic)."""
+from __future__ import annotations
+
+from functools import cache
+
+MIN_CHARS = 20
+
+
+@cache
+def _identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code, or None for text too short or too uncertain to tell."""
+    text = text.strip()
+    if len(text) < MIN_CHARS:
+        return None
+    language, probability = _identifier().classify(text)
+    return language if probability >= 0.5 else None

@@ -1,0 +1,32 @@
+"""Format identification: MIME type and PRONOM identifier (Siegfried, via pygfried), offline."""
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Format:
+    media_type: str
+    pronom: str | None
+    name: str | None
+    warning: str | None  # e.g. an extension that disagrees with the content
+
+
+def identify(path: str | Path) -> Format:
+    # imported here: Siegfried's Go runtime must not be loaded before a process pool forks
+    import pygfried
+
+    guessed = mimetypes.guess_type(str(path))[0]
+    try:
+        result = pygfried.identify(str(path), detailed=True)
+        match = result["files"][0]["matches"][0]
+    except Exception:  # Siegfried refuses empty files and some special files
+        return Format(guessed or "application/octet-stream", None, None, None)
+    puid = match.get("id") if match.get("id") not in (None, "", "UNKNOWN") else None
+    media_type = match.get("mime") or guessed or "application/octet-stream"
+    warning = match.get("warning") or None
+    if warning and "extension mismatch" not in warning:
+        warning = None  # "match on extension only" and the like are not worth a warning
+    return Format(media_type, puid, match.get("format") or None, warning)

@@ -1,0 +1,146 @@
+"""PREMIS 3 provenance: objects (fixity, size, format), events and agents, to and from XML."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from lxml import etree
+
+from archiver.metadata.vocabulary import (AGENT_ROLES, AGENT_TYPES, EVENT_TYPES, HASH_CODES,
+                                          HASH_LABELS, LOC)
+from archiver.model import Agent, Event, FileRecord
+
+NS = "http://www.loc.gov/premis/v3"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+P = f"{{{NS}}}"
+NSMAP = {"premis": NS, "xsi": XSI}
+
+
+def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrib: str) -> etree._Element:
+    el = etree.SubElement(parent, P + tag, attrib)
+    if text is not None:
+        el.text = text
+    return el
+
+
+def _identifier(parent: etree._Element, kind: str, type_: str, value: str) -> None:
+    el = _sub(parent, f"{kind}Identifier")
+    _sub(el, f"{kind}IdentifierType", type_)
+    _sub(el, f"{kind}IdentifierValue", value)
+
+
+def object_element(record: FileRecord, originator: str) -> etree._Element:
+    obj = etree.Element(P + "object", {f"{{{XSI}}}type": "premis:file"}, nsmap=NSMAP)
+    _identifier(obj, "object", "local", record.path)
+    chars = _sub(obj, "objectCharacteristics")
+    _sub(chars, "compositionLevel", "0")
+    for alg, digest in sorted(record.digests.items()):
+        fixity = _sub(chars, "fixity")
+        _sub(fixity, "messageDigestAlgorithm", HASH_LABELS[alg],
+             authority="cryptographicHashFunctions",
+             authorityURI="http://id.loc.gov/vocabulary/preservation/cryptographicHashFunctions",
+             valueURI=f"http://id.loc.gov/vocabulary/preservation/cryptographicHashFunctions/{HASH_CODES[alg]}")
+        _sub(fixity, "messageDigest", digest)
+        _sub(fixity, "messageDigestOriginator", originator)
+    _sub(chars, "size", str(record.size))
+    fmt = _sub(chars, "format")
+    designation = _sub(fmt, "formatDesignation")
+    _sub(designation, "formatName", record.media_type)
+    if record.pronom:
+        registry = _sub(fmt, "formatRegistry")
+        _sub(registry, "formatRegistryName", "PRONOM")
+        _sub(registry, "formatRegistryKey", record.pronom)
+        _sub(registry, "formatRegistryRole", "identification")
+    _sub(obj, "originalName", record.original_name)
+    return obj
+
+
+def event_element(event: Event) -> etree._Element:
+    el = etree.Element(P + "event", nsmap=NSMAP)
+    _identifier(el, "event", "UUID", event.identifier)
+    _sub(el, "eventType", EVENT_TYPES[event.type], authority="eventType",
+         authorityURI=LOC + "eventType", valueURI=LOC + "eventType/" + event.type)
+    _sub(el, "eventDateTime", event.date_time)
+    if event.detail:
+        _sub(_sub(el, "eventDetailInformation"), "eventDetail", event.detail)
+    outcome = _sub(el, "eventOutcomeInformation")
+    _sub(outcome, "eventOutcome", event.outcome)
+    if event.outcome_detail:
+        _sub(_sub(outcome, "eventOutcomeDetail"), "eventOutcomeDetailNote", event.outcome_detail)
+    for agent_id, role in event.agents:
+        link = _sub(el, "linkingAgentIdentifier")
+        _sub(link, "linkingAgentIdentifierType", "local")
+        _sub(link, "linkingAgentIdentifierValue", agent_id)
+        code = AGENT_ROLES.get(role)
+        attrs = ({"authority": "eventRelatedAgentRole",
+                  "authorityURI": LOC + "eventRelatedAgentRole",
+                  "valueURI": LOC + "eventRelatedAgentRole/" + code} if code else {})
+        _sub(link, "linkingAgentRole", role, **attrs)
+    for object_id in event.objects:
+        link = _sub(el, "linkingObjectIdentifier")
+        _sub(link, "linkingObjectIdentifierType", "local")
+        _sub(link, "linkingObjectIdentifierValue", object_id)
+    return el
+
+
+def agent_element(agent: Agent) -> etree._Element:
+    el = etree.Element(P + "agent", nsmap=NSMAP)
+    _identifier(el, "agent", "local", agent.identifier)
+    _sub(el, "agentName", agent.name)
+    code = AGENT_TYPES[agent.type]
+    _sub(el, "agentType", agent.type, authority="agentType", authorityURI=LOC + "agentType",
+         valueURI=LOC + "agentType/" + code)
+    if agent.version:
+        _sub(el, "agentVersion", agent.version)
+    return el
+
+
+def premis_document(files: Iterable[FileRecord], events: Iterable[Event],
+                    agents: Iterable[Agent], originator: str) -> bytes:
+    root = etree.Element(P + "premis", {"version": "3.0"}, nsmap=NSMAP)
+    for record in files:
+        root.append(object_element(record, originator))
+    for event in events:
+        root.append(event_element(event))
+    for agent in agents:
+        root.append(agent_element(agent))
+    return serialize(root)
+
+
+def serialize(root: etree._Element) -> bytes:
+    etree.indent(root, space="  ")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def add_event(document: bytes, event: Event, agents: Iterable[Agent]) -> bytes:
+    """Return `document` with `event` after the last event and any agents it lacks."""
+    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+    root = etree.fromstring(document, parser)
+    known = set(root.xpath("premis:agent/premis:agentIdentifier/premis:agentIdentifierValue/text()",
+                           namespaces={"premis": NS}))
+    children = list(root)
+    anchor = max((i for i, c in enumerate(children) if c.tag in (P + "object", P + "event")),
+                 default=-1)
+    root.insert(anchor + 1, event_element(event))
+    position = max((i for i, c in enumerate(root) if c.tag == P + "agent"),
+                   default=anchor + 1) + 1
+    for agent in agents:
+        if agent.identifier not in known:
+            root.insert(position, agent_element(agent))
+            known.add(agent.identifier)
+            position += 1
+    return serialize(root)
+
+
+def fixity_values(document: bytes) -> dict[str, dict[str, str]]:
+    """{object identifier: {algorithm label: digest}} from a PREMIS document."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    root = etree.fromstring(document, parser)
+    ns = {"premis": NS}
+    out: dict[str, dict[str, str]] = {}
+    for obj in root.iterfind("premis:object", ns):
+        oid = obj.findtext("premis:objectIdentifier/premis:objectIdentifierValue", namespaces=ns)
+        digests = out.setdefault(oid or "", {})
+        for fixity in obj.iterfind("premis:objectCharacteristics/premis:fixity", ns):
+            alg = fixity.findtext("premis:messageDigestAlgorithm", namespaces=ns) or ""
+            digests[alg] = fixity.findtext("premis:messageDigest", namespaces=ns) or ""
+    return out

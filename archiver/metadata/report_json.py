@@ -1,0 +1,72 @@
+"""metadata/report.json: the structured extraction, validated against schemas/report.schema.json."""
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import jsonschema
+
+from archiver.model import Report
+from archiver.problems import ArchiverError
+from archiver.schemas import load_json_schema
+
+SCHEMA_ID = "https://archiver.example.org/schemas/report.schema.json"
+DESCRIPTIVE = ("source_url", "publisher", "creator", "issued", "subjects", "places", "rights",
+               "description", "captured", "capturing_agent")
+
+
+@cache
+def _validator() -> jsonschema.protocols.Validator:
+    schema = load_json_schema("report.schema.json")
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+def report_dict(report: Report, package_id: str, payload_path: str,
+                withhold_names: bool = False) -> dict:
+    comments = []
+    for c in report.comments:
+        entry = {"number": c.number, "author": None if withhold_names else c.author,
+                 "published": c.published, "text": c.text}
+        if withhold_names and c.author:
+            entry["author_withheld"] = True
+        comments.append(entry)
+    return {
+        "$schema": SCHEMA_ID,
+        "package_id": package_id,
+        "title": report.title,
+        "subtitle": report.subtitle,
+        "body": list(report.body),
+        "author_note": report.author_note,
+        "comments": comments,
+        "comments_closed": report.comments_closed,
+        "language": report.language,
+        "source": {
+            "name": report.source.name,
+            "path": payload_path,
+            "size": report.source.size,
+            "media_type": report.source.media_type,
+            "encoding": report.source.encoding,
+        },
+        "metadata": {k: getattr(report, k) for k in DESCRIPTIVE},
+        "attachments": [{"path": a.path, "size": a.size, "media_type": a.media_type}
+                        for a in report.attachments],
+        "provenance": dict(sorted(report.provenance.items())),
+    }
+
+
+def check_report_dict(data: dict) -> list[str]:
+    """Schema violations as 'field: message' strings (empty when valid)."""
+    out = []
+    for err in sorted(_validator().iter_errors(data), key=lambda e: list(e.path)):
+        field = "/".join(str(p) for p in err.path) or "(top level)"
+        out.append(f"{field}: {err.message}")
+    return out
+
+
+def report_json_bytes(data: dict, name: str) -> bytes:
+    """Serialize after validating: an invalid report.json is never written."""
+    errors = check_report_dict(data)
+    if errors:
+        raise ArchiverError(name, f"extraction does not fit report.schema.json: {errors[0]}",
+                            "REPORT-SCHEMA")
+    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
