@@ -1,0 +1,128 @@
+"""Packages built from real reports: layout, bagit validity, metadata, identity, atomicity."""
+import json
+import shutil
+
+import bagit
+import pytest
+from lxml import etree
+
+from archiver import build as build_module
+from archiver.build import build
+from archiver.metadata.premis import NS, fixity_values
+
+from conftest import EXAMPLES, SEED_000
+
+
+def built(results):
+    return {r.source: r for r in results}
+
+
+def test_builds_one_valid_bag_per_seed(store):
+    results = build([EXAMPLES], store, durable=False, jobs=2)
+    assert [r.status for r in results] == ["built"] * 3
+    for r in results:
+        bag = bagit.Bag(r.path)
+        bag.validate()  # the bagit library's own full validation
+        assert set(bag.algorithms) == {"sha256", "sha512"}
+        assert bag.info["BagIt-Profile-Identifier"].endswith("report-package/v1.json")
+        assert bag.info["External-Identifier"] == r.package_id
+        tagged = set(bag.tagfile_entries())
+        assert {"metadata/dc.xml", "metadata/premis.xml", "metadata/report.json",
+                "bag-info.txt", "manifest-sha256.txt", "manifest-sha512.txt"} <= tagged
+    # original bytes unchanged
+    by_source = built(results)
+    r = by_source[str(SEED_000)]
+    from pathlib import Path
+    assert (Path(r.path) / "data" / SEED_000.name).read_bytes() == SEED_000.read_bytes()
+
+
+def test_report_json_and_premis(store):
+    (r,) = build([SEED_000], store, durable=False)
+    from pathlib import Path
+    pkg = Path(r.path)
+    report = json.loads((pkg / "metadata/report.json").read_text(encoding="utf-8"))
+    assert report["title"] == "ISIS, trying to separate the city of Raqqa from the world"
+    assert report["comments"][0] == {"number": 1, "author": "Edwin",
+                                     "published": "2015-11-20T23:03",
+                                     "text": "Much thank you for real news of Raqqa!"}
+    assert report["source"]["path"] == f"data/{SEED_000.name}"
+    assert report["provenance"]["title"] == "extracted"
+    premis = (pkg / "metadata/premis.xml").read_bytes()
+    manifest = dict(line.split()[::-1] for line in (pkg / "manifest-sha256.txt").read_text().splitlines())
+    assert fixity_values(premis)[f"data/{SEED_000.name}"]["SHA-256"] == manifest[f"data/{SEED_000.name}"]
+    root = etree.fromstring(premis)
+    types = root.xpath("//p:event/p:eventType/@valueURI", namespaces={"p": NS})
+    assert {t.rsplit("/", 1)[1] for t in types} >= {"mes", "mee", "cre"}
+    dc = etree.fromstring((pkg / "metadata/dc.xml").read_bytes())
+    ns = {"t": "http://purl.org/dc/terms/"}
+    assert dc.findtext("t:title", namespaces=ns) == report["title"]
+    assert dc.findtext("t:alternative", namespaces=ns).startswith("Exclusive")
+    assert dc.findtext("t:identifier", namespaces=ns) == r.package_id
+    assert len(dc.findall("t:hasPart", ns)) == 4
+
+
+def test_sidecar_wins_and_is_recorded(tmp_path, store):
+    report = tmp_path / "r.txt"
+    shutil.copy(SEED_000, report)
+    (tmp_path / "r.txt.meta.json").write_text(json.dumps({
+        "title": "Raqqa cut off", "source_url": "https://example.org/raqqa", "publisher": "RBSS",
+        "issued": "2015-11-19", "places": ["Raqqa"], "captured": "2016-01-05T10:00:00Z"}))
+    (r,) = build([report], store, durable=False)
+    assert r.status == "built"
+    from pathlib import Path
+    data = json.loads((Path(r.path) / "metadata/report.json").read_text())
+    assert data["title"] == "Raqqa cut off" and data["provenance"]["title"] == "sidecar"
+    assert data["provenance"]["comments"] == "extracted"
+    assert data["metadata"]["source_url"] == "https://example.org/raqqa"
+    assert bagit.Bag(r.path).info["Source-Organization"] == "RBSS"
+    premis = (Path(r.path) / "metadata/premis.xml").read_text()
+    assert "eventType/cap" in premis
+
+
+@pytest.mark.parametrize("sidecar, field", [
+    ({"issued": "last tuesday"}, "issued"),
+    ({"titel": "x"}, "titel"),
+    ({"subjects": "war"}, "subjects"),
+])
+def test_bad_sidecar_fails_that_report_only(tmp_path, store, sidecar, field):
+    bad = tmp_path / "bad.txt"
+    shutil.copy(SEED_000, bad)
+    (tmp_path / "bad.meta.json").write_text(json.dumps(sidecar))
+    results = built(build([bad, EXAMPLES / "002_7411d2c347773d6f.txt"], store, durable=False))
+    failed = results[str(bad)]
+    assert failed.status == "failed" and field in failed.message
+    assert results[str(EXAMPLES / "002_7411d2c347773d6f.txt")].status == "built"
+    assert len([p for p in store.iterdir()]) == 1
+
+
+def test_same_bytes_are_packaged_once(tmp_path, store):
+    (first,) = build([SEED_000], store, durable=False)
+    copy = tmp_path / "renamed.txt"
+    shutil.copy(SEED_000, copy)
+    (second,) = build([copy], store, durable=False)
+    assert second.status == "exists" and second.package_id == first.package_id
+    assert sorted(p.name for p in store.iterdir()) == [first.package_id]
+
+
+def test_failure_midway_leaves_no_package(store, monkeypatch):
+    def explode(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build_module, "write_tag_manifests", explode)
+    before = SEED_000.read_bytes()
+    with pytest.raises(KeyboardInterrupt):
+        build([SEED_000], store, jobs=1)
+    assert list(store.iterdir()) == []
+    assert SEED_000.read_bytes() == before
+
+
+def test_bad_inputs_named(tmp_path, store):
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    binary = tmp_path / "photo.txt"
+    binary.write_bytes(bytes(range(256)) * 4)
+    results = built(build([empty, binary, tmp_path / "missing.txt", SEED_000], store, durable=False))
+    assert results[str(empty)].status == "failed" and "empty" in results[str(empty)].message
+    assert results[str(binary)].status == "failed" and "binary" in results[str(binary)].message
+    assert results[str(tmp_path / "missing.txt")].status == "failed"
+    assert results[str(SEED_000)].status == "built"
