@@ -7,6 +7,7 @@ once per batch (one sync for many packages) rather than one fsync per file.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import shutil
 import uuid
@@ -293,7 +294,8 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
             progress(r)
     run = uuid.uuid4().hex[:12]
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(reports) or 1))
-    pool = ProcessPoolExecutor(jobs) if jobs > 1 and len(reports) > 2 else None
+    pool = (ProcessPoolExecutor(jobs, mp_context=_pool_context())
+            if jobs > 1 and len(reports) > 2 else None)
     try:
         done = (pool.map(build_one, reports, [opts] * len(reports), [run] * len(reports),
                          chunksize=max(1, min(16, len(reports) // (jobs * 8) or 1)))
@@ -314,6 +316,16 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
         for leftover in store.glob(f".*.tmp-{run}-*"):
             shutil.rmtree(leftover, ignore_errors=True)
     return results
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """Workers forked from a clean server process: a plain fork would copy Siegfried's Go
+    runtime if an earlier build in this process had loaded it, and the children would hang."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["archiver.build"])
+    return context
 
 
 def _finish(batch: list[BuildResult], store: Path, durable: bool,

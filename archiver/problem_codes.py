@@ -126,7 +126,20 @@ CODES: dict[str, tuple[str, str, str]] = {
                           "directory holding the bag"),
     "ARCHIVE-TOO-LARGE": (E, "archiver", "the archive expands beyond the space or limits allowed"),
     # -- archiver packages ---------------------------------------------------------------------
-    "PACKAGE-METADATA-UNCHECKED": (W, "archiver", "the package metadata checker is not available"),
+    "PACKAGE-METADATA-MISSING": (E, "archiver", "an archiver package carries metadata/dc.xml, "
+                                 "premis.xml and report.json"),
+    "PACKAGE-XML-MALFORMED": (E, "archiver", "dc.xml and premis.xml are well-formed XML "
+                              "without a DOCTYPE"),
+    "PACKAGE-DC-INVALID": (E, "archiver", "dc.xml is valid against schemas/archiver-dc.xsd and "
+                           "names a title and an identifier"),
+    "PACKAGE-PREMIS-INVALID": (E, "archiver", "premis.xml is valid against schemas/archiver-premis.xsd"),
+    "PACKAGE-REPORT-JSON-INVALID": (E, "archiver", "report.json is UTF-8 JSON valid against "
+                                    "schemas/report.schema.json"),
+    "PACKAGE-IDENTIFIER-MISMATCH": (E, "archiver", "dc.xml and report.json name the package by its "
+                                    "External-Identifier"),
+    "PACKAGE-PREMIS-OBJECT-MISSING": (E, "archiver", "PREMIS has one object per payload file and "
+                                      "none for files not in the payload"),
+    "PACKAGE-PREMIS-FIXITY-MISMATCH": (E, "archiver", "PREMIS fixity equals the payload manifests"),
     # -- BagIt Profiles --------------------------------------------------------------------------
     "PROFILE-UNREADABLE": (E, "Profiles §Implementation", "the profile could not be read as JSON"),
     "PROFILE-INVALID": (E, "Profiles §Implementation", "the profile document breaks the BagIt "

@@ -505,14 +505,13 @@ class _Run:
             serialization=serialization, archive_name=archive_name, archive_top=archive_top)
 
     def package_metadata(self) -> None:
-        try:
-            from archiver.metadata.check import check_package_metadata
-        except ImportError:
-            self.problems.append(problem("PACKAGE-METADATA-UNCHECKED", "metadata",
-                                         "archiver.metadata.check is not available; dc.xml, premis.xml "
-                                         "and report.json were not checked"))
-            return
-        self.problems += list(check_package_metadata(self.bag_dir))
+        from archiver.metadata.check import check_package_metadata
+        readable = {rel: path for rel, path in self.tree.disk.items()
+                    if rel in self.tree.tags and rel not in self.tree.blocked}
+        self.problems += check_package_metadata(
+            self.bag_dir, manifests={m.algorithm: m.entries for m in self.manifests},
+            payload=set(self.tree.payload), external_id=self.info_value("External-Identifier"),
+            readable=readable)
 
 
 # -- public API --------------------------------------------------------------------------------------

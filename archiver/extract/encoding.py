@@ -29,6 +29,27 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
+# Where the detector finds several legacy encodings equally plausible (it often ranks a Mac
+# code page first for Western text), take the one reports are far likelier to be written in:
+# the Windows code pages, then ISO 8859 (the WHATWG encoding standard's legacy defaults).
+PREFERRED = ("cp1252", "cp1256", "cp1251", "cp1250", "cp1253", "cp1254", "cp1255", "cp1257",
+             "cp1258", "latin_1", "iso8859_15", "iso8859_2", "iso8859_5", "iso8859_6", "iso8859_7")
+TIE = 0.01  # chaos difference under which two candidates count as equally plausible
+
+
+def _detect(data: bytes) -> str | None:
+    matches = list(from_bytes(data))
+    if not matches:
+        return None
+    best = matches[0]
+    tied = {name for m in matches if m.chaos - best.chaos <= TIE
+            for name in (m.could_be_from_charset or [m.encoding])}
+    for name in PREFERRED:
+        if name in tied:
+            return name
+    return best.encoding
+
+
 def decode_text(data: bytes, name: str) -> tuple[str, str]:
     """Return (text, encoding label) or raise ArchiverError naming the file.
 
@@ -56,11 +77,11 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
             pass
     if b"\x00" in data:
         raise ArchiverError(name, "binary file, not a text report", "INPUT-BINARY")
-    best = from_bytes(data).best()
-    if best is None or best.encoding is None:
+    encoding = _detect(data)
+    if encoding is None:
         raise ArchiverError(name, "undecodable text: no character encoding fits",
                             "INPUT-UNDECODABLE")
-    text = str(best)
+    text = data.decode(encoding)
     if sum(1 for c in text if ord(c) < 32 and c not in "\r\n\t\f") > len(text) * 0.01:
         raise ArchiverError(name, "binary file, not a text report", "INPUT-BINARY")
-    return text, codecs.lookup(best.encoding).name
+    return text, codecs.lookup(encoding).name

@@ -7,7 +7,7 @@ from pathlib import Path
 from archiver.problem_codes import CODES, describe, problem
 from archiver.problems import ERROR, WARNING
 
-SOURCES = ["validate.py", "bagit_rules.py", "serialized.py", "profile.py"]
+SOURCES = ["validate.py", "bagit_rules.py", "serialized.py", "profile.py", "metadata/check.py"]
 ARCHIVER = Path(__file__).resolve().parents[2] / "archiver"
 
 
