@@ -209,7 +209,9 @@ def build_one(path: str | os.PathLike, opts: BuildOptions, run: str) -> BuildRes
     except ArchiverError as e:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-        return BuildResult(str(path), "failed", message=e.message)
+        # name the file at fault when it is not the report itself (a sidecar, say)
+        message = e.message if e.path == str(path) else f"{e.path}: {e.message}"
+        return BuildResult(str(path), "failed", message=message)
     except BaseException:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -93,6 +93,7 @@ def test_bad_sidecar_fails_that_report_only(tmp_path, store, sidecar, field):
     results = built(build([bad, EXAMPLES / "002_7411d2c347773d6f.txt"], store, durable=False))
     failed = results[str(bad)]
     assert failed.status == "failed" and field in failed.message
+    assert failed.message.startswith(f"{tmp_path / 'bad.meta.json'}: ")  # names the sidecar
     assert results[str(EXAMPLES / "002_7411d2c347773d6f.txt")].status == "built"
     assert len([p for p in store.iterdir()]) == 1
 
