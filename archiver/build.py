@@ -10,6 +10,7 @@ import hashlib
 import multiprocessing
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -296,12 +297,13 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
             progress(r)
     run = uuid.uuid4().hex[:12]
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(reports) or 1))
-    pool = (ProcessPoolExecutor(jobs, mp_context=_pool_context())
-            if jobs > 1 and len(reports) > 2 else None)
+    # Reports are always built in worker processes, so this process never loads Siegfried
+    # (see _pool_context); one worker costs a fork, a few milliseconds.
+    pool = ProcessPoolExecutor(jobs, mp_context=_pool_context()) if reports else None
     try:
         done = (pool.map(build_one, reports, [opts] * len(reports), [run] * len(reports),
                          chunksize=max(1, min(16, len(reports) // (jobs * 8) or 1)))
-                if pool else (build_one(p, opts, run) for p in reports))
+                if pool else ())
         batch: list[BuildResult] = []
         for result in done:
             batch.append(result)
@@ -321,13 +323,14 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
-    """Workers forked from a clean server process: a plain fork would copy Siegfried's Go
-    runtime if an earlier build in this process had loaded it, and the children would hang."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["archiver.build"])
-    return context
+    """Fork, unless this process has loaded Siegfried's Go runtime (a caller used pygfried):
+    children forked from it hang in their first identification, so they come from a clean
+    fork server instead."""
+    if "pygfried" in sys.modules and "forkserver" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("forkserver")
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def _finish(batch: list[BuildResult], store: Path, durable: bool,

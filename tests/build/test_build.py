@@ -129,3 +129,18 @@ def test_bad_inputs_named(tmp_path, store):
     assert results[str(binary)].status == "failed" and "binary" in results[str(binary)].message
     assert results[str(tmp_path / "missing.txt")].status == "failed"
     assert results[str(SEED_000)].status == "built"
+
+
+@pytest.mark.parametrize("preload", ["", "import pygfried"])
+def test_builds_one_after_another_in_one_process(tmp_path, preload):
+    """A process that has used Siegfried (a first build, or the caller itself) must still be
+    able to build in parallel: workers forked from it would hang."""
+    import subprocess
+    import sys
+    script = (f"{preload}\nfrom archiver import build\n"
+              f"print(build([{str(SEED_000)!r}], {str(tmp_path / 'a')!r}, durable=False, jobs=1)[0].status)\n"
+              f"print(*(r.status for r in build([{str(EXAMPLES)!r}], {str(tmp_path / 'b')!r},"
+              f" durable=False, jobs=2)))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["built"] * 4
