@@ -9,7 +9,8 @@ included, and rolled back if it does not validate.
 
 ocfl-py 2.1 writes storage layouts 0002 and 0003 but not 0004 (Hashed N-tuple Storage
 Layout, the one Fedora 6 uses); `HashedNTupleLayout` implements 0004 from the extension's
-text and registers it with ocfl-py, so ocfl-py's own storage-root code uses it.
+text and registers it with ocfl-py, so ocfl-py's own storage-root code uses it. New roots use
+0003 unless configured otherwise (see DEFAULT_LAYOUT).
 """
 from __future__ import annotations
 
@@ -48,7 +49,9 @@ LAYOUT_ALIASES = {
     "0002": LAYOUT_0002, "flat-direct": LAYOUT_0002, "flat": LAYOUT_0002, LAYOUT_0002: LAYOUT_0002,
     "0003": LAYOUT_0003, "hash-and-id-n-tuple": LAYOUT_0003, LAYOUT_0003: LAYOUT_0003,
 }
-DEFAULT_LAYOUT = LAYOUT_0004
+# 0003 by default: hashed like 0004, and ocfl-py's own validator (ocfl-validate.py) walks it;
+# its 2.1 release refuses a root that names 0004 (E071), although 0004 is a registered extension
+DEFAULT_LAYOUT = LAYOUT_0003
 SPEC_VERSION = "1.1"
 
 # Digest algorithms an OCFL fixity block allows (OCFL 1.1 section 3.5.1, extension 0001).
@@ -184,8 +187,8 @@ class OcflTarget(Target):
         wanted = layout or DEFAULT_LAYOUT
         if wanted not in LAYOUT_ALIASES:
             raise ConfigurationError(
-                f"unknown OCFL storage layout {wanted!r} (choose from 0004-hashed-n-tuple-"
-                "storage-layout, 0002-flat-direct-storage-layout, 0003-hash-and-id-n-tuple-"
+                f"unknown OCFL storage layout {wanted!r} (choose from 0003-hash-and-id-n-tuple-"
+                "storage-layout, 0004-hashed-n-tuple-storage-layout, 0002-flat-direct-"
                 "storage-layout)")
         self.layout = LAYOUT_ALIASES[wanted]
         self.settings = settings

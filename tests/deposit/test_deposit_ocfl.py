@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import ocfl
@@ -38,7 +40,8 @@ def premis_event_types(bag: Path) -> list[str]:
 def test_first_deposit_makes_a_valid_object_in_a_0004_root(tmp_path, bag_factory):
     bag = bag_factory("rpt-first")
     root = tmp_path / "repository"
-    [result] = deposit([bag], f"ocfl:{root}", config={})
+    [result] = deposit([bag], f"ocfl:{root}",
+                       config={"deposit": {"ocfl": {"layout": "0004-hashed-n-tuple-storage-layout"}}})
     assert result.status == "deposited", result.message
     assert result.verified and result.version == "v1" and result.remote_id == "rpt-first"
     assert result.bytes > 0 and result.seconds > 0
@@ -135,6 +138,23 @@ def test_0004_layout_rejects_what_the_extension_forbids(config):
     layout = HashedNTupleLayout()
     with pytest.raises(LayoutException):
         layout.check_and_set_layout_params({"extensionName": layout.NAME, **config})
+
+
+def test_default_root_passes_ocfl_py_command_line_validator(tmp_path, bag_factory):
+    """The default layout (0003) is one ocfl-py's own ocfl-validate.py walks; it exits 1 on a
+    root it cannot walk, so its exit status means something here (objects are checked above)."""
+    bags = [bag_factory(f"rpt-cli-{n}") for n in range(2)]
+    root = tmp_path / "repository"
+    assert [r.status for r in deposit(bags, f"ocfl:{root}", config={})] == ["deposited"] * 2
+    assert json.loads((root / "ocfl_layout.json").read_text())["extension"] == \
+        "0003-hash-and-id-n-tuple-storage-layout"
+    digest = hashlib.sha256(b"rpt-cli-0").hexdigest()
+    assert (root / digest[:3] / digest[3:6] / digest[6:9] / "rpt-cli-0" / "inventory.json").is_file()
+    assert_root_valid(root, 2)
+    script = shutil.which("ocfl-validate.py")
+    assert script, "ocfl-py installs ocfl-validate.py"
+    done = subprocess.run([script, str(root)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_flat_direct_layout_from_config(tmp_path, bag_factory):
