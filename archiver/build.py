@@ -69,6 +69,13 @@ def package_id_for(sha256: str) -> str:
     return f"rpt-{sha256[:20]}"
 
 
+def package_algorithms(algorithms: Sequence[str]) -> tuple[str, ...]:
+    """The chosen algorithms, with sha256 first whatever the choice: the report-package
+    profile requires it (and the package identifier is a sha256)."""
+    algs = check_algorithms(algorithms)
+    return algs if "sha256" in algs else ("sha256", *algs)
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -286,7 +293,7 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
           progress: Callable[[BuildResult], None] | None = None) -> list[BuildResult]:
     """Build one package per report into `out`. Never raises for a bad report: its result
     says "failed" with the reason; the others still build."""
-    opts = BuildOptions(out=str(out), algorithms=check_algorithms(algorithms), meta=meta,
+    opts = BuildOptions(out=str(out), algorithms=package_algorithms(algorithms), meta=meta,
                         info=tuple(info), agent=agent, source_organization=source_organization,
                         withhold_commenter_names=withhold_commenter_names, durable=durable)
     store = Path(out)

@@ -10,7 +10,7 @@ from lxml import etree
 from archiver.build import build
 from archiver.metadata.premis import NS, fixity_values
 
-from conftest import EXAMPLES, SEED_000
+from seeds import EXAMPLES, SEED_000
 
 build_module = importlib.import_module("archiver.build")  # `archiver.build` is the function
 
@@ -144,3 +144,13 @@ def test_builds_one_after_another_in_one_process(tmp_path, preload):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["built"] * 4
+
+
+def test_chosen_checksums_keep_sha256_and_the_package_valid(store):
+    from archiver.validate import validate_bag
+    (r,) = build([SEED_000], store, algorithms=["md5"], durable=False)
+    bag = bagit.Bag(r.path)
+    bag.validate()
+    assert set(bag.algorithms) == {"sha256", "md5"}
+    report = validate_bag(r.path)
+    assert report.valid and report.errors == [], report.problems

@@ -4,7 +4,7 @@ import pytest
 from archiver.extract import extract_text
 from archiver.problems import ArchiverError
 
-from conftest import SEED_000, SEED_002, SEED_003
+from seeds import SEED_000, SEED_002, SEED_003
 
 
 def test_seed_000_title_kicker_comments():

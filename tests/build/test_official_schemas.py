@@ -11,7 +11,7 @@ from archiver.build import build
 from archiver.schemas import schema_path
 from archiver.validate import validate_bag
 
-from conftest import EXAMPLES
+from seeds import EXAMPLES
 
 OFFICIAL = Path(__file__).resolve().parents[3] / "shared" / "reference" / "xsd"
 # schemaLocation URLs inside the official files, mapped to the local copies: never the network

@@ -60,12 +60,12 @@ def test_built_package_against_the_shipped_profile_explicitly(built, check):
 
 
 def test_package_breaking_the_profile(package, check):
-    (package / "manifest-sha512.txt").unlink()
+    (package / "manifest-sha256.txt").unlink()
     (package / "metadata" / "report.json").unlink()
     from archiver.bag import rewrite_tag_manifests
     rewrite_tag_manifests(package)
     report = check(package)
-    assert {("PROFILE-MANIFEST-REQUIRED", "manifest-sha512.txt"),
+    assert {("PROFILE-MANIFEST-REQUIRED", "manifest-sha256.txt"),
             ("PROFILE-TAG-FILE-REQUIRED", "metadata/report.json")} <= errors(report)
 
 

@@ -45,7 +45,7 @@ def test_shipped_report_package_profile_is_valid():
     from archiver.profile import report_package_profile
     profile = report_package_profile()
     assert profile.identifier == "https://archiver.example.org/profiles/report-package/v1.json"
-    assert profile.manifests_required == ["sha256", "sha512"]
+    assert profile.manifests_required == ["sha256"]
     assert profile.tag_files_required == ["metadata/dc.xml", "metadata/premis.xml", "metadata/report.json"]
 
 
