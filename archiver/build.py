@@ -22,6 +22,7 @@ from archiver import __version__
 from archiver.bag import (BAGIT_TXT, bag_info_text, human_size, payload_oxum,
                           write_file, write_payload_manifests, write_tag_manifests)
 from archiver.extract import apply_sidecar, extract_text
+from archiver.extract.language import preload as preload_language_model
 from archiver.extract.sidecar import SUFFIX as SIDECAR_SUFFIX, load_sidecar, sidecar_for
 from archiver.fixity import DEFAULT_ALGORITHMS, check_algorithms, hash_bytes
 from archiver.formats import identify
@@ -74,6 +75,26 @@ def package_algorithms(algorithms: Sequence[str]) -> tuple[str, ...]:
     profile requires it (and the package identifier is a sha256)."""
     algs = check_algorithms(algorithms)
     return algs if "sha256" in algs else ("sha256", *algs)
+
+
+# bag-info labels archiver writes itself; --info may not set them
+RESERVED_INFO = ("Source-Organization", "Bagging-Date", "Payload-Oxum", "Bag-Size",
+                 "Bag-Software-Agent", "External-Identifier", "External-Description",
+                 "BagIt-Profile-Identifier")
+
+
+def check_info(info: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Extra bag-info fields, refused when archiver writes the label itself or when the
+    label could not be parsed back (RFC 8493 section 2.2.2)."""
+    pairs = tuple(info)
+    reserved = {k.lower(): k for k in RESERVED_INFO}
+    for key, _ in pairs:
+        if key.lower() in reserved:
+            hint = " (use --source-organization)" if key.lower() == "source-organization" else ""
+            raise ValueError(f"--info cannot set {reserved[key.lower()]}: archiver writes it{hint}")
+        if not key or ":" in key or key != key.strip() or any(ord(c) < 32 for c in key):
+            raise ValueError(f"--info label {key!r} is not a valid bag-info label")
+    return pairs
 
 
 def _now() -> str:
@@ -148,9 +169,7 @@ def _bag_info(report: Report, package_id: str, payload: list[FileRecord], opts: 
         ("External-Description", title[:500]),
         ("BagIt-Profile-Identifier", PROFILE_ID),
     ]
-    reserved = {k.lower() for k, _ in info}
-    info += [(k, v) for k, v in opts.info if k.lower() not in reserved]
-    return info
+    return info + list(opts.info)
 
 
 def _write_package(tmp: Path, data: bytes, report: Report, package_id: str,
@@ -294,7 +313,7 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
     """Build one package per report into `out`. Never raises for a bad report: its result
     says "failed" with the reason; the others still build."""
     opts = BuildOptions(out=str(out), algorithms=package_algorithms(algorithms), meta=meta,
-                        info=tuple(info), agent=agent, source_organization=source_organization,
+                        info=check_info(info), agent=agent, source_organization=source_organization,
                         withhold_commenter_names=withhold_commenter_names, durable=durable)
     store = Path(out)
     store.mkdir(parents=True, exist_ok=True)
@@ -306,6 +325,8 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(reports) or 1))
     # Reports are always built in worker processes, so this process never loads Siegfried
     # (see _pool_context); one worker costs a fork, a few milliseconds.
+    if reports:
+        preload_language_model()  # once here, shared by every forked worker
     pool = ProcessPoolExecutor(jobs, mp_context=_pool_context()) if reports else None
     try:
         done = (pool.map(build_one, reports, [opts] * len(reports), [run] * len(reports),

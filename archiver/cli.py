@@ -58,13 +58,14 @@ def _progress_bar(total: int, unit: str, quiet: bool):
 def build(reports, out, meta, checksums, info, agent, source_organization,
           withhold_commenter_names, no_fsync, jobs, as_json, quiet, verbose):
     """Package each REPORT (file or directory of reports) as a BagIt bag."""
-    from archiver.build import build as run_build, collect_reports
+    from archiver.build import build as run_build, check_info, collect_reports
     from archiver.config import load_config
     from archiver.fixity import DEFAULT_ALGORITHMS, check_algorithms
     from archiver.problems import ArchiverError
 
     try:
         algorithms = check_algorithms(checksums or DEFAULT_ALGORITHMS)
+        check_info(info)
         config = load_config().get("build", {})
     except (ValueError, ArchiverError) as e:
         raise click.UsageError(str(e))

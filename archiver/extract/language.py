@@ -19,3 +19,8 @@ def detect_language(text: str) -> str | None:
         return None
     language, probability = _identifier().classify(text)
     return language if probability >= 0.5 else None
+
+
+def preload() -> None:
+    """Load the model now (about 0.7 s), e.g. once before forking workers that share it."""
+    _identifier()

@@ -154,3 +154,15 @@ def test_chosen_checksums_keep_sha256_and_the_package_valid(store):
     assert set(bag.algorithms) == {"sha256", "md5"}
     report = validate_bag(r.path)
     assert report.valid and report.errors == [], report.problems
+
+
+@pytest.mark.parametrize("key", ["Payload-Oxum", "external-identifier", "Bad:Label"])
+def test_info_cannot_override_what_archiver_writes(store, key):
+    with pytest.raises(ValueError, match="--info"):
+        build([SEED_000], store, info=[(key, "1")], durable=False)
+    assert not store.exists() or list(store.iterdir()) == []
+
+
+def test_info_is_added_to_bag_info(store):
+    (r,) = build([SEED_000], store, info=[("Contact-Name", "Desk A")], durable=False)
+    assert bagit.Bag(r.path).info["Contact-Name"] == "Desk A"
