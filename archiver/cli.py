@@ -177,6 +177,8 @@ def deposit(packages, target, collection, dry_run, as_json, quiet):
 def validate(bags, fast, completeness_only, profile_file, as_json, jobs, record, quiet):
     """Validate each BAG (a directory, .zip, .tar, .tar.gz or .tgz) against RFC 8493.
 
+    A folder of bags, such as packages/, stands for every bag in it.
+
     Exit status: 0 all valid (warnings allowed), 1 any invalid, 2 bad usage or unreadable path.
     """
     import json
@@ -196,8 +198,10 @@ def validate(bags, fast, completeness_only, profile_file, as_json, jobs, record,
             for p in e.problems:
                 click.echo(f"error: {p.code}: {p.path}: {p.message}", err=True)
             sys.exit(2)
+    from archiver.store import expand_bags
+
     reports = []
-    for path in bags:
+    for path in map(str, expand_bags(bags)):
         bar = _ValidateProgress(path, enabled=not (as_json or quiet) and sys.stderr.isatty())
         report = validate_bag(path, mode=mode, profile=profile, jobs=jobs, progress=bar, record=record)
         bar.close()

@@ -30,6 +30,7 @@ from archiver.bagit_rules import (
 from archiver.fixity import ALGORITHMS, hash_many
 from archiver.problem_codes import problem
 from archiver.problems import ERROR, WARNING, Problem
+from archiver.store import expand_bags
 
 MODES = ("full", "fast", "completeness")
 ARCHIVER_PROFILE_ID = "https://archiver.example.org/profiles/report-package/v1.json"
@@ -546,13 +547,14 @@ def validate_bag(path: str | os.PathLike, *, mode: str = "full", profile=None, j
 
 
 def validate(paths: Iterable[str | os.PathLike], **kw) -> list[BagReport]:
-    """Validate each bag; a profile given as a path is loaded once for all of them."""
+    """Validate each bag (a folder of bags, such as a store, stands for every bag in it);
+    a profile given as a path is loaded once for all of them."""
     profile = kw.pop("profile", None)
     if profile is not None and not isinstance(profile, dict):
         from archiver.profile import Profile, load_profile
         if not isinstance(profile, Profile):
             profile = load_profile(profile)  # ProfileError: a usage error for the caller
-    return [validate_bag(p, profile=profile, **kw) for p in paths]
+    return [validate_bag(p, profile=profile, **kw) for p in expand_bags(paths)]
 
 
 def _load_profile(profile, report: BagReport):

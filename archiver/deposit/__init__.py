@@ -24,6 +24,7 @@ from archiver.deposit.base import (DEPOSITED, FAILED, PLANNED, REFUSED, UNCHANGE
                                    ConfigurationError, DepositError, DepositResult, Target)
 from archiver.deposit.receipt import Receipt, package_fingerprint, previous_deposit
 from archiver.model import Agent, Event
+from archiver.store import expand_bags
 
 __all__ = ["deposit", "make_target", "DepositResult", "ConfigurationError", "DepositError"]
 
@@ -69,26 +70,12 @@ def deposit(packages: Iterable[str | Path], target: str | Target | None = None, 
     """
     resolved = resolve_target(target, config, collection)
     results = []
-    for package in expand_packages(packages):
+    for package in expand_bags(packages):
         result = deposit_one(Path(package), resolved, dry_run=dry_run)
         results.append(result)
         if progress:
             progress(result)
     return results
-
-
-def expand_packages(paths: Iterable[str | Path]) -> list[Path]:
-    """Bags as named; a folder that is not a bag but holds bags (a store) stands for them."""
-    found = []
-    for path in map(Path, paths):
-        if not (path / "bagit.txt").is_file() and path.is_dir():
-            inner = sorted(p for p in path.iterdir()
-                           if p.is_dir() and not p.name.startswith(".") and (p / "bagit.txt").is_file())
-            if inner:
-                found.extend(inner)
-                continue
-        found.append(path)
-    return found
 
 
 def _now(precise: bool = False) -> str:
@@ -100,26 +87,9 @@ def _now(precise: bool = False) -> str:
 
 def _validate(bag: Path):
     """(valid, problems as dicts) from the project's validator."""
-    try:
-        from archiver.validate import validate_bag
-    except ImportError:
-        return _validate_with_bagit(bag)
+    from archiver.validate import validate_bag
     report = validate_bag(str(bag))
-    problems = [p.to_dict() if hasattr(p, "to_dict") else dict(vars(p)) for p in report.problems]
-    return bool(report.valid), problems
-
-
-def _validate_with_bagit(bag: Path):  # until archiver.validate lands
-    import bagit
-    try:
-        bagit.Bag(str(bag)).validate()
-        return True, []
-    except (bagit.BagError, bagit.BagValidationError) as e:
-        details = getattr(e, "details", None) or []
-        problems = [{"code": "BAGIT-INVALID", "path": getattr(d, "path", "") or "",
-                     "message": str(d), "severity": "error"} for d in details]
-        return False, problems or [{"code": "BAGIT-INVALID", "path": "", "message": str(e),
-                                    "severity": "error"}]
+    return report.valid, [p.to_dict() for p in report.problems]
 
 
 def _package_id(bag: Path) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import tarfile
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -106,3 +107,15 @@ def test_python_api_mirrors_the_cli(bag):
     from archiver import validate
     reports = validate([bag], mode="fast", jobs=1)
     assert [r.valid for r in reports] == [True]
+
+
+def test_a_folder_of_bags_stands_for_every_bag_in_it(tmp_path):
+    store = tmp_path / "store"
+    make_bag(store / "one")
+    make_bag(store / "two", {"data/b.txt": b"b"})
+    (store / ".tmp-partial").mkdir()  # a build's temporary package is not a bag to judge
+    result = CliRunner().invoke(main, ["validate", "--json", str(store)])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert [Path(r["path"]).name for r in document["reports"]] == ["one", "two"]
+    assert document["summary"] == {"valid": 2, "invalid": 0}
