@@ -602,8 +602,9 @@ def _validate_dir(bag_dir: str, report: BagReport, profile, jobs, progress, reco
             report.problems.append(problem("VALIDATE-NOT-A-BAG", "",
                                            "no bagit.txt and no manifest: this directory is not a bag"))
             return
+        what = "a directory, not a file" if "bagit.txt" in run.tree.dirs else "missing"
         report.problems.append(problem("BAGIT-DECLARATION-MISSING", "bagit.txt",
-                                       "bagit.txt is missing; tag files are read as UTF-8"))
+                                       f"bagit.txt is {what}; tag files are read as UTF-8"))
     report.problems += run.tree.problems
     if not run.tree.has_data:
         report.problems.append(problem("BAGIT-PAYLOAD-DIR-MISSING", "data",
