@@ -140,6 +140,10 @@ CODES: dict[str, tuple[str, str, str]] = {
     "PACKAGE-PREMIS-OBJECT-MISSING": (E, "archiver", "PREMIS has one object per payload file and "
                                       "none for files not in the payload"),
     "PACKAGE-PREMIS-FIXITY-MISMATCH": (E, "archiver", "PREMIS fixity equals the payload manifests"),
+    "PACKAGE-METS-INVALID": (E, "archiver", "mets.xml, where present, is valid against "
+                             "schemas/archiver-mets.xsd"),
+    "PACKAGE-METS-FILE": (E, "archiver", "the METS fileSec lists every payload file, and only "
+                          "those, with the manifest's SHA-256"),
     # -- BagIt Profiles --------------------------------------------------------------------------
     "PROFILE-UNREADABLE": (E, "Profiles §Implementation", "the profile could not be read as JSON"),
     "PROFILE-INVALID": (E, "Profiles §Implementation", "the profile document breaks the BagIt "

@@ -4,6 +4,7 @@ dc.xml and premis.xml must be well-formed and valid against the project's own XS
 (schemas/archiver-dc.xsd, schemas/archiver-premis.xsd, strict subsets of the official DCMI and
 PREMIS 3 schemas), report.json valid against schemas/report.schema.json, and all three must
 agree with the bag: the same package identifier, and PREMIS fixity equal to the manifests.
+mets.xml, where present, is held to schemas/archiver-mets.xsd and to the payload likewise.
 """
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ import os
 from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
+from urllib.parse import unquote
 
 from lxml import etree
 
 from archiver.metadata.dc import DCTERMS
+from archiver.metadata.mets import METS as METS_NS, XLINK as XLINK_NS
 from archiver.metadata.premis import NS as PREMIS_NS, fixity_values
 from archiver.metadata.vocabulary import HASH_LABELS
 from archiver.problem_codes import problem
@@ -23,6 +26,7 @@ from archiver.problems import Problem
 from archiver.schemas import load_json_schema, schema_path
 
 DC_XML, PREMIS_XML, REPORT_JSON = "metadata/dc.xml", "metadata/premis.xml", "metadata/report.json"
+METS_XML = "metadata/mets.xml"  # optional
 MAX_ERRORS = 5  # schema errors listed per file; the rest are counted
 
 
@@ -113,6 +117,30 @@ def _check_premis(tree: etree._ElementTree, manifests: Mapping[str, Mapping[str,
                               f"manifest-{alg}.txt says {listed[:12]}…")
 
 
+def _check_mets(tree: etree._ElementTree, manifests: Mapping[str, Mapping[str, str]],
+                payload: set[str], external_id: str | None) -> Iterator[Problem]:
+    ns = {"mets": METS_NS, "xlink": XLINK_NS}
+    root = tree.getroot()
+    if external_id and root.get("OBJID") != external_id:
+        yield problem("PACKAGE-IDENTIFIER-MISMATCH", METS_XML,
+                      f"OBJID {root.get('OBJID')} is not the bag's External-Identifier {external_id}")
+    listed = {}
+    for entry in root.iterfind("mets:fileSec/mets:fileGrp/mets:file", ns):
+        locat = entry.find("mets:FLocat", ns)
+        href = unquote(locat.get(f"{{{XLINK_NS}}}href", "")) if locat is not None else ""
+        listed[href.removeprefix("../")] = entry.get("CHECKSUM")
+    for path in sorted(payload - set(listed)):
+        yield problem("PACKAGE-METS-FILE", METS_XML, f"{path}: payload file missing from the fileSec")
+    for path in sorted(set(listed) - payload):
+        yield problem("PACKAGE-METS-FILE", METS_XML, f"{path}: listed in the fileSec but not in the payload")
+    sha256 = manifests.get("sha256", {})
+    for path in sorted(set(listed) & payload):
+        if listed[path] and sha256.get(path) and listed[path].lower() != sha256[path]:
+            yield problem("PACKAGE-METS-FILE", METS_XML,
+                          f"{path}: SHA-256 in METS is {listed[path][:12]}…, "
+                          f"manifest-sha256.txt says {sha256[path][:12]}…")
+
+
 def _check_report_json(bag: Path, external_id: str | None,
                        readable: Mapping[str, str] | None) -> Iterator[Problem]:
     path = _locate(bag, REPORT_JSON, readable)
@@ -163,4 +191,9 @@ def check_package_metadata(bag_dir: str | os.PathLike,
     if premis is not None and premis.getroot().tag == f"{{{PREMIS_NS}}}premis" and payload is not None:
         problems += _check_premis(premis, manifests or {}, payload)
     problems += _check_report_json(bag, external_id, readable)
+    if _locate(bag, METS_XML, readable) is not None:
+        mets, found = _load_xml(bag, METS_XML, "archiver-mets.xsd", "PACKAGE-METS-INVALID", readable)
+        problems += found
+        if mets is not None and not found and payload is not None:
+            problems += _check_mets(mets, manifests or {}, payload, external_id)
     return problems
