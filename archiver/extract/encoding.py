@@ -16,6 +16,9 @@ _BOMS = (
 )
 
 
+_UNLIKELY = ("mac_", "cp437", "cp737", "cp775", "cp85", "cp86")
+
+
 def _utf16_without_bom(data: bytes) -> str | None:
     """Guess BOM-less UTF-16 from where the NUL bytes fall (mostly ASCII-range text)."""
     if len(data) < 2 or len(data) % 2:
@@ -57,6 +60,12 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
     if b"\x00" in data:
         raise ArchiverError(name, "binary file, not a text report", "INPUT-BINARY")
     best = from_bytes(data).best()
+    if best is not None and best.encoding.startswith(_UNLIKELY):
+        # Mac and DOS code pages tie with Windows-1252 on Latin text; reports from the web or
+        # from Windows are far likelier to be Windows-1252 (the web's legacy default)
+        windows = from_bytes(data, cp_isolation=["cp1252"]).best()
+        if windows is not None and windows.chaos <= best.chaos:
+            best = windows
     if best is None or best.encoding is None:
         raise ArchiverError(name, "undecodable text: no character encoding fits",
                             "INPUT-UNDECODABLE")
