@@ -102,7 +102,13 @@ def _read_records(stream: BinaryIO, where: str, want_url: str | None, size: int
     try:
         with redirect_stderr(notes):  # warcio prints its doubts about a record to stderr
             for record in records:
-                block = record.content_stream().read()
+                info = record.rec_type == "warcinfo" and software is None
+                ctype = _wanted_page(record, page, want_url)
+                if info or ctype is not None:
+                    block = record.content_stream().read()
+                else:  # other records are only read through (for their length and digests)
+                    while record.raw_stream.read(BLOCK):
+                        pass
                 # warcio stops quietly where the file ends: a record cut short leaves part of
                 # its declared Content-Length unread
                 short = getattr(record.raw_stream, "limit", 0)
@@ -111,10 +117,14 @@ def _read_records(stream: BinaryIO, where: str, want_url: str | None, size: int
                     raise _corrupt(where, offset, "the record ends before its declared length")
                 if notes.getvalue():
                     raise _corrupt(where, offset, notes.getvalue().split("\n")[0].strip())
-                if record.rec_type == "warcinfo" and software is None:
+                if info:
                     software = _warcinfo_fields(block).get("software")
-                if record.rec_type in ("response", "resource"):
-                    page = _better_page(page, record, block, want_url)
+                elif ctype is not None:
+                    headers = record.rec_headers
+                    page = _Page(url=headers.get_header("WARC-Target-URI") or "",
+                                 date=headers.get_header("WARC-Date") or "",
+                                 record_id=headers.get_header("WARC-Record-ID"),
+                                 html=block, charset=_charset(ctype))
     except ArchiverError:
         raise
     except (ArchiveLoadFailed, ValueError, EOFError, zlib.error, OSError) as e:
@@ -125,21 +135,22 @@ def _read_records(stream: BinaryIO, where: str, want_url: str | None, size: int
     return page, software
 
 
-def _better_page(page: _Page | None, record, block: bytes, want_url: str | None) -> _Page | None:
-    """The first HTML page captured with status 200, or the one the WACZ names."""
+def _wanted_page(record, page: _Page | None, want_url: str | None) -> str | None:
+    """The record's Content-Type when it is the page to read: the first HTML page captured
+    with status 200, or the one the WACZ names."""
+    if record.rec_type not in ("response", "resource"):
+        return None
     if record.http_headers:
         status = record.http_headers.get_statuscode()
         ctype = record.http_headers.get_header("Content-Type")
     else:
         status, ctype = "200", record.rec_headers.get_header("Content-Type")
     if status != "200" or (ctype or "").split(";")[0].strip().lower() not in HTML_TYPES:
-        return page
+        return None
     url = record.rec_headers.get_header("WARC-Target-URI") or ""
     if page is None or (want_url and url == want_url and page.url != want_url):
-        return _Page(url=url, date=record.rec_headers.get_header("WARC-Date") or "",
-                     record_id=record.rec_headers.get_header("WARC-Record-ID"),
-                     html=block, charset=_charset(ctype))
-    return page
+        return ctype or ""
+    return None
 
 
 def _is_datetime(value: str) -> bool:
