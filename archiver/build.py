@@ -12,6 +12,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -340,6 +341,14 @@ def collect_reports(inputs: Iterable[str | os.PathLike], meta: str | None = None
     return reports, [BuildResult(e.path, "failed", message=e.message) for e in errors]
 
 
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """fork, unless Siegfried's Go runtime is already loaded here (an earlier build in this
+    process): a forked copy of it can deadlock, so then workers come from a fork server."""
+    if "pygfried" in sys.modules and "forkserver" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context()
+
+
 def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "packages", *,
           algorithms: Sequence[str] = DEFAULT_ALGORITHMS, meta: str | None = None,
           info: Iterable[tuple[str, str]] = (), agent: str | None = None,
@@ -359,8 +368,7 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
             progress(r)
     run = uuid.uuid4().hex[:12]
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(reports) or 1))
-    # forkserver: Siegfried's Go runtime, once loaded in this process, does not survive a fork
-    pool = (ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("forkserver"))
+    pool = (ProcessPoolExecutor(jobs, mp_context=_pool_context())
             if jobs > 1 and len(reports) > 2 else None)
     try:
         done = (pool.map(build_one, reports, [opts] * len(reports), [run] * len(reports),
