@@ -72,7 +72,12 @@ def _walk(root: Path, top: Path, skipped: list[str]) -> list[str]:
     """Every file under `top`, relative to `root`; hidden files are skipped and listed, links
     and special files refused (a package holds what was given, nothing a link points to)."""
     found = []
-    for dirpath, dirnames, filenames in os.walk(top):
+
+    def unreadable(error: OSError) -> None:
+        raise ArchiverError(error.filename or str(top), f"cannot read: {error.strerror}",
+                            "INPUT-UNREADABLE")
+
+    for dirpath, dirnames, filenames in os.walk(top, onerror=unreadable):
         here = Path(dirpath)
         for d in list(dirnames):
             rel = (here / d).relative_to(root).as_posix()

@@ -167,7 +167,10 @@ def _report(page: _Page | None, software: str | None, name: str, size: int, medi
     if page is None:
         raise ArchiverError(name, "the capture holds no HTML page (no 200 response with text/html)",
                             "INPUT-WARC-NO-PAGE")
-    report = extract_html(page.html, name, page.charset)
+    try:
+        report = extract_html(page.html, name, page.charset)
+    except ArchiverError as e:
+        raise ArchiverError(name, f"the captured page {page.url}: {e.message}", e.code) from None
     captured = page.date if _is_datetime(page.date) else None
     capture = Capture(target_url=page.url, date=page.date, record_id=page.record_id,
                       warc=warc, software=software)

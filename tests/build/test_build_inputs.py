@@ -355,3 +355,27 @@ def test_cli_builds_every_kind_and_names_failures(tmp_path):
     assert "3 built, 0 already packaged, 1 failed" in result.output
     assert f"error: {cut}: truncated or corrupt WARC" in result.output
     assert len(list(out.iterdir())) == 3
+
+
+def test_subfolders_of_a_folder_of_reports_are_judged_alone(tmp_path, store):
+    reports = tmp_path / "reports"
+    (reports / "2015").mkdir(parents=True)
+    shutil.copy(EXAMPLES / "002_7411d2c347773d6f.txt", reports / "2015" / "short.txt")
+    shutil.copy(EXAMPLES / "003_e8bb3f61511eb9e0.txt", reports / "2015" / "plain.txt")
+    make_folder(reports / "2016" / "with-photos")
+    results = build([reports], store, durable=False)
+    assert sorted((r.status, Path(r.source).relative_to(reports).as_posix(), r.files)
+                  for r in results) == [
+        ("built", "2015/plain.txt", 1), ("built", "2015/short.txt", 1),
+        ("built", "2016/with-photos", 3)]
+    # a report file beside a subfolder: the folder is one report, the subfolder its attachments
+    shutil.copy(EXAMPLES / "000_5ed87340bfc4ba71.txt", reports / "2016" / "index.txt")
+    (r,) = build([reports / "2016"], store, durable=False)
+    assert r.status == "built" and r.files == 4 and r.source == str(reports / "2016")
+
+
+def test_empty_captured_page_is_named(tmp_path, store):
+    warc = tmp_path / "empty-page.warc"
+    write_warc(warc, [(URL, "")], gzip=False)
+    (r,) = build([warc], store, durable=False)
+    assert r.status == "failed" and r.message == f"the captured page {URL}: empty file: nothing to package"
