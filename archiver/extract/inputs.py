@@ -61,6 +61,11 @@ def check_name(name: str, where: str) -> None:
     if any(ord(c) < 32 or ord(c) == 127 for c in name):
         raise ArchiverError(where, f"file name {name!r} contains a control character (newline, "
                             "tab...); rename it before packaging", "INPUT-NAME")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # bytes the file system could not decode (surrogate escapes)
+        raise ArchiverError(where, f"file name {name!r} is not valid UTF-8 (BagIt manifests are "
+                            "UTF-8); rename it before packaging", "INPUT-NAME") from None
 
 
 def _page_folder(page: Path) -> Path | None:

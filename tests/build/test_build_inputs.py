@@ -1,6 +1,7 @@
 """Packages from reports as they really arrive: saved pages, pages saved complete, folders of
 one report, WARC and WACZ captures; and refusals of what cannot be packaged."""
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -379,3 +380,12 @@ def test_empty_captured_page_is_named(tmp_path, store):
     write_warc(warc, [(URL, "")], gzip=False)
     (r,) = build([warc], store, durable=False)
     assert r.status == "failed" and r.message == f"the captured page {URL}: empty file: nothing to package"
+
+
+def test_undecodable_file_name_is_refused(tmp_path, store):
+    folder = make_folder(tmp_path / "dossier")
+    bad = os.fsdecode(b"photo-\xe9t\xe9.jpg")  # Latin-1 bytes on a UTF-8 file system
+    (folder / "photos" / bad).write_bytes(jpeg())
+    (r,) = build([folder], store, durable=False)
+    assert r.status == "failed" and "is not valid UTF-8" in r.message
+    assert list(store.iterdir()) == []
