@@ -258,9 +258,8 @@ def build_one(inp: ReportInput, opts: BuildOptions, run: str) -> BuildResult:
         (tmp / "data").mkdir(parents=True)
         (tmp / "metadata").mkdir()
         payload, mismatches = _copy_payload(inp, tmp, opts.algorithms)
-        package_id = package_id_for_files([(f.original_name, f.digests["sha256"]) if "sha256" in f.digests
-                                           else (f.original_name, _sha256(tmp / f.path))
-                                           for f in payload])
+        package_id = package_id_for_files(
+            [(f.original_name, f.digests.get("sha256") or _sha256(tmp / f.path)) for f in payload])
         final = store / package_id
         if final.exists():
             shutil.rmtree(tmp, ignore_errors=True)
