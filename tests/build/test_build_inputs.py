@@ -186,6 +186,9 @@ def test_folder_of_one_report(tmp_path, store):
     assert r.warnings == ["hidden files left out: .DS_Store"]
     manifest = (Path(r.path) / "manifest-sha256.txt").read_text(encoding="utf-8")
     assert "data/photos/été à Raqqa.jpg" in manifest
+    dc = etree.parse(str(Path(r.path) / "metadata/dc.xml")).getroot()
+    assert dc.xpath("t:type/text()", namespaces={"t": "http://purl.org/dc/terms/"}) == [
+        "Text", "StillImage"]
 
 
 def test_folder_id_depends_on_names_and_bytes_not_location(tmp_path, store):
