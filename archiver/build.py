@@ -1,4 +1,5 @@
-"""Build: one report in, one complete BagIt package out (or nothing at all).
+"""Build: one report (a file, a saved page, a web archive, a folder) in, one complete BagIt
+package out (or nothing at all). build_one is the orchestrator of the steps for one report.
 
 Each package is written into a hidden temporary sibling directory of the store and renamed
 into place at the end, so the store only ever holds complete packages. Durability is bought
@@ -7,6 +8,7 @@ once per batch (one sync for many packages) rather than one fsync per file.
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 import shutil
@@ -16,20 +18,23 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from archiver import __version__
 from archiver.bag import (BAGIT_TXT, bag_info_text, human_size, payload_oxum,
                           write_file, write_payload_manifests, write_tag_manifests)
 from archiver.extract import apply_sidecar, extract_text
 from archiver.extract.language import preload as preload_language_model
-from archiver.extract.sidecar import SUFFIX as SIDECAR_SUFFIX, load_sidecar, sidecar_for
-from archiver.fixity import DEFAULT_ALGORITHMS, check_algorithms, hash_bytes
+from archiver.extract.html import extract_html, missing_fields
+from archiver.extract.inputs import ReportInput, collect_inputs
+from archiver.extract.sidecar import load_sidecar
+from archiver.extract.warc import extract_wacz, extract_warc
+from archiver.fixity import BLOCK, DEFAULT_ALGORITHMS, check_algorithms, copy_and_hash, hash_file
 from archiver.formats import identify
 from archiver.metadata.dc import dc_document
 from archiver.metadata.premis import premis_document
 from archiver.metadata.report_json import report_dict, report_json_bytes
-from archiver.model import Agent, Event, FileRecord, Report
+from archiver.model import Agent, Attachment, Event, FileRecord, Report
 from archiver.problems import ArchiverError
 
 PROFILE_ID = "https://archiver.example.org/profiles/report-package/v1.json"
@@ -97,6 +102,16 @@ def check_info(info: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     return pairs
 
 
+def package_id_for_files(files: Sequence[tuple[str, str]]) -> str:
+    """A single file: its sha256, as for any report. Several: the sha256 of the sorted
+    (relative path, sha256) list as JSON, so the same files under the same names give the
+    same package wherever the folder lies."""
+    if len(files) == 1:
+        return package_id_for(files[0][1])
+    listing = json.dumps(sorted(files), ensure_ascii=False, separators=(",", ":"))
+    return package_id_for(hashlib.sha256(listing.encode("utf-8")).hexdigest())
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -108,48 +123,51 @@ def _event(type_: str, when: str, agents: Sequence[tuple[str, str]], objects: Se
                  objects=tuple(objects))
 
 
-def _check_name(name: str, source: str) -> None:
-    """Refuse names a manifest cannot carry safely; never rename silently."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise ArchiverError(source, "file name contains a control character (newline, tab...); "
-                            "rename it before packaging", "INPUT-NAME")
+def _capture_agent(report: Report) -> Agent | None:
+    capture = report.source.capture
+    if report.provenance.get("captured") != "warc" or not (capture and capture.software):
+        return None
+    slug = "".join(c if c.isalnum() or c in "._-" else "-" for c in capture.software)
+    return Agent(identifier=f"capture-{slug}", name=capture.software, type="software")
 
 
-def _read_report(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise ArchiverError(str(path), "no such file", "INPUT-MISSING") from None
-    except IsADirectoryError:
-        raise ArchiverError(str(path), "is a directory", "INPUT-UNREADABLE") from None
-    except OSError as e:
-        raise ArchiverError(str(path), f"cannot read: {e.strerror}", "INPUT-UNREADABLE") from None
+def _capture_event(report: Report, objects: list[str], capturer: Agent | None) -> Event:
+    capture = report.source.capture
+    source = f" from {report.source_url}" if report.source_url else ""
+    if report.provenance.get("captured") == "warc" and capture:
+        by = f" by {capture.software}" if capture.software else ""
+        member = f" in {capture.warc}" if capture.warc else ""
+        detail = (f"web page captured{source}{by} (as the web archive records it: "
+                  f"WARC record {capture.record_id}{member})")
+    else:
+        by = f" by {report.capturing_agent}" if report.capturing_agent else ""
+        detail = f"report captured{source}{by} (as stated in the sidecar)"
+    agents = [(capturer.identifier, "executing program")] if capturer else []
+    return _event("cap", report.captured, agents, objects, detail=detail)
 
 
-def _metadata_events(report: Report, payload: list[FileRecord], sidecar_path: Path | None,
-                     operator: Agent | None, when: str) -> list[Event]:
+def _metadata_events(report: Report, payload: list[FileRecord], report_path: str,
+                     sidecar_path: Path | None, operator: Agent | None, capturer: Agent | None,
+                     when: str, mismatches: list[str], notes: list[str]) -> list[Event]:
     exe = [(SOFTWARE.identifier, "executing program")]
     objects = [f.path for f in payload]
     events = []
     if report.captured:
-        by = f" by {report.capturing_agent}" if report.capturing_agent else ""
-        source = f" from {report.source_url}" if report.source_url else ""
-        events.append(_event("cap", report.captured, [], objects,
-                             detail=f"report captured{source}{by} (as stated in the sidecar)"))
+        events.append(_capture_event(report, objects, capturer))
     events.append(_event("mes", when, exe, objects,
                          detail="payload digests computed while copying: "
                          + ", ".join(sorted(payload[0].digests))))
-    identified = [f for f in payload if f.pronom]
-    if identified:
-        events.append(_event("for", when, exe, [f.path for f in identified],
-                             detail=f"Siegfried via pygfried; formats: "
-                             + ", ".join(sorted({f.pronom for f in identified}))))
-    extracted = sorted(k for k, v in report.provenance.items() if v != "sidecar")
-    detail = "fields extracted from the report text: " + ", ".join(extracted)
+    formats = sorted({f.pronom or f.media_type for f in payload})
+    events.append(_event("for", when, exe, objects,
+                         detail="Siegfried via pygfried; formats: " + ", ".join(formats),
+                         outcome_detail="; ".join(mismatches) or None))
+    extracted = sorted(f"{k} ({v})" for k, v in report.provenance.items() if v != "sidecar")
+    detail = f"fields extracted from {report_path}: " + ", ".join(extracted)
     if sidecar_path:
         detail += f"; sidecar {sidecar_path.name} supplied: " + ", ".join(
             sorted(k for k, v in report.provenance.items() if v == "sidecar"))
-    events.append(_event("mee", when, exe, objects, detail=detail))
+    events.append(_event("mee", when, exe, [report_path], detail=detail,
+                         outcome_detail="; ".join(notes) or None))
     agents = exe + ([(operator.identifier, "implementer")] if operator else [])
     events.append(_event("cre", when, agents, objects,
                          detail="BagIt 1.0 package created with Dublin Core, PREMIS and report.json"))
@@ -172,29 +190,65 @@ def _bag_info(report: Report, package_id: str, payload: list[FileRecord], opts: 
     return info + list(opts.info)
 
 
-def _write_package(tmp: Path, data: bytes, report: Report, package_id: str,
-                   sidecar_path: Path | None, opts: BuildOptions) -> BuildResult:
-    name = report.source.name
-    (tmp / "data").mkdir(parents=True)
-    (tmp / "metadata").mkdir()
-    payload_path = f"data/{name}"
-    write_file(tmp / payload_path, data)
-    fmt = identify(tmp / payload_path)
-    record = FileRecord(path=payload_path, size=len(data),
-                        digests=hash_bytes(data, opts.algorithms),
-                        media_type=fmt.media_type, original_name=name, pronom=fmt.pronom)
-    payload = [record]
-    warnings = [f"{payload_path}: {fmt.warning}"] if fmt.warning else []
+def _copy_payload(inp: ReportInput, tmp: Path, algorithms: Sequence[str]
+                  ) -> tuple[list[FileRecord], list[str]]:
+    """Copy every file of the input into data/ (one read for copy and digests) and identify
+    its format. Returns the records and the extension/format mismatches."""
+    records, mismatches = [], []
+    buffer = bytearray(BLOCK)
+    for rel in inp.files:
+        src, dst = inp.root / rel, tmp / "data" / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            size, digests = copy_and_hash(src, dst, algorithms, buffer)
+        except FileNotFoundError:
+            raise ArchiverError(str(src), "no such file", "INPUT-MISSING") from None
+        except IsADirectoryError:
+            raise ArchiverError(str(src), "is a directory", "INPUT-UNREADABLE") from None
+        except OSError as e:
+            raise ArchiverError(str(src), f"cannot read: {e.strerror}", "INPUT-UNREADABLE") from None
+        fmt = identify(dst)
+        record = FileRecord(path=f"data/{rel}", size=size, digests=digests,
+                            media_type=fmt.media_type, original_name=rel, pronom=fmt.pronom)
+        records.append(record)
+        if fmt.warning:
+            found = ", ".join(x for x in (fmt.name, fmt.pronom, fmt.media_type) if x)
+            mismatches.append(f"{record.path}: {fmt.warning}: the content is {found}")
+    return records, mismatches
 
+
+def _extract(inp: ReportInput, path: Path) -> Report:
+    if inp.kind == "html":
+        return extract_html(path.read_bytes(), inp.report)
+    if inp.kind == "warc":
+        return extract_warc(path, inp.report)
+    if inp.kind == "wacz":
+        return extract_wacz(path, inp.report)
+    return extract_text(path.read_bytes(), inp.report)
+
+
+def _write_package(tmp: Path, inp: ReportInput, payload: list[FileRecord], report: Report,
+                   package_id: str, sidecar_path: Path | None, opts: BuildOptions,
+                   mismatches: list[str]) -> BuildResult:
+    report_path = f"data/{inp.report}"
     operator = (Agent(identifier=f"operator-{opts.agent}", name=opts.agent, type="person")
                 if opts.agent else None)
+    capturer = _capture_agent(report)
+    notes = list(report.warnings)
+    if inp.kind != "text":
+        missing = missing_fields(report)
+        if missing:
+            notes.append("not found in the page: " + ", ".join(missing))
+    if inp.skipped:
+        notes.append("hidden files left out: " + ", ".join(inp.skipped))
     when = _now()
-    events = _metadata_events(report, payload, sidecar_path, operator, when)
-    agents = [SOFTWARE] + ([operator] if operator else [])
+    events = _metadata_events(report, payload, report_path, sidecar_path, operator, capturer,
+                              when, mismatches, notes)
+    agents = [SOFTWARE] + [a for a in (operator, capturer) if a]
 
     withhold = opts.withhold_commenter_names
     write_file(tmp / "metadata/report.json", report_json_bytes(
-        report_dict(report, package_id, payload_path, withhold), report.source.name))
+        report_dict(report, package_id, report_path, withhold), inp.report))
     write_file(tmp / "metadata/dc.xml", dc_document(report, package_id, withhold))
     write_file(tmp / "metadata/premis.xml",
                premis_document(payload, events, agents, f"archiver {__version__}"))
@@ -203,46 +257,64 @@ def _write_package(tmp: Path, data: bytes, report: Report, package_id: str,
     write_payload_manifests(tmp, {f.path: f.digests for f in payload}, opts.algorithms)
     tag_bytes = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file()
                     and not p.is_relative_to(tmp / "data"))
-    bag_size = record.size + tag_bytes
+    payload_bytes = sum(f.size for f in payload)
     write_file(tmp / "bag-info.txt",
-               bag_info_text(_bag_info(report, package_id, payload, opts, bag_size)))
+               bag_info_text(_bag_info(report, package_id, payload, opts, payload_bytes + tag_bytes)))
     write_tag_manifests(tmp, opts.algorithms)
-    return BuildResult(source=report.source.name, status="built", package_id=package_id,
-                       files=len(payload), bytes=record.size, warnings=warnings)
+    return BuildResult(source=inp.source, status="built", package_id=package_id,
+                       files=len(payload), bytes=payload_bytes, warnings=mismatches + notes)
 
 
-def build_one(path: str | os.PathLike, opts: BuildOptions, run: str) -> BuildResult:
+def _message(inp: ReportInput, e: ArchiverError) -> str:
+    """The error's message, naming the file inside the input when it is not the input itself."""
+    own = {inp.source, str(inp.root / inp.report)} | ({inp.report} if len(inp.files) == 1 else set())
+    return e.message if e.path in own else f"{e.path}: {e.message}"
+
+
+def build_one(inp: ReportInput, opts: BuildOptions, run: str) -> BuildResult:
     """Write one package into a temporary directory of the store; the caller renames it."""
-    path = Path(path)
     tmp = None
     try:
-        _check_name(path.name, str(path))
-        data = _read_report(path)
-        sidecar_path = Path(opts.meta) if opts.meta else sidecar_for(path)
+        sidecar_path = Path(opts.meta) if opts.meta else inp.sidecar
         sidecar = load_sidecar(sidecar_path) if sidecar_path else None
-        report = apply_sidecar(extract_text(data, str(path)), sidecar)
-        report = replace(report, source=replace(report.source, name=path.name))
         if sidecar and sidecar.get("withhold_commenter_names"):
             opts = replace(opts, withhold_commenter_names=True)
-        package_id = package_id_for(hashlib.sha256(data).hexdigest())
         store = Path(opts.out)
+        tmp = store / f".new.tmp-{run}-{uuid.uuid4().hex[:8]}"
+        (tmp / "data").mkdir(parents=True)
+        (tmp / "metadata").mkdir()
+        payload, mismatches = _copy_payload(inp, tmp, opts.algorithms)
+        package_id = package_id_for_files(
+            [(f.original_name, f.digests.get("sha256") or _sha256(tmp / f.path)) for f in payload])
         final = store / package_id
         if final.exists():
-            return BuildResult(str(path), "exists", package_id, str(final),
+            shutil.rmtree(tmp, ignore_errors=True)
+            return BuildResult(inp.source, "exists", package_id, str(final),
                                "already packaged (same report bytes)")
-        tmp = store / f".{package_id}.tmp-{run}-{uuid.uuid4().hex[:8]}"
-        result = _write_package(tmp, data, report, package_id, sidecar_path, opts)
-        return replace(result, source=str(path), path=str(tmp))
+        # extracted from the copy: the metadata describes exactly the bytes packaged
+        report = apply_sidecar(_extract(inp, tmp / "data" / inp.report), sidecar)
+        by_path = {f.path: f for f in payload}
+        main = by_path[f"data/{inp.report}"]
+        report = replace(report, source=replace(report.source, name=PurePosixPath(inp.report).name,
+                                                media_type=main.media_type),
+                         attachments=[Attachment(path=f.path, size=f.size, media_type=f.media_type)
+                                      for f in payload if f is not main])
+        result = _write_package(tmp, inp, payload, report, package_id, sidecar_path, opts,
+                                mismatches)
+        return replace(result, path=str(tmp))
     except ArchiverError as e:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-        # name the file at fault when it is not the report itself (a sidecar, say)
-        message = e.message if e.path == str(path) else f"{e.path}: {e.message}"
-        return BuildResult(str(path), "failed", message=message)
+        return BuildResult(inp.source, "failed", message=_message(inp, e))
     except BaseException:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _sha256(path: Path) -> str:
+    """Only when sha256 is not among the manifest algorithms: the package id needs it."""
+    return hash_file(path, ("sha256",))[1]["sha256"]
 
 
 def _sync(paths: Iterable[Path]) -> None:
@@ -286,22 +358,12 @@ def _commit(results: list[BuildResult], store: Path, durable: bool) -> None:
         _fsync_dir(store)
 
 
-def collect_reports(inputs: Iterable[str | os.PathLike]) -> tuple[list[Path], list[BuildResult]]:
-    """Expand directories into their report files; missing paths become failed results."""
-    reports, failed = [], []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file()
-                           and not p.name.startswith(".") and not p.name.endswith(SIDECAR_SUFFIX))
-            if not found:
-                failed.append(BuildResult(str(path), "failed", message="directory holds no report files"))
-            reports.extend(found)
-        elif path.exists():
-            reports.append(path)
-        else:
-            failed.append(BuildResult(str(path), "failed", message="no such file or directory"))
-    return reports, failed
+def collect_reports(inputs: Iterable[str | os.PathLike], meta: str | None = None
+                    ) -> tuple[list[ReportInput], list[BuildResult]]:
+    """Expand what was named into reports (see archiver.extract.inputs for the folder rule);
+    paths that cannot be packaged become failed results."""
+    reports, errors = collect_inputs(inputs, meta)
+    return reports, [BuildResult(e.path, "failed", message=e.message) for e in errors]
 
 
 def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "packages", *,
@@ -317,7 +379,7 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
                         withhold_commenter_names=withhold_commenter_names, durable=durable)
     store = Path(out)
     store.mkdir(parents=True, exist_ok=True)
-    reports, results = collect_reports(inputs)
+    reports, results = collect_reports(inputs, meta)
     for r in results:
         if progress:
             progress(r)

@@ -71,7 +71,7 @@ def build(reports, out, meta, checksums, info, agent, source_organization,
         raise click.UsageError(str(e))
     if meta and len(reports) > 1:
         raise click.UsageError("--meta names the sidecar of one report; give a single REPORT")
-    total = len(collect_reports(reports)[0])
+    total = len(collect_reports(reports, meta)[0])
     bar = _progress_bar(total, "report", quiet or as_json)
 
     def progress(result):

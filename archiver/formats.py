@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+ZIP_PUIDS = {"x-fmt/263"}
+ZIP_PROFILES = (".wacz",)
+
+
 @dataclass(frozen=True)
 class Format:
     media_type: str
@@ -29,4 +33,6 @@ def identify(path: str | Path) -> Format:
     warning = match.get("warning") or None
     if warning and "extension mismatch" not in warning:
         warning = None  # "match on extension only" and the like are not worth a warning
+    if warning and puid in ZIP_PUIDS and str(path).lower().endswith(ZIP_PROFILES):
+        warning = None  # zip profiles PRONOM does not know (WACZ): a zip is what they should be
     return Format(media_type, puid, match.get("format") or None, warning)

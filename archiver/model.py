@@ -13,12 +13,23 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class Capture:
+    """Where and when a web-archive capture (WARC/WACZ) took the page the report was read from."""
+    target_url: str
+    date: str  # WARC-Date, ISO 8601
+    record_id: str | None  # WARC-Record-ID of the response read
+    warc: str | None = None  # the WARC member read, for a WACZ
+    software: str | None = None  # from warcinfo (or the WACZ datapackage)
+
+
+@dataclass(frozen=True)
 class SourceFile:
     """The file a report was read from, as found on disk."""
     name: str
     size: int
     media_type: str
     encoding: str | None  # detected character encoding; None for binary containers
+    capture: Capture | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,8 @@ class Report:
     capturing_agent: str | None = None
     attachments: list[Attachment] = field(default_factory=list)
     provenance: dict[str, str] = field(default_factory=dict)
+    # what extraction could not do (missing fields, comments without structure...)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from archiver.extract.text import parse_text_report
 from archiver.model import Report, SourceFile
 
 TEXT_SUFFIXES = {".txt", ".text", ".md", ""}
-SIDECAR_FIELDS = {f.name for f in fields(Report)} - {"source", "attachments", "provenance"}
+SIDECAR_FIELDS = {f.name for f in fields(Report)} - {"source", "attachments", "provenance", "warnings"}
 
 
 def extract_text(data: bytes, name: str) -> Report:

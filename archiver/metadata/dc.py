@@ -17,6 +17,9 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 NSMAP = {"dc": DC, "dcterms": DCTERMS, "xsi": XSI}
 T = f"{{{DCTERMS}}}"
 
+# attachments (photos, video, recordings) make the report these DCMI types as well
+DCMI_TYPES = {"image": "StillImage", "video": "MovingImage", "audio": "Sound"}
+
 PERSONAL_DATA_NOTE = ("Reader comments name their authors: personal data, to be shown only "
                       "where the contributors' consent or the law allows.")
 WITHHELD_NOTE = ("Commenters' names are withheld from this record; they remain in the "
@@ -46,6 +49,9 @@ def dc_document(report: Report, package_id: str, withhold_names: bool = False) -
     _term(root, "issued", report.issued, "W3CDTF")
     _term(root, "language", report.language, "RFC4646")
     _term(root, "type", "Text", "DCMIType")
+    for kind in sorted({DCMI_TYPES[a.media_type.split("/")[0]] for a in report.attachments
+                        if a.media_type.split("/")[0] in DCMI_TYPES}):
+        _term(root, "type", kind, "DCMIType")
     _term(root, "format", report.source.media_type, "IMT")
     _term(root, "extent", f"{report.source.size} bytes")
     _term(root, "description", report.description or (report.body[0] if report.body else None),

@@ -46,12 +46,21 @@ def report_dict(report: Report, package_id: str, payload_path: str,
             "size": report.source.size,
             "media_type": report.source.media_type,
             "encoding": report.source.encoding,
+            "capture": _capture(report),
         },
         "metadata": {k: getattr(report, k) for k in DESCRIPTIVE},
         "attachments": [{"path": a.path, "size": a.size, "media_type": a.media_type}
                         for a in report.attachments],
         "provenance": dict(sorted(report.provenance.items())),
     }
+
+
+def _capture(report: Report) -> dict | None:
+    c = report.source.capture
+    if c is None:
+        return None
+    return {"target_url": c.target_url, "date": c.date, "record_id": c.record_id,
+            "warc": c.warc, "software": c.software}
 
 
 def check_report_dict(data: dict) -> list[str]:

@@ -1,0 +1,228 @@
+"""What `archiver build` is given, turned into reports: which files make up each report, which
+one is the report itself and which are attachments.
+
+The folder rule: a folder is *one report* when its top level holds a sidecar (`*.meta.json`)
+naming `report_file`, or a report file together with anything else that is not a report (a
+photo, a PDF, a video) or a subfolder. Otherwise it is a *folder of reports*: each report file
+at its top level is a package of its own, `NAME.html` together with a `NAME_files/` folder
+beside it (a page saved "complete") is one package, and each subfolder is judged by the same
+rule.
+"""
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from archiver.extract.sidecar import SUFFIX as SIDECAR_SUFFIX, sidecar_for
+from archiver.problems import ArchiverError
+
+TEXT_SUFFIXES = {".txt", ".text", ".md", ""}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+PAGE_FOLDER = "_files"  # what browsers call the assets folder of a page saved "complete"
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """One report as given: its files relative to `root` (POSIX paths, sorted, the report
+    file included), which of them is the report, and how to read it."""
+    source: str  # the path as the user named it, for messages
+    root: Path
+    report: str
+    files: tuple[str, ...]
+    kind: str  # "text", "html", "warc" or "wacz"
+    sidecar: Path | None = None
+    skipped: tuple[str, ...] = ()  # hidden files left out (.DS_Store and the like)
+
+    @property
+    def attachments(self) -> tuple[str, ...]:
+        return tuple(f for f in self.files if f != self.report)
+
+
+def report_kind(name: str) -> str | None:
+    """The kind of report a file name says it holds, or None for an attachment."""
+    lower = name.lower()
+    if lower.endswith((".warc", ".warc.gz")):
+        return "warc"
+    if lower.endswith(".wacz"):
+        return "wacz"
+    suffix = PurePosixPath(lower).suffix
+    if suffix in HTML_SUFFIXES:
+        return "html"
+    if suffix in TEXT_SUFFIXES:
+        return "text"
+    return None
+
+
+def check_name(name: str, where: str) -> None:
+    """Refuse names a manifest cannot carry safely; never rename silently."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ArchiverError(where, f"file name {name!r} contains a control character (newline, "
+                            "tab...); rename it before packaging", "INPUT-NAME")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # bytes the file system could not decode (surrogate escapes)
+        raise ArchiverError(where, f"file name {name!r} is not valid UTF-8 (BagIt manifests are "
+                            "UTF-8); rename it before packaging", "INPUT-NAME") from None
+
+
+def _page_folder(page: Path) -> Path | None:
+    folder = page.with_name(page.stem + PAGE_FOLDER)
+    return folder if report_kind(page.name) == "html" and folder.is_dir() else None
+
+
+def _walk(root: Path, top: Path, skipped: list[str]) -> list[str]:
+    """Every file under `top`, relative to `root`; hidden files are skipped and listed, links
+    and special files refused (a package holds what was given, nothing a link points to)."""
+    found = []
+
+    def unreadable(error: OSError) -> None:
+        raise ArchiverError(error.filename or str(top), f"cannot read: {error.strerror}",
+                            "INPUT-UNREADABLE")
+
+    for dirpath, dirnames, filenames in os.walk(top, onerror=unreadable):
+        here = Path(dirpath)
+        for d in list(dirnames):
+            rel = (here / d).relative_to(root).as_posix()
+            check_name(d, str(here / d))
+            if d.startswith("."):
+                skipped.append(rel + "/")
+                dirnames.remove(d)
+            elif (here / d).is_symlink():
+                raise ArchiverError(str(here / d), "is a symbolic link; copy what it points to "
+                                    "into the folder instead", "INPUT-LINK")
+        dirnames.sort()
+        for f in sorted(filenames):
+            path = here / f
+            rel = path.relative_to(root).as_posix()
+            check_name(f, str(path))
+            if f.startswith("."):
+                skipped.append(rel)
+                continue
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                raise ArchiverError(str(path), "is a symbolic link; copy what it points to into "
+                                    "the folder instead", "INPUT-LINK")
+            if not stat.S_ISREG(mode):
+                raise ArchiverError(str(path), "is not a regular file", "INPUT-UNREADABLE")
+            found.append(rel)
+    return found
+
+
+def _named_report(sidecar: Path) -> str | None:
+    """`report_file` of a sidecar, read leniently: the build validates the sidecar later."""
+    try:
+        data = json.loads(sidecar.read_bytes().decode("utf-8-sig"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    value = data.get("report_file", data.get("report"))
+    return value if isinstance(value, str) and value else None
+
+
+def file_input(path: Path, source: str | None = None) -> ReportInput:
+    """A single report file, or a page saved "complete" with its NAME_files/ folder."""
+    check_name(path.name, str(path))
+    kind = report_kind(path.name) or "text"
+    folder = _page_folder(path)
+    skipped: list[str] = []
+    files = [path.name]
+    if folder:
+        files += _walk(path.parent, folder, skipped)
+    return ReportInput(source=source or str(path), root=path.parent, report=path.name,
+                       files=tuple(sorted(files)), kind=kind, sidecar=sidecar_for(path),
+                       skipped=tuple(skipped))
+
+
+def folder_input(folder: Path, named: str | None = None, sidecar: Path | None = None) -> ReportInput:
+    """A folder of one report: every file in it is payload; the report file is the one the
+    sidecar names, else the only report file at its top level."""
+    skipped: list[str] = []
+    files = [f for f in _walk(folder, folder, skipped)
+             if not ("/" not in f and f.endswith(SIDECAR_SUFFIX))]
+    if named:
+        report = PurePosixPath(named).as_posix()
+        if report not in files:
+            raise ArchiverError(str(folder), f"report_file {named!r} named in the sidecar is not "
+                                "a file in the folder", "INPUT-NO-REPORT")
+    else:
+        candidates = [f for f in files if "/" not in f and report_kind(f)]
+        if not candidates:
+            raise ArchiverError(str(folder), "folder holds no report file (an HTML, text, WARC or "
+                                "WACZ file at its top level); name one with report_file in a "
+                                "sidecar", "INPUT-NO-REPORT")
+        if len(candidates) > 1:
+            raise ArchiverError(str(folder), "folder holds several report files ("
+                                + ", ".join(candidates) + "); name one with report_file in a "
+                                "sidecar", "INPUT-NO-REPORT")
+        report = candidates[0]
+    if sidecar is None:
+        sidecar = sidecar_for(folder / report)
+    return ReportInput(source=str(folder), root=folder, report=report, files=tuple(sorted(files)),
+                       kind=report_kind(report) or "text", sidecar=sidecar, skipped=tuple(skipped))
+
+
+def _judge_folder(folder: Path, meta: Path | None) -> tuple[list[ReportInput], list[ArchiverError]]:
+    try:
+        entries = sorted(e for e in folder.iterdir() if not e.name.startswith("."))
+    except OSError as e:
+        return [], [ArchiverError(str(folder), f"cannot read: {e.strerror}", "INPUT-UNREADABLE")]
+    files = [e for e in entries if not e.is_dir()]
+    sidecars = [e for e in files if e.name.endswith(SIDECAR_SUFFIX)]
+    reports = [e for e in files if e not in sidecars and report_kind(e.name)]
+    others = [e for e in files if e not in sidecars and e not in reports]
+    page_folders = {f for r in reports if (f := _page_folder(r))}
+    subfolders = [e for e in entries if e.is_dir() and e not in page_folders]
+
+    for candidate in ([meta] if meta else sidecars):
+        named = _named_report(candidate)
+        if named:
+            return _one(folder, named, candidate)
+    if others or (reports and subfolders):
+        sidecar = meta or (sidecars[0] if len(sidecars) == 1 else None)
+        return _one(folder, None, sidecar)
+    inputs, failed = [], []
+    for report in reports:
+        try:
+            inputs.append(file_input(report))
+        except ArchiverError as e:
+            failed.append(e)
+    for sub in subfolders:
+        more, bad = _judge_folder(sub, meta)
+        inputs += more
+        failed += bad
+    if not reports and not subfolders:
+        failed.append(ArchiverError(str(folder), "directory holds no report files", "INPUT-NO-REPORT"))
+    return inputs, failed
+
+
+def _one(folder: Path, named: str | None, sidecar: Path | None
+         ) -> tuple[list[ReportInput], list[ArchiverError]]:
+    try:
+        return [folder_input(folder, named, sidecar)], []
+    except ArchiverError as e:
+        return [], [e]
+
+
+def collect_inputs(items, meta: str | None = None) -> tuple[list[ReportInput], list[ArchiverError]]:
+    """Expand what the user named into reports, by the folder rule above; paths that cannot be
+    packaged come back as errors naming them."""
+    inputs, failed = [], []
+    meta_path = Path(meta) if meta else None
+    for item in items:
+        path = Path(item)
+        try:
+            if path.is_dir():
+                more, bad = _judge_folder(path, meta_path)
+                inputs += more
+                failed += bad
+            elif path.exists():
+                inputs.append(file_input(path, str(item)))
+            else:
+                failed.append(ArchiverError(str(path), "no such file or directory", "INPUT-MISSING"))
+        except ArchiverError as e:
+            failed.append(e)
+    return inputs, failed
