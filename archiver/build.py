@@ -32,6 +32,7 @@ from archiver.extract.warc import extract_wacz, extract_warc
 from archiver.fixity import BLOCK, DEFAULT_ALGORITHMS, check_algorithms, copy_and_hash, hash_file
 from archiver.formats import identify
 from archiver.metadata.dc import dc_document
+from archiver.metadata.mets import mets_document
 from archiver.metadata.premis import premis_document
 from archiver.metadata.report_json import report_dict, report_json_bytes
 from archiver.model import Agent, Attachment, Event, FileRecord, Report
@@ -249,9 +250,12 @@ def _write_package(tmp: Path, inp: ReportInput, payload: list[FileRecord], repor
     withhold = opts.withhold_commenter_names
     write_file(tmp / "metadata/report.json", report_json_bytes(
         report_dict(report, package_id, report_path, withhold), inp.report))
-    write_file(tmp / "metadata/dc.xml", dc_document(report, package_id, withhold))
+    dc_xml = dc_document(report, package_id, withhold)
+    write_file(tmp / "metadata/dc.xml", dc_xml)
     write_file(tmp / "metadata/premis.xml",
                premis_document(payload, events, agents, f"archiver {__version__}"))
+    write_file(tmp / "metadata/mets.xml", mets_document(package_id, report.title, dc_xml, payload,
+                                                        when, f"archiver {__version__}"))
 
     write_file(tmp / "bagit.txt", BAGIT_TXT)
     write_payload_manifests(tmp, {f.path: f.digests for f in payload}, opts.algorithms)

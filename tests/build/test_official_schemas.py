@@ -58,9 +58,11 @@ def _valid(schema: etree.XMLSchema, path: Path) -> None:
 
 def test_project_schemas(packages):
     dc, premis = _schema(schema_path("archiver-dc.xsd")), _schema(schema_path("archiver-premis.xsd"))
+    mets = _schema(schema_path("archiver-mets.xsd"))
     for package in packages:
         _valid(dc, package / "metadata/dc.xml")
         _valid(premis, package / "metadata/premis.xml")
+        _valid(mets, package / "metadata/mets.xml")
 
 
 @pytest.mark.skipif(not OFFICIAL.is_dir(), reason="official XSDs are in the development checkout only")
@@ -69,5 +71,15 @@ def test_official_schemas(packages):
     for package in packages:
         _valid(dc, package / "metadata/dc.xml")
         _valid(premis, package / "metadata/premis.xml")
+    # METS with the DCMI terms loaded, so the embedded record's xsi:types resolve
+    wrapper = packages[0].parent / "mets-and-dcterms.xsd"
+    wrapper.write_text(
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">'
+        f'<xs:import namespace="http://www.loc.gov/METS/" schemaLocation="{OFFICIAL / "mets-1-12-1.xsd"}"/>'
+        f'<xs:import namespace="http://purl.org/dc/terms/" schemaLocation="{OFFICIAL / "dcterms.xsd"}"/>'
+        '</xs:schema>', encoding="utf-8")
+    mets = _schema(wrapper)
+    for package in packages:
+        _valid(mets, package / "metadata/mets.xml")
     recorded = (packages[0] / "metadata/premis.xml").read_text(encoding="utf-8")
     assert "eventType/fix" in recorded

@@ -107,8 +107,11 @@ def test_payload_file_without_premis_object(package, check):
                                  f"Payload-Oxum: {int(size) + 22}.{int(count) + 1}"), encoding="utf-8")
     rewrite_tag_manifests(package)
     report = check(package)
-    assert errors(report) == {("PACKAGE-PREMIS-OBJECT-MISSING", "metadata/premis.xml")}
-    assert "data/late.txt: payload file has no PREMIS object" in report.errors[0].message
+    assert errors(report) == {("PACKAGE-PREMIS-OBJECT-MISSING", "metadata/premis.xml"),
+                              ("PACKAGE-METS-FILE", "metadata/mets.xml")}
+    assert {p.message for p in report.errors} == {
+        "data/late.txt: payload file has no PREMIS object",
+        "data/late.txt: payload file missing from the fileSec"}
 
 
 def test_premis_against_its_schema(package, check):
@@ -165,3 +168,31 @@ def test_metadata_link_out_of_the_bag_is_not_read(package, tmp_path, check):
     assert ("BAGIT-SYMLINK-OUTSIDE", "metadata/dc.xml") in errors(report)
     assert ("PACKAGE-METADATA-MISSING", "metadata/dc.xml") in errors(report)
     assert "secret" not in str(report.to_dict()).replace(str(tmp_path), "")
+
+
+def test_mets_lists_the_payload_with_its_sha256(package, check):
+    payload = next((package / "data").iterdir())
+    sha256 = hashlib.sha256(payload.read_bytes()).hexdigest()
+    edit(package, "metadata/mets.xml", f'CHECKSUM="{sha256}"', f'CHECKSUM="{"1" * 64}"')
+    report = check(package)
+    assert errors(report) == {("PACKAGE-METS-FILE", "metadata/mets.xml")}
+    assert report.errors[0].message.startswith(f"data/{payload.name}: SHA-256 in METS is 111111111111")
+
+
+def test_mets_file_pointing_elsewhere(package, check):
+    payload = next((package / "data").iterdir())
+    edit(package, "metadata/mets.xml", f'xlink:href="../data/{payload.name}"', 'xlink:href="../data/gone.txt"')
+    messages = {p.message for p in check(package).errors if p.code == "PACKAGE-METS-FILE"}
+    assert messages == {f"data/{payload.name}: payload file missing from the fileSec",
+                        "data/gone.txt: listed in the fileSec but not in the payload"}
+
+
+def test_mets_against_its_schema(package, check):
+    edit(package, "metadata/mets.xml", 'CHECKSUMTYPE="SHA-256"', 'CHECKSUMTYPE="SHA-3"')
+    assert errors(check(package)) == {("PACKAGE-METS-INVALID", "metadata/mets.xml")}
+
+
+def test_mets_is_optional(package, check):
+    (package / "metadata/mets.xml").unlink()
+    rewrite_tag_manifests(package)
+    assert found(check(package)) == set()
