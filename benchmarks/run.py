@@ -209,38 +209,29 @@ def hash_limit(algorithms=ALGORITHMS, seconds: float = 0.5) -> tuple[float, int]
 
 # -- the cases -----------------------------------------------------------------------------------
 class Case:
-    """One comparison: prepare() before each timed run (untimed), then the two commands."""
+    """One comparison. command(tool, run_dir) prepares what the run needs (untimed) in a fresh
+    run_dir and returns the command to time. Work folders are only deleted at the end: ext4
+    slows file creation down for a while after mass deletions, which would skew later runs."""
 
-    def __init__(self, name, data_root, archiver, bagit, prepare=None):
-        self.name, self.data_root, self.archiver, self.bagit = name, data_root, archiver, bagit
-        self.prepare = prepare or (lambda tool: None)
+    def __init__(self, name, data_root, command):
+        self.name, self.data_root, self.command = name, data_root, command
 
 
 def make_cases(args, scale: float) -> list[Case]:
     data, jobs, j = args.data, args.jobs, str(args.jobs)
-    work = data / f"scale-{scale:g}" / "work"
     cases = []
     for name in args.cases:
         if name.startswith("validate-"):
             bag = bagit_bag(data, name[len("validate-"):], scale, jobs)
-            cases.append(Case(name, bag / "data",
-                              [PY, "-m", "archiver", "validate", "-q", "--jobs", j, str(bag)],
-                              [PY, "-m", "bagit", "--validate", "--processes", j, str(bag)]))
+            cmds = {"archiver": [PY, "-m", "archiver", "validate", "-q", "--jobs", j, str(bag)],
+                    "bagit-python": [PY, "-m", "bagit", "--validate", "--processes", j, str(bag)]}
+            cases.append(Case(name, bag / "data", lambda tool, run_dir, cmds=cmds: cmds[tool]))
         elif name == "build-many-small":
-            src, dst = dataset(data, "many-small", scale), work / "one-bag"
-            cases.append(Case(name, src,
-                              [PY, "-c", "import sys; from archiver.bag import make_bag; "
-                               "make_bag(sys.argv[1], jobs=int(sys.argv[2]))", str(dst), j],
-                              [PY, "-m", "bagit", "--processes", j, "--sha256", "--sha512", str(dst)],
-                              prepare=lambda tool, src=src, dst=dst: _fresh_copy(src, dst)))
+            src = dataset(data, "many-small", scale)
+            cases.append(Case(name, src, lambda tool, run_dir, src=src: _one_bag(tool, src, run_dir, j)))
         elif name == "build-reports":
             src = dataset(data, "reports", scale)
-            store, loop = work / "store", work / "bagit-loop"
-            cases.append(Case(name, src,
-                              [PY, "-m", "archiver", "build", "-q", "--jobs", j, "--out", str(store), str(src)],
-                              [PY, "-c", BAGIT_LOOP, str(loop)],
-                              prepare=lambda tool, src=src, store=store, loop=loop:
-                                  _fresh_reports(tool, src, store, loop)))
+            cases.append(Case(name, src, lambda tool, run_dir, src=src: _reports(tool, src, run_dir, j)))
     return cases
 
 
@@ -250,30 +241,37 @@ BAGIT_LOOP = ("import os, sys, bagit\n"
               "    bagit.make_bag(os.path.join(root, d), checksums=['sha256', 'sha512'])\n")
 
 
-def _fresh_copy(src: Path, dst: Path) -> None:
-    link_copy(src, dst)
+def _one_bag(tool: str, src: Path, run_dir: Path, j: str) -> list[str]:
+    dst = link_copy(src, run_dir / "one-bag")
     os.sync()  # the copy's metadata is not the tools' to write out
+    if tool == "archiver":
+        return [PY, "-c", "import sys; from archiver.bag import make_bag; "
+                "make_bag(sys.argv[1], jobs=int(sys.argv[2]))", str(dst), j]
+    return [PY, "-m", "bagit", "--processes", j, "--sha256", "--sha512", str(dst)]
 
 
-def _fresh_reports(tool: str, src: Path, store: Path, loop: Path) -> None:
-    shutil.rmtree(store, ignore_errors=True)
-    shutil.rmtree(loop, ignore_errors=True)
-    if tool == "bagit-python":  # one folder per report, each holding a link to the report
-        for report in sorted(src.iterdir()):
-            folder = loop / report.stem
-            folder.mkdir(parents=True)
-            os.link(report, folder / report.name)
+def _reports(tool: str, src: Path, run_dir: Path, j: str) -> list[str]:
+    if tool == "archiver":
+        run_dir.mkdir(parents=True)
+        os.sync()
+        return [PY, "-m", "archiver", "build", "-q", "--jobs", j, "--out", str(run_dir / "store"), str(src)]
+    loop = run_dir / "bagit-loop"
+    for report in sorted(src.iterdir()):  # one folder per report, holding a link to it
+        folder = loop / report.stem
+        folder.mkdir(parents=True)
+        os.link(report, folder / report.name)
     os.sync()
+    return [PY, "-c", BAGIT_LOOP, str(loop)]
 
 
-def run_case(case: Case, rounds: int) -> dict:
+def run_case(case: Case, rounds: int, work: Path) -> dict:
     warm(case.data_root)
     runs: dict[str, list[dict]] = {"archiver": [], "bagit-python": []}
     for r in range(rounds):
         order = ["archiver", "bagit-python"] if r % 2 == 0 else ["bagit-python", "archiver"]
         for tool in order:
-            case.prepare(tool)
-            result = measure(case.archiver if tool == "archiver" else case.bagit)
+            cmd = case.command(tool, work / f"{case.name}-{r}-{tool}")
+            result = measure(cmd)
             runs[tool].append(result)
             log(f"  {case.name} round {r + 1}: {tool} {result['wall']:.2f} s")
     return runs
@@ -343,10 +341,12 @@ def main(argv=None) -> None:
     per_core, cores = hash_limit()
     limit = per_core * cores
     log(f"hash limit: {'+'.join(ALGORITHMS)} {per_core / 1e6:.0f} MB/s per core x {cores} cores")
+    work = args.data / f"scale-{args.scale:g}" / f"work-{os.getpid()}"
     try:
-        rows = [summarize(case, run_case(case, args.rounds), limit) for case in make_cases(args, args.scale)]
+        rows = [summarize(case, run_case(case, args.rounds, work), limit)
+                for case in make_cases(args, args.scale)]
     finally:
-        shutil.rmtree(args.data / f"scale-{args.scale:g}" / "work", ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
     print(f"scale {args.scale:g}, {args.rounds} round(s), --jobs {args.jobs}; hash limit "
           f"({'+'.join(ALGORITHMS)}, one read) {per_core / 1e6:.0f} MB/s x {cores} cores "
           f"= {limit / 1e6:.0f} MB/s")
