@@ -108,25 +108,39 @@ def write_payload_manifests(bag_dir: Path, digests: Mapping[str, Mapping[str, st
                    manifest_text((p, d[alg]) for p, d in digests.items()), durable)
 
 
+def _tag_entries(bag_dir: str | os.PathLike) -> list[tuple[str, str, int]]:
+    """(bag-relative path, path to open, size) of every file outside data/, one stat each."""
+    found = []
+    stack = [("", os.fspath(bag_dir))]
+    while stack:
+        rel_dir, full_dir = stack.pop()
+        with os.scandir(full_dir) as entries:
+            for entry in entries:
+                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                if entry.is_dir():  # as os.walk: a link to a directory is neither walked nor listed
+                    if rel != "data" and not entry.is_symlink():
+                        stack.append((rel, entry.path))
+                else:
+                    found.append((rel, entry.path, entry.stat().st_size if entry.is_file() else 0))
+    return found
+
+
 def tag_files(bag_dir: Path) -> list[str]:
     """Every file outside data/ except the tag manifests themselves (RFC 8493 section 2.2.1)."""
-    found = []
-    for root, dirs, files in os.walk(bag_dir):
-        rel_root = Path(root).relative_to(bag_dir)
-        if rel_root == Path("."):
-            dirs[:] = [d for d in dirs if d != "data"]
-        for name in files:
-            rel = (rel_root / name).as_posix()
-            if rel_root == Path(".") and name.startswith("tagmanifest-"):
-                continue
-            found.append(rel)
-    return sorted(found)
+    return sorted(rel for rel, _, _ in _tag_entries(bag_dir)
+                  if not (rel.startswith("tagmanifest-") and "/" not in rel))
+
+
+def tag_bytes(bag_dir: Path) -> int:
+    """Total size of the files outside data/ (for Bag-Size)."""
+    return sum(size for _, _, size in _tag_entries(bag_dir))
 
 
 def tag_manifest_texts(bag_dir: Path, algorithms: Iterable[str]) -> dict[str, bytes]:
     algorithms = tuple(algorithms)
     buf = bytearray(1 << 16)
-    digests = {rel: hash_file(bag_dir / rel, algorithms, buf)[1] for rel in tag_files(bag_dir)}
+    digests = {rel: hash_file(path, algorithms, buf)[1] for rel, path, _ in _tag_entries(bag_dir)
+               if not (rel.startswith("tagmanifest-") and "/" not in rel)}
     return {f"tagmanifest-{alg}.txt": manifest_text((p, d[alg]) for p, d in digests.items())
             for alg in algorithms}
 

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from archiver import __version__
-from archiver.bag import (BAGIT_TXT, bag_info_text, human_size, payload_oxum,
+from archiver.bag import (BAGIT_TXT, bag_info_text, human_size, payload_oxum, tag_bytes,
                           write_file, write_payload_manifests, write_tag_manifests)
 from archiver.extract import apply_sidecar, extract_text
 from archiver.extract.sidecar import SUFFIX as SIDECAR_SUFFIX, load_sidecar, sidecar_for
@@ -173,9 +173,7 @@ def _write_package(tmp: Path, data: bytes, report: Report, package_id: str,
 
     write_file(tmp / "bagit.txt", BAGIT_TXT)
     write_payload_manifests(tmp, {f.path: f.digests for f in payload}, opts.algorithms)
-    tag_bytes = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file()
-                    and not p.is_relative_to(tmp / "data"))
-    bag_size = record.size + tag_bytes
+    bag_size = record.size + tag_bytes(tmp)
     write_file(tmp / "bag-info.txt",
                bag_info_text(_bag_info(report, package_id, payload, opts, bag_size)))
     write_tag_manifests(tmp, opts.algorithms)
