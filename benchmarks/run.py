@@ -327,6 +327,8 @@ def parse_args(argv):
                    help="--jobs / --processes given to both tools (default: CPU count)")
     p.add_argument("--data", type=Path, default=HERE / "data", help="where data is generated")
     p.add_argument("--json", type=Path, help="also write the results to this file")
+    p.add_argument("--hash-seconds", type=float, default=0.3,
+                   help="length of each hash-limit trial (default 0.3; three per algorithm)")
     args = p.parse_args(argv)
     args.cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = set(args.cases) - set(CASES)
@@ -345,7 +347,7 @@ def main(argv=None) -> None:
     if argv[:2] == ["--measure", "--"]:
         return _measure_main(argv[2:])
     args = parse_args(argv)
-    per_core, cores = hash_limit()
+    per_core, cores = hash_limit(seconds=args.hash_seconds)
     limit = per_core * cores
     log(f"hash limit: {'+'.join(ALGORITHMS)} {per_core / 1e6:.0f} MB/s per core x {cores} cores")
     work = args.data / f"scale-{args.scale:g}" / f"work-{os.getpid()}"
