@@ -501,7 +501,8 @@ class _Run:
 
     def _verify(self, targets: dict[str, str], algs: list[str], manifests: list[ManifestEntries],
                 total: int, results: Iterable) -> None:
-        done = 0
+        done = reported = 0
+        step = total // 256
         found: list[Problem] = []
         checked = [m for m in manifests if m.algorithm in algs]
         for disk, size, digests in results:
@@ -520,7 +521,9 @@ class _Run:
                                          f"file is {short_digest(actual)}"))
             if self.progress and total:
                 done += size
-                self.progress(done, total)
+                if done - reported >= step or done >= total:  # a few hundred calls, not one per file
+                    reported = done
+                    self.progress(done, total)
         self.problems += sorted(found, key=lambda p: (p.path, p.message))
 
     # archiver packages and profiles --------------------------------------------------------------
