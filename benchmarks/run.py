@@ -169,8 +169,20 @@ def _tree_rss(root_pid: int, page: int) -> int:
     return total
 
 
+def _busy_seconds() -> float:
+    """CPU seconds every process of the machine has used so far (0 where /proc is absent)."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return 0.0
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def _measure_main(cmd: list[str]) -> None:
     page = os.sysconf("SC_PAGE_SIZE")
+    busy = _busy_seconds()
     start = time.perf_counter()
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak = [0]
@@ -188,9 +200,14 @@ def _measure_main(cmd: list[str]) -> None:
     if child.returncode:
         sys.stderr.write(stdout.decode(errors="replace")[-3000:] + stderr.decode(errors="replace")[-3000:])
         raise SystemExit(child.returncode)
+    busy = _busy_seconds() - busy
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    busy -= me.ru_utime + me.ru_stime  # this wrapper and its sampling
+    # other load: cores kept busy by everything else on the machine (kernel writeback included)
     print(json.dumps({"wall": wall, "maxrss": usage.ru_maxrss * 1024, "tree_rss": peak[0],
-                      "cpu": usage.ru_utime + usage.ru_stime}))
+                      "cpu": cpu, "other_load": max(0.0, busy - cpu) / wall}))
 
 
 # -- the machine's hash limit ---------------------------------------------------------------------
@@ -280,7 +297,8 @@ def run_case(case: Case, rounds: int, work: Path) -> dict:
             cmd = case.command(tool, work / f"{case.name}-{r}-{tool}")
             result = measure(cmd)
             runs[tool].append(result)
-            log(f"  {case.name} round {r + 1}: {tool} {result['wall']:.2f} s")
+            log(f"  {case.name} round {r + 1}: {tool} {result['wall']:.2f} s "
+                f"(cpu {result['cpu']:.2f} s, other load {result['other_load']:.2f} cores)")
     return runs
 
 
@@ -295,12 +313,13 @@ def summarize(case: Case, runs: dict, limit: float) -> dict:
             "archiver_tree_rss": max(r["tree_rss"] for r in runs["archiver"]),
             "bagit_rss": max(r["maxrss"] for r in runs["bagit-python"]),
             "bagit_tree_rss": max(r["tree_rss"] for r in runs["bagit-python"]),
+            "other_load": statistics.median(r["other_load"] for rs in runs.values() for r in rs),
             "runs": runs}
 
 
 def table(rows: list[dict]) -> str:
     head = ("| case | data | archiver s | bagit-python s | ratio | archiver MB/s | % hash limit "
-            "| peak RSS archiver (tree) | peak RSS bagit-python (tree) |")
+            "| peak RSS archiver (tree) | peak RSS bagit-python (tree) | other load |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         lines.append(
@@ -308,7 +327,8 @@ def table(rows: list[dict]) -> str:
             f"| {r['bagit_s']:.2f} | {r['ratio']:.2f} | {r['archiver_MBps']:.0f} "
             f"| {100 * r['hash_limit_share']:.0f}% "
             f"| {r['archiver_rss'] / 1e6:.0f} MB ({r['archiver_tree_rss'] / 1e6:.0f} MB) "
-            f"| {r['bagit_rss'] / 1e6:.0f} MB ({r['bagit_tree_rss'] / 1e6:.0f} MB) |")
+            f"| {r['bagit_rss'] / 1e6:.0f} MB ({r['bagit_tree_rss'] / 1e6:.0f} MB) "
+            f"| {r['other_load']:.2f} |")
     return "\n".join(lines)
 
 
