@@ -296,7 +296,7 @@ def run_case(case: Case, rounds: int, work: Path, hash_seconds: float) -> dict:
         for tool in order:
             cmd = case.command(tool, work / f"{case.name}-{r}-{tool}")
             # what the machine can hash right now: a shared VM's CPU speed drifts between runs
-            per_core, cores = hash_limit(seconds=hash_seconds / 3, trials=2)
+            per_core, cores = hash_limit(seconds=hash_seconds / 4, trials=2)  # 2 algorithms x 2
             result = measure(cmd)
             result["hash_limit"] = per_core * cores
             runs[tool].append(result)
