@@ -146,7 +146,9 @@ def measure(cmd: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _tree_rss(root_pid: int, page: int) -> int:
+def _tree_memory(root_pid: int, page: int) -> int:
+    """Memory of a process tree now: the sum of PSS (shared pages split between their users,
+    so forked workers are not counted twice), or of RSS where PSS is not available."""
     parent, rss = {}, {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -158,15 +160,26 @@ def _tree_rss(root_pid: int, page: int) -> int:
             continue
         parent[int(name)] = int(fields[1])
         rss[int(name)] = int(fields[21]) * page
-    total, todo = 0, [root_pid]
     children: dict[int, list[int]] = {}
     for pid, ppid in parent.items():
         children.setdefault(ppid, []).append(pid)
+    total, todo = 0, [root_pid]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
+        total += _pss(pid, rss.get(pid, 0))
         todo += children.get(pid, [])
     return total
+
+
+def _pss(pid: int, fallback: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return fallback
 
 
 def _busy_seconds() -> float:
@@ -190,7 +203,7 @@ def _measure_main(cmd: list[str]) -> None:
 
     def sample():
         while not stop.wait(0.05):
-            peak[0] = max(peak[0], _tree_rss(child.pid, page))
+            peak[0] = max(peak[0], _tree_memory(child.pid, page))
 
     if sys.platform.startswith("linux"):
         threading.Thread(target=sample, daemon=True).start()
@@ -206,7 +219,7 @@ def _measure_main(cmd: list[str]) -> None:
     me = resource.getrusage(resource.RUSAGE_SELF)
     busy -= me.ru_utime + me.ru_stime  # this wrapper and its sampling
     # other load: cores kept busy by everything else on the machine (kernel writeback included)
-    print(json.dumps({"wall": wall, "maxrss": usage.ru_maxrss * 1024, "tree_rss": peak[0],
+    print(json.dumps({"wall": wall, "maxrss": usage.ru_maxrss * 1024, "tree_pss": peak[0],
                       "cpu": cpu, "other_load": max(0.0, busy - cpu) / wall}))
 
 
@@ -315,24 +328,24 @@ def summarize(case: Case, runs: dict) -> dict:
             "hash_limit_share": statistics.median(size / r["wall"] / r["hash_limit"] for r in runs["archiver"]),
             "hash_limit": statistics.median(r["hash_limit"] for r in runs["archiver"]),
             "archiver_rss": max(r["maxrss"] for r in runs["archiver"]),
-            "archiver_tree_rss": max(r["tree_rss"] for r in runs["archiver"]),
+            "archiver_tree_pss": max(r["tree_pss"] for r in runs["archiver"]),
             "bagit_rss": max(r["maxrss"] for r in runs["bagit-python"]),
-            "bagit_tree_rss": max(r["tree_rss"] for r in runs["bagit-python"]),
+            "bagit_tree_pss": max(r["tree_pss"] for r in runs["bagit-python"]),
             "other_load": statistics.median(r["other_load"] for rs in runs.values() for r in rs),
             "runs": runs}
 
 
 def table(rows: list[dict]) -> str:
     head = ("| case | data | archiver s | bagit-python s | ratio | archiver MB/s | % hash limit (MB/s) "
-            "| peak RSS archiver (tree) | peak RSS bagit-python (tree) | other load |")
+            "| peak RSS archiver (tree PSS) | peak RSS bagit-python (tree PSS) | other load |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         lines.append(
             f"| {r['case']} | {r['files']} files, {r['bytes'] / 1e6:.0f} MB | {r['archiver_s']:.2f} "
             f"| {r['bagit_s']:.2f} | {r['ratio']:.2f} | {r['archiver_MBps']:.0f} "
             f"| {100 * r['hash_limit_share']:.0f}% of {r['hash_limit'] / 1e6:.0f} "
-            f"| {r['archiver_rss'] / 1e6:.0f} MB ({r['archiver_tree_rss'] / 1e6:.0f} MB) "
-            f"| {r['bagit_rss'] / 1e6:.0f} MB ({r['bagit_tree_rss'] / 1e6:.0f} MB) "
+            f"| {r['archiver_rss'] / 1e6:.0f} MB ({r['archiver_tree_pss'] / 1e6:.0f} MB) "
+            f"| {r['bagit_rss'] / 1e6:.0f} MB ({r['bagit_tree_pss'] / 1e6:.0f} MB) "
             f"| {r['other_load']:.2f} |")
     return "\n".join(lines)
 
