@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 BLOCK = 128 << 10  # 128 KiB reads: the buffer stays in L2 cache while every algorithm hashes it
 SMALL = 4 << 20  # files under this go to the batched process pool
@@ -109,6 +109,8 @@ class HashJob:
         if jobs == 1 or (len(small) < 2 * BATCH and not large):
             self._inline = small  # hashed here while iterating: a pool would cost more than it saves
         elif small:
+            from concurrent.futures import ProcessPoolExecutor  # multiprocessing: only when needed
+
             batch = max(16, min(BATCH, len(small) // (jobs * 4) or 1))
             procs = ProcessPoolExecutor(jobs)
             self._pools.append(procs)
