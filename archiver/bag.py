@@ -108,25 +108,39 @@ def write_payload_manifests(bag_dir: Path, digests: Mapping[str, Mapping[str, st
                    manifest_text((p, d[alg]) for p, d in digests.items()), durable)
 
 
+def _tag_entries(bag_dir: str | os.PathLike) -> list[tuple[str, str, int]]:
+    """(bag-relative path, path to open, size) of every file outside data/, one stat each."""
+    found = []
+    stack = [("", os.fspath(bag_dir))]
+    while stack:
+        rel_dir, full_dir = stack.pop()
+        with os.scandir(full_dir) as entries:
+            for entry in entries:
+                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                if entry.is_dir():  # as os.walk: a link to a directory is neither walked nor listed
+                    if rel != "data" and not entry.is_symlink():
+                        stack.append((rel, entry.path))
+                else:
+                    found.append((rel, entry.path, entry.stat().st_size if entry.is_file() else 0))
+    return found
+
+
 def tag_files(bag_dir: Path) -> list[str]:
     """Every file outside data/ except the tag manifests themselves (RFC 8493 section 2.2.1)."""
-    found = []
-    for root, dirs, files in os.walk(bag_dir):
-        rel_root = Path(root).relative_to(bag_dir)
-        if rel_root == Path("."):
-            dirs[:] = [d for d in dirs if d != "data"]
-        for name in files:
-            rel = (rel_root / name).as_posix()
-            if rel_root == Path(".") and name.startswith("tagmanifest-"):
-                continue
-            found.append(rel)
-    return sorted(found)
+    return sorted(rel for rel, _, _ in _tag_entries(bag_dir)
+                  if not (rel.startswith("tagmanifest-") and "/" not in rel))
+
+
+def tag_bytes(bag_dir: Path) -> int:
+    """Total size of the files outside data/ (for Bag-Size)."""
+    return sum(size for _, _, size in _tag_entries(bag_dir))
 
 
 def tag_manifest_texts(bag_dir: Path, algorithms: Iterable[str]) -> dict[str, bytes]:
     algorithms = tuple(algorithms)
     buf = bytearray(1 << 16)
-    digests = {rel: hash_file(bag_dir / rel, algorithms, buf)[1] for rel in tag_files(bag_dir)}
+    digests = {rel: hash_file(path, algorithms, buf)[1] for rel, path, _ in _tag_entries(bag_dir)
+               if not (rel.startswith("tagmanifest-") and "/" not in rel)}
     return {f"tagmanifest-{alg}.txt": manifest_text((p, d[alg]) for p, d in digests.items())
             for alg in algorithms}
 
@@ -145,3 +159,81 @@ def rewrite_tag_manifests(bag_dir: Path) -> None:
     algorithms = manifest_algorithms(bag_dir, "tagmanifest-") or manifest_algorithms(bag_dir)
     for name, text in tag_manifest_texts(bag_dir, algorithms).items():
         atomic_write(bag_dir / name, text)
+
+
+def _payload_files(directory: str) -> dict[str, int]:
+    """Every regular file under `directory` (relative POSIX path -> size), one stat each."""
+    found: dict[str, int] = {}
+    stack = [("", directory)]
+    while stack:
+        rel_dir, full_dir = stack.pop()
+        with os.scandir(full_dir) as entries:
+            for entry in entries:
+                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((rel, entry.path))
+                elif entry.is_file(follow_symlinks=False):
+                    found[rel] = entry.stat(follow_symlinks=False).st_size
+                else:
+                    raise ValueError(f"{entry.path}: a link or special file; not bagged")
+    return found
+
+
+def _move_into_data(directory: str) -> None:
+    """Move the directory's contents into data/ (via a hidden folder: `data` may be taken)."""
+    tmp = tempfile.mkdtemp(prefix=".bagging-", dir=directory)
+    for name in os.listdir(directory):
+        if os.path.join(directory, name) != tmp:
+            os.rename(os.path.join(directory, name), os.path.join(tmp, name))
+    os.rename(tmp, os.path.join(directory, "data"))
+
+
+def make_bag(directory: str | os.PathLike, algorithms: Iterable[str] = ("sha256", "sha512"),
+             info: Iterable[tuple[str, str]] = (), jobs: int | None = None,
+             durable: bool = True) -> Path:
+    """Turn a directory into a plain BagIt 1.0 bag in place, as bagit-python's make_bag does.
+
+    Its files move into data/; each is read once for every algorithm (in parallel), then
+    bagit.txt, bag-info.txt (Bagging-Date, Payload-Oxum, Bag-Software-Agent and `info`),
+    the manifests and the tag manifests are written. `durable` syncs it all once at the end.
+    """
+    from datetime import date
+
+    from archiver import __version__
+    from archiver.fixity import check_algorithms, hash_many
+
+    algorithms = check_algorithms(algorithms)
+    root = os.path.abspath(directory)
+    if os.path.exists(os.path.join(root, "bagit.txt")):
+        raise ValueError(f"{root} is already a bag")
+    files = _payload_files(root)  # refuse links and special files before moving anything
+    _move_into_data(root)
+    data = os.path.join(root, "data")
+    disk = {os.path.join(data, *rel.split("/")): f"data/{rel}" for rel in files}
+    sizes = {path: files[rel[5:]] for path, rel in disk.items()}
+    digests: dict[str, dict[str, str]] = {}
+    for path, _size, result in hash_many(list(disk), algorithms, jobs=jobs, sizes=sizes):
+        if isinstance(result, str):
+            raise OSError(f"{path}: {result}")
+        digests[disk[path]] = result
+    bag = Path(root)
+    write_file(bag / "bagit.txt", BAGIT_TXT)
+    write_payload_manifests(bag, digests, algorithms)
+    write_file(bag / "bag-info.txt", bag_info_text([
+        ("Bagging-Date", date.today().isoformat()),
+        ("Payload-Oxum", payload_oxum(files.values())),
+        ("Bag-Software-Agent", f"archiver {__version__}"),
+        *info]))
+    write_tag_manifests(bag, algorithms)
+    if durable:
+        _sync_tree(root)
+    return bag
+
+
+def _sync_tree(root: str) -> None:
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        os.syncfs(fd) if hasattr(os, "syncfs") else os.sync()
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from archiver import __version__
-from archiver.bag import (BAGIT_TXT, bag_info_text, human_size, payload_oxum,
+from archiver.bag import (BAGIT_TXT, bag_info_text, human_size, payload_oxum, tag_bytes,
                           write_file, write_payload_manifests, write_tag_manifests)
 from archiver.extract import apply_sidecar, extract_text
 from archiver.extract.language import preload as preload_language_model
@@ -259,11 +259,10 @@ def _write_package(tmp: Path, inp: ReportInput, payload: list[FileRecord], repor
 
     write_file(tmp / "bagit.txt", BAGIT_TXT)
     write_payload_manifests(tmp, {f.path: f.digests for f in payload}, opts.algorithms)
-    tag_bytes = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file()
-                    and not p.is_relative_to(tmp / "data"))
     payload_bytes = sum(f.size for f in payload)
     write_file(tmp / "bag-info.txt",
-               bag_info_text(_bag_info(report, package_id, payload, opts, payload_bytes + tag_bytes)))
+               bag_info_text(_bag_info(report, package_id, payload, opts,
+                                       payload_bytes + tag_bytes(tmp))))
     write_tag_manifests(tmp, opts.algorithms)
     return BuildResult(source=inp.source, status="built", package_id=package_id,
                        files=len(payload), bytes=payload_bytes, warnings=mismatches + notes)

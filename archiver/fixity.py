@@ -8,9 +8,9 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
-BLOCK = 1 << 20  # 1 MiB reads
+BLOCK = 128 << 10  # 128 KiB reads: the buffer stays in L2 cache while every algorithm hashes it
 SMALL = 4 << 20  # files under this go to the batched process pool
 BATCH = 256
 
@@ -43,15 +43,33 @@ def hash_file(path: str | os.PathLike, algorithms: Sequence[str] = DEFAULT_ALGOR
     """Return (size in bytes, {algorithm: hex digest}) reading the file once."""
     hashers = [ALGORITHMS[a]() for a in algorithms]
     buf = buffer if buffer is not None else bytearray(BLOCK)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        size = _hash_fd(fd, hashers, buf)
+    finally:
+        os.close(fd)
+    return size, {a: h.hexdigest() for a, h in zip(algorithms, hashers)}
+
+
+def _hash_fd(fd: int, hashers: list, buf: bytearray) -> int:
     view = memoryview(buf)
     size = 0
-    with open(path, "rb", buffering=0) as f:
-        while n := f.readinto(buf):
-            chunk = view[:n]
-            for h in hashers:
-                h.update(chunk)
-            size += n
-    return size, {a: h.hexdigest() for a, h in zip(algorithms, hashers)}
+    # os.readv fills the reused buffer without a file object per file (small files are many)
+    while n := (os.readv(fd, (buf,)) if _READV else _read_into(fd, view)):
+        chunk = view if n == len(buf) else view[:n]
+        for h in hashers:
+            h.update(chunk)
+        size += n
+    return size
+
+
+_READV = hasattr(os, "readv")
+
+
+def _read_into(fd: int, view: memoryview) -> int:
+    data = os.read(fd, len(view))
+    view[:len(data)] = data
+    return len(data)
 
 
 def _hash_batch(paths: list[str], algorithms: Sequence[str]) -> list[tuple[str, int, dict[str, str] | str]]:
@@ -66,17 +84,60 @@ def _hash_batch(paths: list[str], algorithms: Sequence[str]) -> list[tuple[str, 
     return out
 
 
-def hash_many(paths: Iterable[str], algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
-              jobs: int | None = None, sizes: dict[str, int] | None = None,
-              ) -> Iterator[tuple[str, int, dict[str, str] | str]]:
-    """Yield (path, size, digests) for every path, in no particular order.
+def _hash_one(path: str, algorithms: Sequence[str]) -> tuple[str, int, dict[str, str] | str]:
+    return _hash_batch([path], algorithms)[0]
 
-    A file that cannot be read yields (path, -1, error message) instead of raising,
-    so one unreadable file never hides the rest. `sizes` (from an earlier stat) lets the
-    scheduler split small and large files without a second stat.
+
+class HashJob:
+    """Hashing already under way: started when made, iterate for the results.
+
+    Iterating yields (path, size, digests) in no particular order; a file that cannot be
+    read yields (path, -1, error message). Small files go to a process pool in batches
+    (forked first, before any hashing thread exists), large ones to threads. close() cancels
+    what has not started; iterating to the end closes too.
     """
-    algorithms = tuple(algorithms)
-    jobs = max(1, jobs or os.cpu_count() or 1)
+
+    def __init__(self, paths: Iterable[str], algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
+                 jobs: int | None = None, sizes: dict[str, int] | None = None):
+        self.algorithms = algorithms = tuple(algorithms)
+        jobs = max(1, jobs or os.cpu_count() or 1)
+        small, large = _split(paths, sizes)
+        self._inline: list[str] = []
+        self._batches: list = []
+        self._large: list = []
+        self._pools: list = []
+        if jobs == 1 or (len(small) < 2 * BATCH and not large):
+            self._inline = small  # hashed here while iterating: a pool would cost more than it saves
+        elif small:
+            from concurrent.futures import ProcessPoolExecutor  # multiprocessing: only when needed
+
+            batch = max(16, min(BATCH, len(small) // (jobs * 4) or 1))
+            procs = ProcessPoolExecutor(jobs)
+            self._pools.append(procs)
+            self._batches = [procs.submit(_hash_batch, small[i:i + batch], algorithms)
+                             for i in range(0, len(small), batch)]
+        if large:
+            threads = ThreadPoolExecutor(jobs)
+            self._pools.append(threads)
+            self._large = [threads.submit(_hash_one, p, algorithms) for p in large]
+
+    def __iter__(self) -> Iterator[tuple[str, int, dict[str, str] | str]]:
+        try:
+            yield from _hash_batch(self._inline, self.algorithms)
+            for fut in self._large:
+                yield fut.result()
+            for fut in self._batches:
+                yield from fut.result()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for pool in self._pools:
+            pool.shutdown(cancel_futures=True)
+        self._pools = []
+
+
+def _split(paths: Iterable[str], sizes: dict[str, int] | None) -> tuple[list[str], list[str]]:
     small, large = [], []
     for p in paths:
         size = sizes.get(p) if sizes else None
@@ -86,20 +147,17 @@ def hash_many(paths: Iterable[str], algorithms: Sequence[str] = DEFAULT_ALGORITH
             except OSError:
                 size = 0
         (large if size >= SMALL else small).append(p)
+    return small, large
 
-    if jobs == 1 or (len(small) < 2 * BATCH and not large):
-        yield from _hash_batch(small, algorithms)
-        small = []
-    if large:
-        with ThreadPoolExecutor(jobs) as pool:
-            yield from pool.map(lambda p: _hash_batch([p], algorithms)[0], large)
-    if small:
-        batch = max(16, min(BATCH, len(small) // (jobs * 4) or 1))
-        with ProcessPoolExecutor(jobs) as pool:
-            futures = [pool.submit(_hash_batch, small[i:i + batch], algorithms)
-                       for i in range(0, len(small), batch)]
-            for fut in futures:
-                yield from fut.result()
+
+def hash_many(paths: Iterable[str], algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
+              jobs: int | None = None, sizes: dict[str, int] | None = None) -> HashJob:
+    """Start hashing every path (see HashJob); iterate the result for (path, size, digests).
+
+    `sizes` (from an earlier stat) lets the scheduler split small and large files without a
+    second stat.
+    """
+    return HashJob(paths, algorithms, jobs, sizes)
 
 
 def copy_and_hash(src: str | os.PathLike, dst: str | os.PathLike,

@@ -27,7 +27,7 @@ from archiver.bagit_rules import (
     manifest_algorithm, parse_declaration, parse_fetch, parse_manifest, parse_oxum, parse_tag_file,
     unsafe_reason,
 )
-from archiver.fixity import ALGORITHMS, hash_many
+from archiver.fixity import ALGORITHMS, HashJob, hash_many
 from archiver.problem_codes import problem
 from archiver.problems import ERROR, WARNING, Problem
 from archiver.store import expand_bags
@@ -197,6 +197,7 @@ class _Run:
         self.absent_fetch: set[str] = set()
         self.alias: dict[str, str] = {}  # manifest path -> differently normalized name on disk
         self._tag_cache: dict[str, list[tuple[str, str]] | None] = {}
+        self.early: tuple[list[str], dict[str, str], HashJob] | None = None  # see start_hashing
 
     # declaration, tag files ---------------------------------------------------------------
     def declaration(self) -> bool:
@@ -441,6 +442,24 @@ class _Run:
         return ""
 
     # fixity ----------------------------------------------------------------------------------
+    def start_hashing(self) -> None:
+        """Hash every payload file the walk found while the manifests are still being read.
+
+        The algorithms come from the manifests' names; fixity() later keeps only the files the
+        manifests list (and hashes afresh should the parsed manifests disagree).
+        """
+        algs = sorted({manifest_algorithm(n, "manifest-").lower() for n in self.tree.tags
+                       if n.startswith("manifest-") and n.endswith(".txt") and "/" not in n}
+                      & ALGORITHMS.keys())
+        paths = {self.tree.disk[rel]: rel for rel in self.tree.payload if rel in self.tree.disk}
+        if algs and paths:
+            sizes = {disk: self.tree.payload[rel] for disk, rel in paths.items()}
+            self.early = (algs, paths, hash_many(list(paths), algs, jobs=self.jobs, sizes=sizes))
+
+    def stop_hashing(self) -> None:
+        if self.early:
+            self.early[2].close()
+
     def fixity(self) -> None:
         payload_algs = sorted({m.algorithm for m in self.manifests if m.algorithm in ALGORITHMS})
         tag_algs = sorted({m.algorithm for m in self.tag_manifests if m.algorithm in ALGORITHMS})
@@ -455,7 +474,7 @@ class _Run:
                     targets[disk] = path
         total = sum(self.tree.payload[self.alias.get(p, p)] for p in targets.values())
         if payload_algs:
-            self._verify(targets, payload_algs, self.manifests, total, self.jobs)
+            self._verify(targets, payload_algs, self.manifests, total, self._payload_results(targets, payload_algs))
         tag_targets = {}
         for m in self.tag_manifests:
             if m.algorithm not in ALGORITHMS:
@@ -467,15 +486,27 @@ class _Run:
                 if disk is not None:
                     tag_targets[disk] = path
         if tag_algs and tag_targets:
-            self._verify(tag_targets, tag_algs, self.tag_manifests, 0, 1)
+            self._verify(tag_targets, tag_algs, self.tag_manifests, 0, self._hash(tag_targets, tag_algs, 1))
+
+    def _payload_results(self, targets: dict[str, str], algs: list[str]) -> Iterable:
+        if self.early:
+            early_algs, early_paths, job = self.early
+            if early_algs == algs and early_paths.keys() >= targets.keys():
+                return (r for r in job if r[0] in targets)  # files no manifest lists are not judged
+            job.close()
+        return self._hash(targets, algs, self.jobs)
+
+    def _hash(self, targets: dict[str, str], algs: list[str], jobs: int | None) -> Iterable:
+        sizes = {disk: self.tree.payload.get(rel, self.tree.tags.get(rel, 0)) for disk, rel in targets.items()}
+        return hash_many(list(targets), algs, jobs=jobs, sizes=sizes)
 
     def _verify(self, targets: dict[str, str], algs: list[str], manifests: list[ManifestEntries],
-                total: int, jobs: int | None) -> None:
-        sizes = {disk: self.tree.payload.get(rel, self.tree.tags.get(rel, 0)) for disk, rel in targets.items()}
-        done = 0
+                total: int, results: Iterable) -> None:
+        done = reported = 0
+        step = total // 256
         found: list[Problem] = []
         checked = [m for m in manifests if m.algorithm in algs]
-        for disk, size, digests in hash_many(list(targets), algs, jobs=jobs, sizes=sizes):
+        for disk, size, digests in results:
             rel = targets[disk]
             if isinstance(digests, str):
                 found.append(problem("BAGIT-FILE-UNREADABLE", rel, f"cannot read to verify: {digests}"))
@@ -491,7 +522,9 @@ class _Run:
                                          f"file is {short_digest(actual)}"))
             if self.progress and total:
                 done += size
-                self.progress(done, total)
+                if done - reported >= step or done >= total:  # a few hundred calls, not one per file
+                    reported = done
+                    self.progress(done, total)
         self.problems += sorted(found, key=lambda p: (p.path, p.message))
 
     # archiver packages and profiles --------------------------------------------------------------
@@ -605,6 +638,17 @@ def _validate_dir(bag_dir: str, report: BagReport, profile, jobs, progress, reco
         what = "a directory, not a file" if "bagit.txt" in run.tree.dirs else "missing"
         report.problems.append(problem("BAGIT-DECLARATION-MISSING", "bagit.txt",
                                        f"bagit.txt is {what}; tag files are read as UTF-8"))
+    if report.mode == "full":
+        run.start_hashing()
+    try:
+        _check_dir(run, report, profile, record, serialization, archive_name, archive_top)
+    finally:
+        run.stop_hashing()
+
+
+def _check_dir(run: _Run, report: BagReport, profile, record, serialization, archive_name,
+               archive_top) -> None:
+    bag_dir = run.bag_dir
     report.problems += run.tree.problems
     if not run.tree.has_data:
         report.problems.append(problem("BAGIT-PAYLOAD-DIR-MISSING", "data",
