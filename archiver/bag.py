@@ -100,12 +100,18 @@ def human_size(n: int) -> str:
     return f"{n} bytes"
 
 
+def payload_manifests(digests: Mapping[str, Mapping[str, str]],
+                      algorithms: Iterable[str]) -> dict[str, bytes]:
+    """{"manifest-<alg>.txt": text}; `digests` maps a payload path ("data/...") to
+    {algorithm: hex digest}."""
+    return {f"manifest-{alg}.txt": manifest_text((p, d[alg]) for p, d in digests.items())
+            for alg in algorithms}
+
+
 def write_payload_manifests(bag_dir: Path, digests: Mapping[str, Mapping[str, str]],
                             algorithms: Iterable[str], durable: bool = False) -> None:
-    """`digests` maps a payload path ("data/...") to {algorithm: hex digest}."""
-    for alg in algorithms:
-        write_file(bag_dir / f"manifest-{alg}.txt",
-                   manifest_text((p, d[alg]) for p, d in digests.items()), durable)
+    for name, text in payload_manifests(digests, algorithms).items():
+        write_file(bag_dir / name, text, durable)
 
 
 def _tag_entries(bag_dir: str | os.PathLike) -> list[tuple[str, str, int]]:
@@ -131,16 +137,22 @@ def tag_files(bag_dir: Path) -> list[str]:
                   if not (rel.startswith("tagmanifest-") and "/" not in rel))
 
 
-def tag_bytes(bag_dir: Path) -> int:
-    """Total size of the files outside data/ (for Bag-Size)."""
-    return sum(size for _, _, size in _tag_entries(bag_dir))
-
-
 def tag_manifest_texts(bag_dir: Path, algorithms: Iterable[str]) -> dict[str, bytes]:
     algorithms = tuple(algorithms)
     buf = bytearray(1 << 16)
     digests = {rel: hash_file(path, algorithms, buf)[1] for rel, path, _ in _tag_entries(bag_dir)
                if not (rel.startswith("tagmanifest-") and "/" not in rel)}
+    return {f"tagmanifest-{alg}.txt": manifest_text((p, d[alg]) for p, d in digests.items())
+            for alg in algorithms}
+
+
+def tag_manifests_for(tag_files: Mapping[str, bytes], algorithms: Iterable[str]) -> dict[str, bytes]:
+    """Tag manifests of a bag being written, from its tag files' bytes in memory
+    ({"bag-info.txt": b"...", "metadata/dc.xml": b"..."}): nothing is read back from disk."""
+    from archiver.fixity import hash_bytes
+
+    algorithms = tuple(algorithms)
+    digests = {rel: hash_bytes(data, algorithms) for rel, data in tag_files.items()}
     return {f"tagmanifest-{alg}.txt": manifest_text((p, d[alg]) for p, d in digests.items())
             for alg in algorithms}
 

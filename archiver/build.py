@@ -21,8 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from archiver import __version__
-from archiver.bag import (BAGIT_TXT, bag_info_text, human_size, payload_oxum, tag_bytes,
-                          write_file, write_payload_manifests, write_tag_manifests)
+from archiver.bag import (BAGIT_TXT, bag_info_text, human_size, payload_manifests, payload_oxum,
+                          tag_manifests_for, write_file)
 from archiver.extract import apply_sidecar, extract_text
 from archiver.extract.language import preload as preload_language_model
 from archiver.extract.html import extract_html, missing_fields
@@ -248,22 +248,23 @@ def _write_package(tmp: Path, inp: ReportInput, payload: list[FileRecord], repor
     agents = [SOFTWARE] + [a for a in (operator, capturer) if a]
 
     withhold = opts.withhold_commenter_names
-    write_file(tmp / "metadata/report.json", report_json_bytes(
-        report_dict(report, package_id, report_path, withhold), inp.report))
+    software = f"archiver {__version__}"
     dc_xml = dc_document(report, package_id, withhold)
-    write_file(tmp / "metadata/dc.xml", dc_xml)
-    write_file(tmp / "metadata/premis.xml",
-               premis_document(payload, events, agents, f"archiver {__version__}"))
-    write_file(tmp / "metadata/mets.xml", mets_document(package_id, report.title, dc_xml, payload,
-                                                        when, f"archiver {__version__}"))
-
-    write_file(tmp / "bagit.txt", BAGIT_TXT)
-    write_payload_manifests(tmp, {f.path: f.digests for f in payload}, opts.algorithms)
+    tags = {  # every tag file, kept in memory so the tag manifests need not read them back
+        "bagit.txt": BAGIT_TXT,
+        "metadata/report.json": report_json_bytes(
+            report_dict(report, package_id, report_path, withhold), inp.report),
+        "metadata/dc.xml": dc_xml,
+        "metadata/premis.xml": premis_document(payload, events, agents, software),
+        "metadata/mets.xml": mets_document(package_id, report.title, dc_xml, payload, when, software),
+    }
+    tags.update(payload_manifests({f.path: f.digests for f in payload}, opts.algorithms))
     payload_bytes = sum(f.size for f in payload)
-    write_file(tmp / "bag-info.txt",
-               bag_info_text(_bag_info(report, package_id, payload, opts,
-                                       payload_bytes + tag_bytes(tmp))))
-    write_tag_manifests(tmp, opts.algorithms)
+    bag_size = payload_bytes + sum(map(len, tags.values()))
+    tags["bag-info.txt"] = bag_info_text(_bag_info(report, package_id, payload, opts, bag_size))
+    tags.update(tag_manifests_for(tags, opts.algorithms))
+    for rel, data in tags.items():
+        write_file(tmp / rel, data)
     return BuildResult(source=inp.source, status="built", package_id=package_id,
                        files=len(payload), bytes=payload_bytes, warnings=mismatches + notes)
 

@@ -111,7 +111,7 @@ def test_failure_midway_leaves_no_package(store, monkeypatch):
     def explode(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(build_module, "write_tag_manifests", explode)
+    monkeypatch.setattr(build_module, "tag_manifests_for", explode)
     before = SEED_000.read_bytes()
     with pytest.raises(KeyboardInterrupt):
         build([SEED_000], store, jobs=1)
