@@ -375,15 +375,19 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
           info: Iterable[tuple[str, str]] = (), agent: str | None = None,
           source_organization: str | None = None, withhold_commenter_names: bool = False,
           durable: bool = True, jobs: int | None = None,
-          progress: Callable[[BuildResult], None] | None = None) -> list[BuildResult]:
+          progress: Callable[[BuildResult], None] | None = None,
+          started: Callable[[int], None] | None = None) -> list[BuildResult]:
     """Build one package per report into `out`. Never raises for a bad report: its result
-    says "failed" with the reason; the others still build."""
+    says "failed" with the reason; the others still build. `started` is told how many
+    results are coming once the inputs are known; `progress` gets each result."""
     opts = BuildOptions(out=str(out), algorithms=package_algorithms(algorithms), meta=meta,
                         info=check_info(info), agent=agent, source_organization=source_organization,
                         withhold_commenter_names=withhold_commenter_names, durable=durable)
     store = Path(out)
     store.mkdir(parents=True, exist_ok=True)
     reports, results = collect_reports(inputs, meta)
+    if started:
+        started(len(reports) + len(results))
     for r in results:
         if progress:
             progress(r)

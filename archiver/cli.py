@@ -58,7 +58,7 @@ def _progress_bar(total: int, unit: str, quiet: bool):
 def build(reports, out, meta, checksums, info, agent, source_organization,
           withhold_commenter_names, no_fsync, jobs, as_json, quiet, verbose):
     """Package each REPORT (file or directory of reports) as a BagIt bag."""
-    from archiver.build import build as run_build, check_info, collect_reports
+    from archiver.build import build as run_build, check_info
     from archiver.config import load_config
     from archiver.fixity import DEFAULT_ALGORITHMS, check_algorithms
     from archiver.problems import ArchiverError
@@ -71,8 +71,11 @@ def build(reports, out, meta, checksums, info, agent, source_organization,
         raise click.UsageError(str(e))
     if meta and len(reports) > 1:
         raise click.UsageError("--meta names the sidecar of one report; give a single REPORT")
-    total = len(collect_reports(reports, meta)[0])
-    bar = _progress_bar(total, "report", quiet or as_json)
+    bar = None
+
+    def started(total):
+        nonlocal bar
+        bar = _progress_bar(total, "report", quiet or as_json)
 
     def progress(result):
         if bar:
@@ -87,7 +90,7 @@ def build(reports, out, meta, checksums, info, agent, source_organization,
                         agent=agent or config.get("agent"),
                         source_organization=source_organization or config.get("source_organization"),
                         withhold_commenter_names=withhold_commenter_names,
-                        durable=not no_fsync, jobs=jobs, progress=progress)
+                        durable=not no_fsync, jobs=jobs, progress=progress, started=started)
     if bar:
         bar.close()
     counts = {s: sum(r.status == s for r in results) for s in ("built", "exists", "failed")}

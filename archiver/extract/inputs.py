@@ -170,12 +170,13 @@ def _judge_folder(folder: Path, meta: Path | None) -> tuple[list[ReportInput], l
         entries = sorted(e for e in folder.iterdir() if not e.name.startswith("."))
     except OSError as e:
         return [], [ArchiverError(str(folder), f"cannot read: {e.strerror}", "INPUT-UNREADABLE")]
-    files = [e for e in entries if not e.is_dir()]
+    dirs = {e for e in entries if e.is_dir()}
+    files = [e for e in entries if e not in dirs]
     sidecars = [e for e in files if e.name.endswith(SIDECAR_SUFFIX)]
-    reports = [e for e in files if e not in sidecars and report_kind(e.name)]
-    others = [e for e in files if e not in sidecars and e not in reports]
+    reports = [e for e in files if not e.name.endswith(SIDECAR_SUFFIX) and report_kind(e.name)]
+    others = [e for e in files if not e.name.endswith(SIDECAR_SUFFIX) and not report_kind(e.name)]
     page_folders = {f for r in reports if (f := _page_folder(r))}
-    subfolders = [e for e in entries if e.is_dir() and e not in page_folders]
+    subfolders = [e for e in entries if e in dirs and e not in page_folders]
 
     for candidate in ([meta] if meta else sidecars):
         named = _named_report(candidate)
