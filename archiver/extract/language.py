@@ -4,9 +4,9 @@ from __future__ import annotations
 from functools import cache
 
 MIN_CHARS = 20
-# Classifying costs time in proportion to the text; a report's first couple of thousand
-# characters tell its language as surely as the whole (1.6 ms for 4 KB, 0.9 ms for 2 KB).
-SAMPLE_CHARS = 2000
+# Classifying costs time in proportion to the text; a report's first thousand
+# characters tell its language as surely as the whole (1.6 ms for 4 KB, 0.45 ms for 1 KB).
+SAMPLE_CHARS = 1000
 
 
 @cache
