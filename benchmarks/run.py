@@ -6,8 +6,8 @@
 Each case runs both tools as subprocesses, alternating which goes first, on a warm page
 cache; it prints median wall times, the ratio archiver/bagit-python, archiver's MB/s, its
 share of the machine's hash limit (hashlib throughput of the algorithms x cores, measured
-in this run) and the peak RSS of each tool (largest process, and the sampled sum over its
-process tree).
+before every run), the peak memory of each tool (largest process, and the sampled PSS sum
+over its process tree) and the load other processes put on the machine meanwhile.
 """
 from __future__ import annotations
 
