@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import codecs
 
-from charset_normalizer import from_bytes
-
 from archiver.problems import ArchiverError
 
 _BOMS = (
@@ -38,6 +36,8 @@ TIE = 0.01  # chaos difference under which two candidates count as equally plaus
 
 
 def _detect(data: bytes) -> str | None:
+    from charset_normalizer import from_bytes  # here: slow to import, seldom needed
+
     matches = list(from_bytes(data))
     if not matches:
         return None

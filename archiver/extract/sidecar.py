@@ -4,12 +4,15 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jsonschema
 from dateutil import parser as dateparser
 
 from archiver.problems import ArchiverError
 from archiver.schemas import load_json_schema
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SUFFIX = ".meta.json"
 
@@ -35,6 +38,8 @@ def _is_date(value: object) -> bool:
 
 @cache
 def _validator() -> jsonschema.protocols.Validator:
+    import jsonschema  # here: slow to import, and only a build with sidecars needs it
+
     schema = load_json_schema("sidecar.schema.json")
     checker = jsonschema.FormatChecker()
     checker.checks("date-or-datetime")(_is_date)

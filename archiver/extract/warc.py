@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dateutil.parser import isoparse
-from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
 
 from archiver.extract.html import extract_html
 from archiver.model import Capture, Report, SourceFile
@@ -95,6 +93,9 @@ def _read_records(stream: BinaryIO, where: str, want_url: str | None, size: int
     if head[:2] != b"\x1f\x8b" and head != b"WARC/":
         raise ArchiverError(where, "not a WARC file: it starts with neither 'WARC/' nor gzip data",
                             "INPUT-WARC-CORRUPT")
+    from warcio.archiveiterator import ArchiveIterator  # here: warcio is slow to import
+    from warcio.exceptions import ArchiveLoadFailed
+
     stream.seek(0)
     page, software = None, None
     records = ArchiveIterator(stream, check_digests="raise")

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import json
 from functools import cache
-
-import jsonschema
+from typing import TYPE_CHECKING
 
 from archiver.model import Report
 from archiver.problems import ArchiverError
 from archiver.schemas import load_json_schema
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_ID = "https://archiver.example.org/schemas/report.schema.json"
 DESCRIPTIVE = ("source_url", "publisher", "creator", "issued", "subjects", "places", "rights",
@@ -17,6 +19,8 @@ DESCRIPTIVE = ("source_url", "publisher", "creator", "issued", "subjects", "plac
 
 @cache
 def _validator() -> jsonschema.protocols.Validator:
+    import jsonschema  # here: slow to import, and validate does not need it
+
     schema = load_json_schema("report.schema.json")
     return jsonschema.validators.validator_for(schema)(schema)
 
