@@ -34,13 +34,13 @@ from archiver.formats import identify
 from archiver.metadata.dc import dc_document
 from archiver.metadata.mets import mets_document
 from archiver.metadata.premis import premis_document
+from archiver.metadata.provenance import SOFTWARE, build_events, capture_agent, now
 from archiver.metadata.report_json import report_dict, report_json_bytes
-from archiver.model import Agent, Attachment, Event, FileRecord, Report
+from archiver.model import Agent, Attachment, FileRecord, Report
 from archiver.problems import ArchiverError
+from archiver.store import fsync_directory, move_into_place, sync_filesystem
 
 PROFILE_ID = "https://archiver.example.org/profiles/report-package/v1.json"
-SOFTWARE = Agent(identifier=f"archiver-{__version__}", name="archiver", type="software",
-                 version=__version__)
 BATCH = 64  # packages made durable together
 
 
@@ -113,68 +113,6 @@ def package_id_for_files(files: Sequence[tuple[str, str]]) -> str:
     return package_id_for(hashlib.sha256(listing.encode("utf-8")).hexdigest())
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _event(type_: str, when: str, agents: Sequence[tuple[str, str]], objects: Sequence[str],
-           detail: str | None = None, outcome_detail: str | None = None) -> Event:
-    return Event(identifier=str(uuid.uuid4()), type=type_, date_time=when, outcome="success",
-                 detail=detail, outcome_detail=outcome_detail, agents=tuple(agents),
-                 objects=tuple(objects))
-
-
-def _capture_agent(report: Report) -> Agent | None:
-    capture = report.source.capture
-    if report.provenance.get("captured") != "warc" or not (capture and capture.software):
-        return None
-    slug = "".join(c if c.isalnum() or c in "._-" else "-" for c in capture.software)
-    return Agent(identifier=f"capture-{slug}", name=capture.software, type="software")
-
-
-def _capture_event(report: Report, objects: list[str], capturer: Agent | None) -> Event:
-    capture = report.source.capture
-    source = f" from {report.source_url}" if report.source_url else ""
-    if report.provenance.get("captured") == "warc" and capture:
-        by = f" by {capture.software}" if capture.software else ""
-        member = f" in {capture.warc}" if capture.warc else ""
-        detail = (f"web page captured{source}{by} (as the web archive records it: "
-                  f"WARC record {capture.record_id}{member})")
-    else:
-        by = f" by {report.capturing_agent}" if report.capturing_agent else ""
-        detail = f"report captured{source}{by} (as stated in the sidecar)"
-    agents = [(capturer.identifier, "executing program")] if capturer else []
-    return _event("cap", report.captured, agents, objects, detail=detail)
-
-
-def _metadata_events(report: Report, payload: list[FileRecord], report_path: str,
-                     sidecar_path: Path | None, operator: Agent | None, capturer: Agent | None,
-                     when: str, mismatches: list[str], notes: list[str]) -> list[Event]:
-    exe = [(SOFTWARE.identifier, "executing program")]
-    objects = [f.path for f in payload]
-    events = []
-    if report.captured:
-        events.append(_capture_event(report, objects, capturer))
-    events.append(_event("mes", when, exe, objects,
-                         detail="payload digests computed while copying: "
-                         + ", ".join(sorted(payload[0].digests))))
-    formats = sorted({f.pronom or f.media_type for f in payload})
-    events.append(_event("for", when, exe, objects,
-                         detail="Siegfried via pygfried; formats: " + ", ".join(formats),
-                         outcome_detail="; ".join(mismatches) or None))
-    extracted = sorted(f"{k} ({v})" for k, v in report.provenance.items() if v != "sidecar")
-    detail = f"fields extracted from {report_path}: " + ", ".join(extracted)
-    if sidecar_path:
-        detail += f"; sidecar {sidecar_path.name} supplied: " + ", ".join(
-            sorted(k for k, v in report.provenance.items() if v == "sidecar"))
-    events.append(_event("mee", when, exe, [report_path], detail=detail,
-                         outcome_detail="; ".join(notes) or None))
-    agents = exe + ([(operator.identifier, "implementer")] if operator else [])
-    events.append(_event("cre", when, agents, objects,
-                         detail="BagIt 1.0 package created with Dublin Core, PREMIS and report.json"))
-    return events
-
-
 def _bag_info(report: Report, package_id: str, payload: list[FileRecord], opts: BuildOptions,
               bag_size: int) -> list[tuple[str, str]]:
     title = report.title or report.source.name
@@ -234,7 +172,7 @@ def _write_package(tmp: Path, inp: ReportInput, payload: list[FileRecord], repor
     report_path = f"data/{inp.report}"
     operator = (Agent(identifier=f"operator-{opts.agent}", name=opts.agent, type="person")
                 if opts.agent else None)
-    capturer = _capture_agent(report)
+    capturer = capture_agent(report)
     notes = list(report.warnings)
     if inp.kind != "text":
         missing = missing_fields(report)
@@ -242,8 +180,8 @@ def _write_package(tmp: Path, inp: ReportInput, payload: list[FileRecord], repor
             notes.append("not found in the page: " + ", ".join(missing))
     if inp.skipped:
         notes.append("hidden files left out: " + ", ".join(inp.skipped))
-    when = _now()
-    events = _metadata_events(report, payload, report_path, sidecar_path, operator, capturer,
+    when = now()
+    events = build_events(report, payload, report_path, sidecar_path, operator, capturer,
                               when, mismatches, notes)
     agents = [SOFTWARE] + [a for a in (operator, capturer) if a]
 
@@ -321,45 +259,20 @@ def _sha256(path: Path) -> str:
     return hash_file(path, ("sha256",))[1]["sha256"]
 
 
-def _sync(paths: Iterable[Path]) -> None:
-    """Make a batch of written packages durable with one sync of their file system."""
-    paths = list(paths)
-    if not paths:
-        return
-    if hasattr(os, "syncfs"):
-        fd = os.open(paths[0], os.O_RDONLY)
-        try:
-            os.syncfs(fd)
-        finally:
-            os.close(fd)
-    else:
-        os.sync()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _commit(results: list[BuildResult], store: Path, durable: bool) -> None:
-    """Rename each finished temporary package into place (after one sync if durable)."""
+    """Move each finished temporary package into place: one sync first if durable, then the
+    renames, then one fsync of the store directory (so the names are durable too)."""
     pending = [r for r in results if r.status == "built" and r.path]
-    if durable:
-        _sync(Path(r.path) for r in pending)
+    if durable and pending:
+        sync_filesystem(store)
     for r in pending:
-        tmp, final = Path(r.path), store / r.package_id
-        try:
-            os.rename(tmp, final)
+        final = store / r.package_id
+        if move_into_place(Path(r.path), final):
             r.path = str(final)
-        except OSError:
-            # the same bytes were packaged by another report of this run, or concurrently
-            shutil.rmtree(tmp, ignore_errors=True)
+        else:  # the same bytes were packaged by another input of this run, or concurrently
             r.status, r.path, r.message = "exists", str(final), "already packaged (same report bytes)"
     if durable and pending:
-        _fsync_dir(store)
+        fsync_directory(store)
 
 
 def collect_reports(inputs: Iterable[str | os.PathLike], meta: str | None = None

@@ -17,10 +17,8 @@ from __future__ import annotations
 import os
 import stat
 import unicodedata
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from archiver.bagit_rules import (
     DECLARATION_LIMIT, Declaration, FetchEntry, ManifestEntries, short_digest, check_bag_info,
@@ -693,33 +691,22 @@ def _record(bag_dir: str, report: BagReport) -> None:
                                        "not an archiver package (no report-package profile "
                                        "identifier): nothing recorded"))
         return
-    from archiver import __version__
-    from archiver.model import Agent, Event
-    try:
-        from archiver.package import record_event
-    except ImportError:
-        report.problems.append(problem("VALIDATE-NOT-RECORDED", "metadata/premis.xml",
-                                       "archiver.package is not available: nothing recorded"))
-        return
+    from archiver.metadata.provenance import SOFTWARE, event, now
+    from archiver.package import record_event
 
-    agent = Agent(identifier=f"archiver-{__version__}", name="archiver", type="software", version=__version__)
     codes = sorted({p.code for p in report.errors})
-    event = Event(
-        identifier=str(uuid.uuid4()),
-        type="fix" if report.mode == "full" else "val",
-        date_time=datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-        outcome="success" if report.valid else "failure",
-        detail=f"archiver validate, mode {report.mode}"
-               + (f", profile {report.profile}" if report.profile else "")
-               + f"; checked {', '.join(report.checked)}",
-        outcome_detail=f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
-                       + (f": {', '.join(codes[:10])}" if codes else ""),
-        agents=((agent.identifier, "executing program"),),
-    )
+    detail = (f"archiver validate, mode {report.mode}"
+              + (f", profile {report.profile}" if report.profile else "")
+              + f"; checked {', '.join(report.checked)}")
+    outcome = (f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+               + (f": {', '.join(codes[:10])}" if codes else ""))
+    recorded = event("fix" if report.mode == "full" else "val", now(),
+                     [(SOFTWARE.identifier, "executing program")], [], detail=detail,
+                     outcome_detail=outcome, outcome="success" if report.valid else "failure")
     try:
-        record_event(bag_dir, event, [agent])
+        record_event(bag_dir, recorded, [SOFTWARE])
     except Exception as e:  # the verdict stands; say plainly that it was not written down
         report.problems.append(problem("VALIDATE-NOT-RECORDED", "metadata/premis.xml",
                                        f"recording the event failed: {type(e).__name__}: {e}"))
         return
-    report.recorded = event.identifier
+    report.recorded = recorded.identifier

@@ -18,20 +18,19 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 
-from archiver import __version__
 from archiver.deposit import config as deposit_config
 from archiver.deposit.base import (DEPOSITED, FAILED, PLANNED, REFUSED, UNCHANGED,
                                    ConfigurationError, DepositError, DepositResult, Target)
 from archiver.deposit.receipt import Receipt, package_fingerprint, previous_deposit
-from archiver.model import Agent, Event
+from archiver.metadata.provenance import SOFTWARE
+from archiver.model import Event
 from archiver.store import expand_bags
 
 __all__ = ["deposit", "make_target", "DepositResult", "ConfigurationError", "DepositError"]
 
 log = logging.getLogger("archiver.deposit")
 
-SOFTWARE = Agent(identifier=f"archiver-{__version__}", name="archiver", type="software",
-                 version=__version__)
+
 
 
 def make_target(spec: deposit_config.TargetSpec) -> Target:

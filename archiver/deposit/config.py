@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from archiver.deposit.base import ConfigurationError
 
@@ -35,27 +34,11 @@ class TargetSpec:
 
 def load(path: str | os.PathLike | None = None) -> dict:
     """The whole archiver.toml (working directory first, then the user config directory)."""
-    try:
-        from archiver.config import load_config
-    except ImportError:  # pragma: no cover - the shared loader is the lead's module
-        return _load_here(path)
+    from archiver.config import load_config
     try:
         return load_config(path)
     except Exception as e:  # ArchiverError: unreadable configuration
         raise ConfigurationError(str(e)) from None
-
-
-def _load_here(path):  # pragma: no cover
-    import tomllib
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    candidates = [Path(path)] if path else [Path("archiver.toml"), base / "archiver" / "archiver.toml"]
-    for candidate in candidates:
-        if candidate.is_file():
-            try:
-                return tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-                raise ConfigurationError(f"{candidate}: unreadable configuration: {e}") from None
-    return {}
 
 
 def resolve(target: str | None, config: Mapping | None = None,

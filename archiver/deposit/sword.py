@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import tempfile
 import zipfile
 from dataclasses import dataclass, field

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -32,33 +31,6 @@ SWORD_USER = "depositor"
 SWORD_PASSWORD = "sword-secret-Hk4Wx9Rb2Jy"
 
 
-# -- record_event ------------------------------------------------------------------------
-def _ensure_record_event():
-    """archiver.package is the lead's; until it lands, stand in with the same contract."""
-    try:
-        from archiver.package import record_event  # noqa: F401
-        return
-    except ImportError:
-        pass
-    import types
-
-    from archiver.bag import atomic_write, rewrite_tag_manifests
-    from archiver.metadata.premis import add_event
-
-    def record_event(bag_dir, event, agents, extra_files=None):
-        bag_dir = Path(bag_dir)
-        premis = bag_dir / "metadata" / "premis.xml"
-        atomic_write(premis, add_event(premis.read_bytes(), event, agents))
-        for name, data in (extra_files or {}).items():
-            atomic_write(bag_dir / name, data)
-        rewrite_tag_manifests(bag_dir)
-
-    module = types.ModuleType("archiver.package")
-    module.record_event = record_event
-    sys.modules["archiver.package"] = module
-
-
-_ensure_record_event()
 
 
 # -- bags ---------------------------------------------------------------------------------

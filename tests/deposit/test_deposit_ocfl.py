@@ -7,7 +7,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import ocfl
 import pytest
 
 from archiver.deposit import deposit

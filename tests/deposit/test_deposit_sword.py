@@ -5,7 +5,6 @@ import base64
 import io
 import zipfile
 
-import pytest
 import requests
 
 from archiver.deposit import deposit
