@@ -48,6 +48,36 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def replace_files(bag_dir: Path, files: Mapping[str, bytes]) -> None:
+    """Replace several files of a bag together: every new content is first written and
+    fsynced beside its file, then all are renamed into place in the order given (tag
+    manifests last), so an interruption leaves the old bag or, for the instant of the
+    renames, a bag whose tag manifests still describe the old files."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for rel, data in files.items():
+            path = bag_dir / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            staged.append((tmp, path))
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        for tmp, path in staged:
+            os.replace(tmp, path)
+        for folder in {path.parent for _, path in staged}:
+            fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    except BaseException:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def manifest_text(entries: Iterable[tuple[str, str]]) -> bytes:
     """Manifest lines `<digest>  <path>` sorted by path, as bagit-python writes them."""
     lines = [f"{digest}  {encode_manifest_path(path)}\n" for path, digest in sorted(entries)]
@@ -166,10 +196,14 @@ def write_tag_manifests(bag_dir: Path, algorithms: Iterable[str], durable: bool 
         write_file(bag_dir / name, text, durable)
 
 
+def tag_manifest_algorithms(bag_dir: Path) -> list[str]:
+    """The algorithms of a bag's tag manifests, or of its payload manifests if it has none."""
+    return manifest_algorithms(bag_dir, "tagmanifest-") or manifest_algorithms(bag_dir)
+
+
 def rewrite_tag_manifests(bag_dir: Path) -> None:
     """Refresh the tag manifests of an existing bag after a tag file changed, atomically each."""
-    algorithms = manifest_algorithms(bag_dir, "tagmanifest-") or manifest_algorithms(bag_dir)
-    for name, text in tag_manifest_texts(bag_dir, algorithms).items():
+    for name, text in tag_manifest_texts(bag_dir, tag_manifest_algorithms(bag_dir)).items():
         atomic_write(bag_dir / name, text)
 
 

@@ -112,3 +112,33 @@ def test_package_without_profile_identifier_is_not_treated_as_ours(package, chec
     report = check(package)
     assert not report.archiver_package and report.valid
     assert ("PROFILE-IDENTIFIER-MISSING", "bag-info.txt") in errors(check(package, profile=report_package_profile()))
+
+
+def test_record_interrupted_before_the_renames_leaves_the_package_as_it_was(package, check, monkeypatch):
+    import os
+    before = {p.relative_to(package).as_posix(): p.read_bytes() for p in package.rglob("*") if p.is_file()}
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        from archiver.metadata.provenance import SOFTWARE, event, now
+        from archiver.package import record_event
+        record_event(package, event("val", now(), [], []), [SOFTWARE],
+                     extra_files={"metadata/deposits/x.xml": b"<receipt/>"})
+    monkeypatch.undo()
+    after = {p.relative_to(package).as_posix(): p.read_bytes() for p in package.rglob("*") if p.is_file()}
+    assert after == before  # no staged file left behind, nothing replaced
+    assert check(package).valid
+
+
+def test_record_writes_receipt_premis_and_tag_manifests_together(package, check):
+    from archiver.metadata.provenance import SOFTWARE, event, now
+    from archiver.package import record_event
+    recorded = event("val", now(), [(SOFTWARE.identifier, "executing program")], [])
+    record_event(package, recorded, [SOFTWARE], extra_files={"metadata/deposits/x.xml": b"<receipt/>"})
+    assert (package / "metadata/deposits/x.xml").read_bytes() == b"<receipt/>"
+    assert recorded.identifier.encode() in (package / "metadata/premis.xml").read_bytes()
+    assert "metadata/deposits/x.xml" in (package / "tagmanifest-sha256.txt").read_text()
+    report = check(package)
+    assert report.valid and report.errors == []
