@@ -120,6 +120,7 @@ def deposit_one(bag: Path, target: Target, *, dry_run: bool = False) -> DepositR
         result.status = PLANNED
         result.message = ("already deposited, unchanged since" if previous and
                           previous.fingerprint == fingerprint else "would be deposited")
+        result.bytes = sum(p.stat().st_size for p in bag.rglob("*") if p.is_file())  # the bag's size
         result.seconds = time.monotonic() - started
         return result
 

@@ -57,7 +57,9 @@ def test_dry_run(workdir, bag_factory):
     bag = bag_factory()
     result = run(str(bag), "--dry-run", "--json")
     assert result.exit_code == 0
-    assert json.loads(result.output)["results"][0]["status"] == "planned"
+    planned = json.loads(result.output)["results"][0]
+    assert planned["status"] == "planned"
+    assert planned["bytes"] == sum(p.stat().st_size for p in bag.rglob("*") if p.is_file())
     assert not (workdir / "repository").exists()
 
 
