@@ -202,7 +202,7 @@ def _measure_main(cmd: list[str]) -> None:
     stop = threading.Event()
 
     def sample():
-        while not stop.wait(0.05):
+        while not stop.wait(0.25):  # reading smaps_rollup stalls the sampled processes: seldom
             peak[0] = max(peak[0], _tree_memory(child.pid, page))
 
     if sys.platform.startswith("linux"):
