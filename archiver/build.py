@@ -29,7 +29,7 @@ from archiver.extract.html import extract_html, missing_fields
 from archiver.extract.inputs import ReportInput, collect_inputs
 from archiver.extract.sidecar import load_sidecar
 from archiver.extract.warc import extract_wacz, extract_warc
-from archiver.fixity import BLOCK, DEFAULT_ALGORITHMS, check_algorithms, copy_and_hash, hash_file
+from archiver.fixity import BLOCK, DEFAULT_ALGORITHMS, check_algorithms, copy_and_hash
 from archiver.formats import identify
 from archiver.metadata.dc import dc_document
 from archiver.metadata.mets import mets_document
@@ -226,8 +226,8 @@ def build_one(inp: ReportInput, opts: BuildOptions, run: str) -> BuildResult:
         (tmp / "data").mkdir(parents=True)
         (tmp / "metadata").mkdir()
         payload, mismatches = _copy_payload(inp, tmp, opts.algorithms)
-        package_id = package_id_for_files(
-            [(f.original_name, f.digests.get("sha256") or _sha256(tmp / f.path)) for f in payload])
+        # sha256 is always among the algorithms (package_algorithms)
+        package_id = package_id_for_files([(f.original_name, f.digests["sha256"]) for f in payload])
         final = store / package_id
         if final.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -252,11 +252,6 @@ def build_one(inp: ReportInput, opts: BuildOptions, run: str) -> BuildResult:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def _sha256(path: Path) -> str:
-    """Only when sha256 is not among the manifest algorithms: the package id needs it."""
-    return hash_file(path, ("sha256",))[1]["sha256"]
 
 
 def _commit(results: list[BuildResult], store: Path, durable: bool) -> None:
