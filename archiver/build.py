@@ -270,11 +270,12 @@ def _commit(results: list[BuildResult], store: Path, durable: bool) -> None:
         fsync_directory(store)
 
 
-def collect_reports(inputs: Iterable[str | os.PathLike], meta: str | None = None
+def collect_reports(inputs: Iterable[str | os.PathLike], meta: str | None = None,
+                    store: str | os.PathLike | None = None
                     ) -> tuple[list[ReportInput], list[BuildResult]]:
     """Expand what was named into reports (see archiver.extract.inputs for the folder rule);
-    paths that cannot be packaged become failed results."""
-    reports, errors = collect_inputs(inputs, meta)
+    paths that cannot be packaged become failed results. The store is never an input."""
+    reports, errors = collect_inputs(inputs, meta, exclude=[store] if store else [])
     return reports, [BuildResult(e.path, "failed", message=e.message) for e in errors]
 
 
@@ -293,7 +294,7 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
                         withhold_commenter_names=withhold_commenter_names, durable=durable)
     store = Path(out)
     store.mkdir(parents=True, exist_ok=True)
-    reports, results = collect_reports(inputs, meta)
+    reports, results = collect_reports(inputs, meta, store)
     if started:
         started(len(reports) + len(results))
     for r in results:

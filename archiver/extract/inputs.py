@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -73,9 +74,11 @@ def _page_folder(page: Path) -> Path | None:
     return folder if report_kind(page.name) == "html" and folder.is_dir() else None
 
 
-def _walk(root: Path, top: Path, skipped: list[str]) -> list[str]:
+def _walk(root: Path, top: Path, skipped: list[str], exclude: frozenset[Path] = frozenset()
+          ) -> list[str]:
     """Every file under `top`, relative to `root`; hidden files are skipped and listed, links
-    and special files refused (a package holds what was given, nothing a link points to)."""
+    and special files refused (a package holds what was given, nothing a link points to);
+    folders in `exclude` (the output store) are passed over."""
     found = []
 
     def unreadable(error: OSError) -> None:
@@ -87,7 +90,9 @@ def _walk(root: Path, top: Path, skipped: list[str]) -> list[str]:
         for d in list(dirnames):
             rel = (here / d).relative_to(root).as_posix()
             check_name(d, str(here / d))
-            if d.startswith("."):
+            if (here / d).resolve() in exclude:
+                dirnames.remove(d)
+            elif d.startswith("."):
                 skipped.append(rel + "/")
                 dirnames.remove(d)
             elif (here / d).is_symlink():
@@ -123,7 +128,8 @@ def _named_report(sidecar: Path) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def file_input(path: Path, source: str | None = None) -> ReportInput:
+def file_input(path: Path, source: str | None = None, exclude: frozenset[Path] = frozenset()
+               ) -> ReportInput:
     """A single report file, or a page saved "complete" with its NAME_files/ folder."""
     check_name(path.name, str(path))
     kind = report_kind(path.name) or "text"
@@ -131,17 +137,18 @@ def file_input(path: Path, source: str | None = None) -> ReportInput:
     skipped: list[str] = []
     files = [path.name]
     if folder:
-        files += _walk(path.parent, folder, skipped)
+        files += _walk(path.parent, folder, skipped, exclude)
     return ReportInput(source=source or str(path), root=path.parent, report=path.name,
                        files=tuple(sorted(files)), kind=kind, sidecar=sidecar_for(path),
                        skipped=tuple(skipped))
 
 
-def folder_input(folder: Path, named: str | None = None, sidecar: Path | None = None) -> ReportInput:
+def folder_input(folder: Path, named: str | None = None, sidecar: Path | None = None,
+                 exclude: frozenset[Path] = frozenset()) -> ReportInput:
     """A folder of one report: every file in it is payload; the report file is the one the
     sidecar names, else the only report file at its top level."""
     skipped: list[str] = []
-    files = [f for f in _walk(folder, folder, skipped)
+    files = [f for f in _walk(folder, folder, skipped, exclude)
              if not ("/" not in f and f.endswith(SIDECAR_SUFFIX))]
     if named:
         report = PurePosixPath(named).as_posix()
@@ -165,9 +172,11 @@ def folder_input(folder: Path, named: str | None = None, sidecar: Path | None = 
                        kind=report_kind(report) or "text", sidecar=sidecar, skipped=tuple(skipped))
 
 
-def _judge_folder(folder: Path, meta: Path | None) -> tuple[list[ReportInput], list[ArchiverError]]:
+def _judge_folder(folder: Path, meta: Path | None, exclude: frozenset[Path]
+                  ) -> tuple[list[ReportInput], list[ArchiverError]]:
     try:
-        entries = sorted(e for e in folder.iterdir() if not e.name.startswith("."))
+        entries = sorted(e for e in folder.iterdir()
+                         if not e.name.startswith(".") and e.resolve() not in exclude)
     except OSError as e:
         return [], [ArchiverError(str(folder), f"cannot read: {e.strerror}", "INPUT-UNREADABLE")]
     dirs = {e for e in entries if e.is_dir()}
@@ -181,18 +190,18 @@ def _judge_folder(folder: Path, meta: Path | None) -> tuple[list[ReportInput], l
     for candidate in ([meta] if meta else sidecars):
         named = _named_report(candidate)
         if named:
-            return _one(folder, named, candidate)
+            return _one(folder, named, candidate, exclude)
     if others or (reports and subfolders):
         sidecar = meta or (sidecars[0] if len(sidecars) == 1 else None)
-        return _one(folder, None, sidecar)
+        return _one(folder, None, sidecar, exclude)
     inputs, failed = [], []
     for report in reports:
         try:
-            inputs.append(file_input(report))
+            inputs.append(file_input(report, exclude=exclude))
         except ArchiverError as e:
             failed.append(e)
     for sub in subfolders:
-        more, bad = _judge_folder(sub, meta)
+        more, bad = _judge_folder(sub, meta, exclude)
         inputs += more
         failed += bad
     if not reports and not subfolders:
@@ -200,28 +209,31 @@ def _judge_folder(folder: Path, meta: Path | None) -> tuple[list[ReportInput], l
     return inputs, failed
 
 
-def _one(folder: Path, named: str | None, sidecar: Path | None
+def _one(folder: Path, named: str | None, sidecar: Path | None, exclude: frozenset[Path]
          ) -> tuple[list[ReportInput], list[ArchiverError]]:
     try:
-        return [folder_input(folder, named, sidecar)], []
+        return [folder_input(folder, named, sidecar, exclude)], []
     except ArchiverError as e:
         return [], [e]
 
 
-def collect_inputs(items, meta: str | None = None) -> tuple[list[ReportInput], list[ArchiverError]]:
+def collect_inputs(items, meta: str | None = None, exclude: Iterable[str | os.PathLike] = ()
+                   ) -> tuple[list[ReportInput], list[ArchiverError]]:
     """Expand what the user named into reports, by the folder rule above; paths that cannot be
-    packaged come back as errors naming them."""
+    packaged come back as errors naming them. Folders in `exclude` (the store the packages go
+    to, which may well lie inside a folder of reports) are never read as input."""
+    exclude = frozenset(Path(p).resolve() for p in exclude)
     inputs, failed = [], []
     meta_path = Path(meta) if meta else None
     for item in items:
         path = Path(item)
         try:
             if path.is_dir():
-                more, bad = _judge_folder(path, meta_path)
+                more, bad = _judge_folder(path, meta_path, exclude)
                 inputs += more
                 failed += bad
             elif path.exists():
-                inputs.append(file_input(path, str(item)))
+                inputs.append(file_input(path, str(item), exclude))
             else:
                 failed.append(ArchiverError(str(path), "no such file or directory", "INPUT-MISSING"))
         except ArchiverError as e:

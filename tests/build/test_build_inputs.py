@@ -392,3 +392,26 @@ def test_undecodable_file_name_is_refused(tmp_path, store):
     (r,) = build([folder], store, durable=False)
     assert r.status == "failed" and "is not valid UTF-8" in r.message
     assert list(store.iterdir()) == []
+
+
+def test_store_inside_a_folder_of_reports_is_not_an_input(tmp_path):
+    """`cd reports && archiver build .`: the default store lands inside the folder it reads."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    for seed in sorted(EXAMPLES.glob("*.txt")):
+        shutil.copy(seed, folder / seed.name)
+    first = build([folder], folder / "packages", durable=False)
+    assert [r.status for r in first] == ["built"] * 3
+    again = build([folder], folder / "packages", durable=False)
+    assert [r.status for r in again] == ["exists"] * 3
+
+
+def test_store_inside_a_folder_of_one_report_is_not_payload(tmp_path):
+    folder = tmp_path / "report"
+    folder.mkdir()
+    shutil.copy(EXAMPLES / "000_5ed87340bfc4ba71.txt", folder / "report.txt")
+    (folder / "notes.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    (result,) = build([folder], folder / "store", durable=False)
+    assert result.status == "built", result.message
+    payload = sorted(p.relative_to(result.path).as_posix() for p in (Path(result.path) / "data").rglob("*"))
+    assert payload == ["data/notes.pdf", "data/report.txt"]
