@@ -12,10 +12,10 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -306,10 +306,10 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
     # (see _pool_context); one worker costs a fork, a few milliseconds.
     if reports:
         preload_language_model()  # once here, shared by every forked worker
-    pool = ProcessPoolExecutor(jobs, mp_context=_pool_context()) if reports else None
+    pool = _pool_context().Pool(jobs, initializer=_worker_init) if reports else None
     try:
-        done = (pool.map(build_one, reports, [opts] * len(reports), [run] * len(reports),
-                         chunksize=max(1, min(16, len(reports) // (jobs * 8) or 1)))
+        work = [(inp, opts, run) for inp in reports]
+        done = (pool.imap(_build_one_args, work, chunksize=max(1, min(16, len(work) // (jobs * 8))))
                 if pool else ())
         batch: list[BuildResult] = []
         for result in done:
@@ -320,13 +320,29 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
                 batch = []
         _finish(batch, store, opts.durable, progress)
         results += batch
+        if pool:
+            pool.close()
+    except BaseException:
+        if pool:
+            pool.terminate()  # an interrupt stops the workers now, mid-package if need be
+        raise
     finally:
         if pool:
-            pool.shutdown(cancel_futures=True)
+            pool.join()
         # an interrupt or error leaves no partial package behind
         for leftover in store.glob(f".*.tmp-{run}-*"):
             shutil.rmtree(leftover, ignore_errors=True)
     return results
+
+
+def _worker_init() -> None:
+    # Ctrl-C reaches every process of the terminal's group: only this one's parent acts on
+    # it (it terminates the workers and removes their unfinished packages)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _build_one_args(args: tuple[ReportInput, BuildOptions, str]) -> BuildResult:
+    return build_one(*args)
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:

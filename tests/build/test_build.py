@@ -109,14 +109,48 @@ def test_same_bytes_are_packaged_once(tmp_path, store):
 
 def test_failure_midway_leaves_no_package(store, monkeypatch):
     def explode(*args, **kwargs):
-        raise KeyboardInterrupt
+        raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(build_module, "tag_manifests_for", explode)
     before = SEED_000.read_bytes()
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(RuntimeError, match="disk on fire"):
         build([SEED_000], store, jobs=1)
     assert list(store.iterdir()) == []
     assert SEED_000.read_bytes() == before
+
+
+@pytest.mark.parametrize("whole_group", [False, True], ids=["parent", "terminal"])
+def test_interrupted_build_stops_and_leaves_only_complete_packages(tmp_path, whole_group):
+    """Ctrl-C in a terminal reaches every process of the group; `kill -INT` only the parent.
+    Either way the build stops promptly, and what is in the store is complete."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    text = SEED_000.read_text(encoding="utf-8")
+    for n in range(600):
+        (reports / f"r{n:04d}.txt").write_text(f"Report {n}\n\n{text}", encoding="utf-8")
+    store = tmp_path / "store"
+    process = subprocess.Popen([sys.executable, "-m", "archiver", "build", str(reports), "--out",
+                                str(store), "-q", "--jobs", "2"], start_new_session=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(p.name.startswith("rpt-") for p in store.glob("*")):
+        time.sleep(0.05)
+    if whole_group:
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode != 0, err
+    names = [p.name for p in store.iterdir()]
+    assert names and all(n.startswith("rpt-") for n in names), names  # no temporary left
+    assert len(names) < 600  # it did stop
+    for name in names[:20]:
+        bagit.Bag(str(store / name)).validate()
 
 
 def test_bad_inputs_named(tmp_path, store):
