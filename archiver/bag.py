@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from archiver.fixity import hash_file
+from archiver.store import fsync_directory, sync_filesystem
 
 BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 
@@ -67,11 +68,7 @@ def replace_files(bag_dir: Path, files: Mapping[str, bytes]) -> None:
         for tmp, path in staged:
             os.replace(tmp, path)
         for folder in {path.parent for _, path in staged}:
-            fd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_directory(folder)
     except BaseException:
         for tmp, _ in staged:
             Path(tmp).unlink(missing_ok=True)
@@ -130,22 +127,23 @@ def human_size(n: int) -> str:
     return f"{n} bytes"
 
 
-def payload_manifests(digests: Mapping[str, Mapping[str, str]],
-                      algorithms: Iterable[str]) -> dict[str, bytes]:
-    """{"manifest-<alg>.txt": text}; `digests` maps a payload path ("data/...") to
-    {algorithm: hex digest}."""
-    return {f"manifest-{alg}.txt": manifest_text((p, d[alg]) for p, d in digests.items())
+def manifest_files(digests: Mapping[str, Mapping[str, str]], algorithms: Iterable[str],
+                      prefix: str = "manifest-") -> dict[str, bytes]:
+    """{"<prefix><alg>.txt": text} for each algorithm: payload manifests by default, tag
+    manifests with prefix "tagmanifest-". `digests` maps a bag path to {algorithm: hex}."""
+    return {f"{prefix}{alg}.txt": manifest_text((p, d[alg]) for p, d in digests.items())
             for alg in algorithms}
 
 
 def write_payload_manifests(bag_dir: Path, digests: Mapping[str, Mapping[str, str]],
                             algorithms: Iterable[str], durable: bool = False) -> None:
-    for name, text in payload_manifests(digests, algorithms).items():
+    for name, text in manifest_files(digests, algorithms).items():
         write_file(bag_dir / name, text, durable)
 
 
-def _tag_entries(bag_dir: str | os.PathLike) -> list[tuple[str, str, int]]:
-    """(bag-relative path, path to open, size) of every file outside data/, one stat each."""
+def _tag_entries(bag_dir: str | os.PathLike) -> list[tuple[str, str]]:
+    """(bag-relative path, path to open) of every file outside data/ except the tag manifests
+    themselves (RFC 8493 section 2.2.1), in one scandir walk."""
     found = []
     stack = [("", os.fspath(bag_dir))]
     while stack:
@@ -156,24 +154,21 @@ def _tag_entries(bag_dir: str | os.PathLike) -> list[tuple[str, str, int]]:
                 if entry.is_dir():  # as os.walk: a link to a directory is neither walked nor listed
                     if rel != "data" and not entry.is_symlink():
                         stack.append((rel, entry.path))
-                else:
-                    found.append((rel, entry.path, entry.stat().st_size if entry.is_file() else 0))
+                elif not (rel_dir == "" and entry.name.startswith("tagmanifest-")):
+                    found.append((rel, entry.path))
     return found
 
 
 def tag_files(bag_dir: Path) -> list[str]:
     """Every file outside data/ except the tag manifests themselves (RFC 8493 section 2.2.1)."""
-    return sorted(rel for rel, _, _ in _tag_entries(bag_dir)
-                  if not (rel.startswith("tagmanifest-") and "/" not in rel))
+    return sorted(rel for rel, _ in _tag_entries(bag_dir))
 
 
 def tag_manifest_texts(bag_dir: Path, algorithms: Iterable[str]) -> dict[str, bytes]:
     algorithms = tuple(algorithms)
     buf = bytearray(1 << 16)
-    digests = {rel: hash_file(path, algorithms, buf)[1] for rel, path, _ in _tag_entries(bag_dir)
-               if not (rel.startswith("tagmanifest-") and "/" not in rel)}
-    return {f"tagmanifest-{alg}.txt": manifest_text((p, d[alg]) for p, d in digests.items())
-            for alg in algorithms}
+    digests = {rel: hash_file(path, algorithms, buf)[1] for rel, path in _tag_entries(bag_dir)}
+    return manifest_files(digests, algorithms, "tagmanifest-")
 
 
 def tag_manifests_for(tag_files: Mapping[str, bytes], algorithms: Iterable[str]) -> dict[str, bytes]:
@@ -183,8 +178,7 @@ def tag_manifests_for(tag_files: Mapping[str, bytes], algorithms: Iterable[str])
 
     algorithms = tuple(algorithms)
     digests = {rel: hash_bytes(data, algorithms) for rel, data in tag_files.items()}
-    return {f"tagmanifest-{alg}.txt": manifest_text((p, d[alg]) for p, d in digests.items())
-            for alg in algorithms}
+    return manifest_files(digests, algorithms, "tagmanifest-")
 
 
 def manifest_algorithms(bag_dir: Path, prefix: str = "manifest-") -> list[str]:
@@ -272,14 +266,6 @@ def make_bag(directory: str | os.PathLike, algorithms: Iterable[str] = ("sha256"
         *info]))
     write_tag_manifests(bag, algorithms)
     if durable:
-        _sync_tree(root)
+        sync_filesystem(bag)
+        fsync_directory(bag)
     return bag
-
-
-def _sync_tree(root: str) -> None:
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        os.syncfs(fd) if hasattr(os, "syncfs") else os.sync()
-        os.fsync(fd)
-    finally:
-        os.close(fd)

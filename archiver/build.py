@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from archiver import __version__
-from archiver.bag import (BAGIT_TXT, bag_info_text, human_size, payload_manifests, payload_oxum,
+from archiver.bag import (BAGIT_TXT, bag_info_text, human_size, manifest_files, payload_oxum,
                           tag_manifests_for, write_file)
 from archiver.extract import apply_sidecar, extract_text
 from archiver.extract.language import preload as preload_language_model
@@ -182,7 +182,7 @@ def _write_package(tmp: Path, inp: ReportInput, payload: list[FileRecord], repor
         notes.append("hidden files left out: " + ", ".join(inp.skipped))
     when = now()
     events = build_events(report, payload, report_path, sidecar_path, operator, capturer,
-                              when, mismatches, notes)
+                          when, mismatches, notes)
     agents = [SOFTWARE] + [a for a in (operator, capturer) if a]
 
     withhold = opts.withhold_commenter_names
@@ -196,7 +196,7 @@ def _write_package(tmp: Path, inp: ReportInput, payload: list[FileRecord], repor
         "metadata/premis.xml": premis_document(payload, events, agents, software),
         "metadata/mets.xml": mets_document(package_id, report.title, dc_xml, payload, when, software),
     }
-    tags.update(payload_manifests({f.path: f.digests for f in payload}, opts.algorithms))
+    tags.update(manifest_files({f.path: f.digests for f in payload}, opts.algorithms))
     payload_bytes = sum(f.size for f in payload)
     bag_size = payload_bytes + sum(map(len, tags.values()))
     tags["bag-info.txt"] = bag_info_text(_bag_info(report, package_id, payload, opts, bag_size))
@@ -244,13 +244,11 @@ def build_one(inp: ReportInput, opts: BuildOptions, run: str) -> BuildResult:
         result = _write_package(tmp, inp, payload, report, package_id, sidecar_path, opts,
                                 mismatches)
         return replace(result, path=str(tmp))
-    except ArchiverError as e:
+    except BaseException as e:  # no half-written package stays behind, whatever happened
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-        return BuildResult(inp.source, "failed", message=_message(inp, e))
-    except BaseException:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, ArchiverError):
+            return BuildResult(inp.source, "failed", message=_message(inp, e))
         raise
 
 

@@ -31,8 +31,6 @@ __all__ = ["deposit", "make_target", "DepositResult", "ConfigurationError", "Dep
 log = logging.getLogger("archiver.deposit")
 
 
-
-
 def make_target(spec: deposit_config.TargetSpec) -> Target:
     settings = dict(spec.settings)
     if spec.kind == "ocfl":

@@ -55,8 +55,8 @@ def capture_event(report: Report, objects: list[str], capturer: Agent | None) ->
 
 
 def build_events(report: Report, payload: list[FileRecord], report_path: str,
-                     sidecar_path: Path | None, operator: Agent | None, capturer: Agent | None,
-                     when: str, mismatches: list[str], notes: list[str]) -> list[Event]:
+                 sidecar_path: Path | None, operator: Agent | None, capturer: Agent | None,
+                 when: str, mismatches: list[str], notes: list[str]) -> list[Event]:
     exe = [(SOFTWARE.identifier, "executing program")]
     objects = [f.path for f in payload]
     events = []
