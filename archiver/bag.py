@@ -26,12 +26,21 @@ def decode_manifest_path(path: str) -> str:
         "%0A", "\n").replace("%0a", "\n").replace("%25", "%")
 
 
-def write_file(path: Path, data: bytes, durable: bool = False) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def write_file(path: str | os.PathLike, data: bytes, durable: bool = False) -> None:
+    # os-level calls: a file object costs two extra system calls per file, and a package
+    # is a dozen small files
+    fd = os.open(path, _NEW_FILE, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
         if durable:
-            f.flush()
-            os.fsync(f.fileno())
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def atomic_write(path: Path, data: bytes) -> None:

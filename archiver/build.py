@@ -137,7 +137,8 @@ def _copy_payload(inp: ReportInput, tmp: Path, algorithms: Sequence[str]
     buffer = bytearray(BLOCK)
     for rel in inp.files:
         src, dst = inp.root / rel, tmp / "data" / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        if "/" in rel:  # data/ itself is made with the package
+            dst.parent.mkdir(parents=True, exist_ok=True)
         try:
             size, digests = copy_and_hash(src, dst, algorithms, buffer)
         except FileNotFoundError:
@@ -201,8 +202,9 @@ def _write_package(tmp: Path, inp: ReportInput, payload: list[FileRecord], repor
     bag_size = payload_bytes + sum(map(len, tags.values()))
     tags["bag-info.txt"] = bag_info_text(_bag_info(report, package_id, payload, opts, bag_size))
     tags.update(tag_manifests_for(tags, opts.algorithms))
+    base = str(tmp)
     for rel, data in tags.items():
-        write_file(tmp / rel, data)
+        write_file(f"{base}/{rel}", data)
     return BuildResult(source=inp.source, status="built", package_id=package_id,
                        files=len(payload), bytes=payload_bytes, warnings=mismatches + notes)
 

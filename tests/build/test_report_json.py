@@ -1,0 +1,66 @@
+"""metadata/report.json: the build's fast schema check agrees with jsonschema, the reference."""
+import copy
+
+import pytest
+
+from archiver.extract import extract_text
+from archiver.metadata.report_json import check_report_dict, report_dict, report_json_bytes
+from archiver.problems import ArchiverError
+
+from seeds import SEED_000
+
+
+@pytest.fixture(scope="module")
+def valid():
+    report = extract_text(SEED_000.read_bytes(), SEED_000.name)
+    return report_dict(report, "rpt-0123456789abcdef0123", f"data/{SEED_000.name}")
+
+
+def _set(path, value):
+    def change(d):
+        *parents, last = path
+        for key in parents:
+            d = d[key]
+        d[last] = value
+    return change
+
+
+def _delete(path):
+    def change(d):
+        *parents, last = path
+        for key in parents:
+            d = d[key]
+        del d[last]
+    return change
+
+
+BROKEN = {
+    "language not a code": _set(["language"], "english!"),
+    "package id malformed": _set(["package_id"], "Rpt_1"),
+    "title a number": _set(["title"], 42),
+    "body holds a number": _set(["body"], ["a paragraph", 7]),
+    "comment number below one": _set(["comments", 0, "number"], 0),
+    "comment without text": _delete(["comments", 0, "text"]),
+    "negative size": _set(["source", "size"], -1),
+    "unknown top-level field": _set(["extra"], "x"),
+    "no source": _delete(["source"]),
+    "provenance value not text": _set(["provenance", "title"], 7),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_report_json_is_refused_with_the_reference_message(valid, case):
+    data = copy.deepcopy(valid)
+    BROKEN[case](data)
+    errors = check_report_dict(data)
+    assert errors, f"jsonschema accepts the '{case}' document: the case tests nothing"
+    with pytest.raises(ArchiverError) as info:
+        report_json_bytes(data, "report.txt")
+    assert info.value.path == "report.txt"
+    assert errors[0] in info.value.message
+
+
+def test_valid_report_json_is_written_as_is(valid):
+    assert check_report_dict(valid) == []
+    text = report_json_bytes(valid, "report.txt").decode("utf-8")
+    assert text.endswith("}\n") and '"package_id": "rpt-0123456789abcdef0123"' in text
