@@ -49,7 +49,8 @@ def report_kind(name: str) -> str | None:
         return "warc"
     if lower.endswith(".wacz"):
         return "wacz"
-    suffix = PurePosixPath(lower).suffix
+    dot = lower.rfind(".")  # PurePosixPath's suffix, without making a path (thousands of names)
+    suffix = lower[dot:] if 0 < dot < len(lower) - 1 else ""
     if suffix in HTML_SUFFIXES:
         return "html"
     if suffix in TEXT_SUFFIXES:
@@ -69,9 +70,26 @@ def check_name(name: str, where: str) -> None:
                             "UTF-8); rename it before packaging", "INPUT-NAME") from None
 
 
-def _page_folder(page: Path) -> Path | None:
+def _page_folder(page: Path, listing: Listing | None = None) -> Path | None:
+    if report_kind(page.name) != "html":
+        return None
     folder = page.with_name(page.stem + PAGE_FOLDER)
-    return folder if report_kind(page.name) == "html" and folder.is_dir() else None
+    is_dir = listing.get(folder.name) if listing is not None else folder.is_dir()
+    return folder if is_dir else None
+
+
+# A folder's entries, name -> is a directory, read once with os.scandir: a folder of
+# thousands of reports is judged without a stat per report (sidecar, page folder).
+Listing = dict[str, bool]
+
+
+def _sidecar(report: Path, listing: Listing | None) -> Path | None:
+    if listing is None:
+        return sidecar_for(report)
+    for name in (report.name + SIDECAR_SUFFIX, report.stem + SIDECAR_SUFFIX):
+        if listing.get(name) is False:  # present, and not a directory
+            return report.with_name(name)
+    return None
 
 
 def _walk(root: Path, top: Path, skipped: list[str], exclude: frozenset[Path] = frozenset()
@@ -128,18 +146,19 @@ def _named_report(sidecar: Path) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def file_input(path: Path, source: str | None = None, exclude: frozenset[Path] = frozenset()
-               ) -> ReportInput:
-    """A single report file, or a page saved "complete" with its NAME_files/ folder."""
+def file_input(path: Path, source: str | None = None, exclude: frozenset[Path] = frozenset(),
+               listing: Listing | None = None) -> ReportInput:
+    """A single report file, or a page saved "complete" with its NAME_files/ folder.
+    `listing` is the folder holding it, when already read."""
     check_name(path.name, str(path))
     kind = report_kind(path.name) or "text"
-    folder = _page_folder(path)
+    folder = _page_folder(path, listing)
     skipped: list[str] = []
     files = [path.name]
     if folder:
         files += _walk(path.parent, folder, skipped, exclude)
     return ReportInput(source=source or str(path), root=path.parent, report=path.name,
-                       files=tuple(sorted(files)), kind=kind, sidecar=sidecar_for(path),
+                       files=tuple(sorted(files)), kind=kind, sidecar=_sidecar(path, listing),
                        skipped=tuple(skipped))
 
 
@@ -175,17 +194,18 @@ def folder_input(folder: Path, named: str | None = None, sidecar: Path | None = 
 def _judge_folder(folder: Path, meta: Path | None, exclude: frozenset[Path]
                   ) -> tuple[list[ReportInput], list[ArchiverError]]:
     try:
-        entries = sorted(e for e in folder.iterdir()
-                         if not e.name.startswith(".") and e.resolve() not in exclude)
+        listing = _list(folder)
     except OSError as e:
         return [], [ArchiverError(str(folder), f"cannot read: {e.strerror}", "INPUT-UNREADABLE")]
-    dirs = {e for e in entries if e.is_dir()}
-    files = [e for e in entries if e not in dirs]
+    # the store may lie in the folder: it is never input (only a directory can be the store)
+    entries = sorted(folder / name for name, is_dir in listing.items()
+                     if not name.startswith(".") and not (is_dir and (folder / name).resolve() in exclude))
+    files = [e for e in entries if not listing[e.name]]
     sidecars = [e for e in files if e.name.endswith(SIDECAR_SUFFIX)]
     reports = [e for e in files if not e.name.endswith(SIDECAR_SUFFIX) and report_kind(e.name)]
     others = [e for e in files if not e.name.endswith(SIDECAR_SUFFIX) and not report_kind(e.name)]
-    page_folders = {f for r in reports if (f := _page_folder(r))}
-    subfolders = [e for e in entries if e in dirs and e not in page_folders]
+    page_folders = {f for r in reports if (f := _page_folder(r, listing))}
+    subfolders = [e for e in entries if listing[e.name] and e not in page_folders]
 
     for candidate in ([meta] if meta else sidecars):
         named = _named_report(candidate)
@@ -197,7 +217,7 @@ def _judge_folder(folder: Path, meta: Path | None, exclude: frozenset[Path]
     inputs, failed = [], []
     for report in reports:
         try:
-            inputs.append(file_input(report, exclude=exclude))
+            inputs.append(file_input(report, exclude=exclude, listing=listing))
         except ArchiverError as e:
             failed.append(e)
     for sub in subfolders:
@@ -207,6 +227,12 @@ def _judge_folder(folder: Path, meta: Path | None, exclude: frozenset[Path]
     if not reports and not subfolders:
         failed.append(ArchiverError(str(folder), "directory holds no report files", "INPUT-NO-REPORT"))
     return inputs, failed
+
+
+def _list(folder: Path) -> Listing:
+    """Name -> is a directory (a link to one counts as one, as Path.is_dir says)."""
+    with os.scandir(folder) as it:
+        return {e.name: e.is_dir() for e in it}
 
 
 def _one(folder: Path, named: str | None, sidecar: Path | None, exclude: frozenset[Path]
