@@ -29,6 +29,7 @@ from archiver.extract.html import extract_html, missing_fields
 from archiver.extract.inputs import ReportInput, collect_inputs
 from archiver.extract.sidecar import load_sidecar
 from archiver.extract.warc import extract_wacz, extract_warc
+from archiver.extract.xmlsafe import xml_safe
 from archiver.fixity import BLOCK, DEFAULT_ALGORITHMS, check_algorithms, copy_and_hash
 from archiver.formats import identify
 from archiver.metadata.dc import dc_document
@@ -236,7 +237,7 @@ def build_one(inp: ReportInput, opts: BuildOptions, run: str) -> BuildResult:
             return BuildResult(inp.source, "exists", package_id, str(final),
                                "already packaged (same report bytes)")
         # extracted from the copy: the metadata describes exactly the bytes packaged
-        report = apply_sidecar(_extract(inp, tmp / "data" / inp.report), sidecar)
+        report = xml_safe(apply_sidecar(_extract(inp, tmp / "data" / inp.report), sidecar))
         by_path = {f.path: f for f in payload}
         main = by_path[f"data/{inp.report}"]
         report = replace(report, source=replace(report.source, name=PurePosixPath(inp.report).name,
@@ -251,6 +252,12 @@ def build_one(inp: ReportInput, opts: BuildOptions, run: str) -> BuildResult:
             shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(e, ArchiverError):
             return BuildResult(inp.source, "failed", message=_message(inp, e))
+        if isinstance(e, OSError):  # the store's disk: full, read-only, gone
+            return BuildResult(inp.source, "failed", message=f"cannot write the package in "
+                               f"{opts.out}: {e.strerror or e}")
+        if isinstance(e, Exception):  # a bug: this report fails, the others still build
+            return BuildResult(inp.source, "failed", message=f"unexpected error, please report "
+                               f"it: {type(e).__name__}: {e}")
         raise
 
 

@@ -244,6 +244,30 @@ def hash_limit(algorithms=ALGORITHMS, seconds: float = 0.3, trials: int = 3) -> 
     return 1 / sum(1 / r for r in per_alg), os.cpu_count() or 1
 
 
+def interpreter_start(trials: int = 5) -> float:
+    """Seconds `python -c pass` takes here (best of a few): what any Python tool pays before
+    its first line runs, site packages and .pth files included."""
+    best = float("inf")
+    for _ in range(trials):
+        start = time.perf_counter()
+        subprocess.run([PY, "-c", "pass"], check=True)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def file_creation(folder: Path, files: int = 400) -> float:
+    """Seconds to create one small file here now. ext4 without a journal will not reuse an
+    inode freed in the last 1-6 minutes and scans past every such inode at each creation,
+    so after a mass deletion (a test run, an rm -rf) creating files costs up to 20 times
+    more for a few minutes; this shows whether a run was hit. The probe files are kept (a
+    deletion would cause just that) until the work folder goes at the end."""
+    folder.mkdir(parents=True)
+    start = time.perf_counter()
+    for i in range(files):
+        os.close(os.open(folder / f"f{i}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    return (time.perf_counter() - start) / files
+
+
 # -- the cases -----------------------------------------------------------------------------------
 class Case:
     """One comparison. command(tool, run_dir) prepares what the run needs (untimed) in a fresh
@@ -304,18 +328,21 @@ def _reports(tool: str, src: Path, run_dir: Path, j: str) -> list[str]:
 def run_case(case: Case, rounds: int, work: Path, hash_seconds: float) -> dict:
     warm(case.data_root)
     runs: dict[str, list[dict]] = {"archiver": [], "bagit-python": []}
+    start = interpreter_start()
     for r in range(rounds):
         order = ["archiver", "bagit-python"] if r % 2 == 0 else ["bagit-python", "archiver"]
         for tool in order:
             cmd = case.command(tool, work / f"{case.name}-{r}-{tool}")
-            # what the machine can hash right now: a shared VM's CPU speed drifts between runs
+            # what the machine can do right now: a shared VM's CPU speed drifts between runs,
+            # and file creation slows down after mass deletions
             per_core, cores = hash_limit(seconds=hash_seconds / 4, trials=2)  # 2 algorithms x 2
+            create = file_creation(work / f"probe-{case.name}-{r}-{tool}")
             result = measure(cmd)
-            result["hash_limit"] = per_core * cores
+            result.update(hash_limit=per_core * cores, file_creation=create, interpreter_start=start)
             runs[tool].append(result)
             log(f"  {case.name} round {r + 1}: {tool} {result['wall']:.2f} s "
                 f"(cpu {result['cpu']:.2f} s, other load {result['other_load']:.2f} cores, "
-                f"hash limit {per_core * cores / 1e6:.0f} MB/s)")
+                f"hash limit {per_core * cores / 1e6:.0f} MB/s, file creation {create * 1e6:.0f} µs)")
     return runs
 
 
@@ -326,6 +353,11 @@ def summarize(case: Case, runs: dict) -> dict:
     return {"case": case.name, "files": files, "bytes": size, "archiver_s": ours, "bagit_s": theirs,
             "ratio": ours / theirs, "archiver_MBps": size / ours / 1e6,
             "hash_limit_share": statistics.median(size / r["wall"] / r["hash_limit"] for r in runs["archiver"]),
+            # the same, once the interpreter has started (what the tool itself does)
+            "hash_limit_share_started": statistics.median(
+                size / max(r["wall"] - r["interpreter_start"], 1e-3) / r["hash_limit"] for r in runs["archiver"]),
+            "interpreter_start": runs["archiver"][0]["interpreter_start"],
+            "file_creation": statistics.median(r["file_creation"] for rs in runs.values() for r in rs),
             "hash_limit": statistics.median(r["hash_limit"] for r in runs["archiver"]),
             "archiver_rss": max(r["maxrss"] for r in runs["archiver"]),
             "archiver_tree_pss": max(r["tree_pss"] for r in runs["archiver"]),
@@ -337,16 +369,18 @@ def summarize(case: Case, runs: dict) -> dict:
 
 def table(rows: list[dict]) -> str:
     head = ("| case | data | archiver s | bagit-python s | ratio | archiver MB/s | % hash limit (MB/s) "
-            "| peak RSS archiver (tree PSS) | peak RSS bagit-python (tree PSS) | other load |")
+            "| % after start | peak RSS archiver (tree PSS) | peak RSS bagit-python (tree PSS) "
+            "| other load | file creation |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         lines.append(
             f"| {r['case']} | {r['files']} files, {r['bytes'] / 1e6:.0f} MB | {r['archiver_s']:.2f} "
             f"| {r['bagit_s']:.2f} | {r['ratio']:.2f} | {r['archiver_MBps']:.0f} "
             f"| {100 * r['hash_limit_share']:.0f}% of {r['hash_limit'] / 1e6:.0f} "
+            f"| {100 * r['hash_limit_share_started']:.0f}% ({r['interpreter_start']:.2f} s) "
             f"| {r['archiver_rss'] / 1e6:.0f} MB ({r['archiver_tree_pss'] / 1e6:.0f} MB) "
             f"| {r['bagit_rss'] / 1e6:.0f} MB ({r['bagit_tree_pss'] / 1e6:.0f} MB) "
-            f"| {r['other_load']:.2f} |")
+            f"| {r['other_load']:.2f} | {r['file_creation'] * 1e6:.0f} µs |")
     return "\n".join(lines)
 
 

@@ -26,4 +26,5 @@ def test_benchmark_runs_on_tiny_data(tmp_path):
     results = json.loads((tmp_path / "results.json").read_text())
     assert [c["case"] for c in results["cases"]] == list(CASES)
     assert all(c["archiver_s"] > 0 and c["bagit_s"] > 0 for c in results["cases"])
+    assert all(c["interpreter_start"] > 0 and c["file_creation"] > 0 for c in results["cases"])
     assert not list((tmp_path / "data").glob("scale-*/work-*"))  # work folders removed

@@ -107,16 +107,45 @@ def test_same_bytes_are_packaged_once(tmp_path, store):
     assert sorted(p.name for p in store.iterdir()) == [first.package_id]
 
 
-def test_failure_midway_leaves_no_package(store, monkeypatch):
-    def explode(*args, **kwargs):
-        raise RuntimeError("disk on fire")
+def test_failure_midway_leaves_no_package_and_the_others_build(tmp_path, store, monkeypatch):
+    """An unexpected error in one report (a bug) fails that report, with its message, and
+    leaves nothing of it behind; the rest of the run still builds."""
+    real = build_module.tag_manifests_for
 
-    monkeypatch.setattr(build_module, "tag_manifests_for", explode)
+    def explode(tags, *args, **kwargs):
+        if b"Raqqa" in tags["metadata/dc.xml"]:
+            raise RuntimeError("disk on fire")
+        return real(tags, *args, **kwargs)
+
+    monkeypatch.setattr(build_module, "tag_manifests_for", explode)  # forked workers inherit it
+    other = tmp_path / "other.txt"
+    other.write_text("Flooding in the valley\n\nThe river rose two metres overnight and the "
+                     "bridge to the market was closed by the police.\n", encoding="utf-8")
     before = SEED_000.read_bytes()
-    with pytest.raises(RuntimeError, match="disk on fire"):
-        build([SEED_000], store, jobs=1)
-    assert list(store.iterdir()) == []
+    results = built(build([SEED_000, other], store, jobs=2))
+    failed, ok = results[str(SEED_000)], results[str(other)]
+    assert failed.status == "failed" and "RuntimeError: disk on fire" in failed.message
+    assert ok.status == "built"
+    assert sorted(p.name for p in store.iterdir()) == [ok.package_id]  # no temporary left
     assert SEED_000.read_bytes() == before
+
+
+def test_control_characters_stay_in_the_payload_only(tmp_path, store):
+    """XML cannot carry most control characters: the metadata leaves them out and says so,
+    the payload keeps every byte, and the package validates."""
+    from archiver.validate import validate_bag
+
+    raw = ("Curfew\x01 in the old town\n\nSoldiers closed the\x0cmarket at noon and "
+           "\x1bsearched every house in the street near the mosque.\n").encode("utf-8")
+    report = tmp_path / "ctl.txt"
+    report.write_bytes(raw)
+    (r,) = build([report], store, durable=False)
+    assert r.status == "built"
+    assert any("2 control character(s)" in w for w in r.warnings)  # the form feed breaks a line
+    assert (store / r.package_id / "data" / "ctl.txt").read_bytes() == raw
+    dc = (store / r.package_id / "metadata" / "dc.xml").read_text(encoding="utf-8")
+    assert "Curfew in the old town" in dc and "closed the market" in dc
+    assert validate_bag(store / r.package_id).valid
 
 
 @pytest.mark.parametrize("whole_group", [False, True], ids=["parent", "terminal"])
