@@ -420,6 +420,10 @@ def main(argv=None) -> None:
         return _measure_main(argv[2:])
     args = parse_args(argv)
     work = args.data / f"scale-{args.scale:g}" / f"work-{os.getpid()}"
+    # archiver's bytecode, as an installed archiver has it (pip compiles at install; Python
+    # writes it at first import unless PYTHONDONTWRITEBYTECODE is set, as on the dev VM):
+    # bagit.py, installed from a wheel, has its own, and compiling costs ~25 ms a run
+    run([PY, "-m", "compileall", "-q", str(REPO / "archiver")])
     try:
         rows = [summarize(case, run_case(case, args.rounds, work, args.hash_seconds))
                 for case in make_cases(args, args.scale)]
