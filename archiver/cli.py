@@ -173,7 +173,9 @@ def deposit(packages, target, collection, dry_run, as_json, quiet):
 @click.option("--profile", "profile_file", type=click.Path(dir_okay=False),
               help="BagIt Profile to check against (BagIt Profiles spec 1.4 or earlier, or DART JSON).")
 @click.option("--json", "as_json", is_flag=True, help="Print all reports as one JSON document.")
-@click.option("--jobs", "-j", type=click.IntRange(1), help="Parallel hashing (default: CPU count).")
+@click.option("--jobs", "-j", type=click.IntRange(1),
+              help="Parallel hashing, or bags side by side when there are more bags than jobs "
+                   "(default: CPU count).")
 @click.option("--record", is_flag=True,
               help="Append the outcome as a PREMIS event to an archiver package's premis.xml.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and each bag's summary line.")
@@ -188,7 +190,7 @@ def validate(bags, fast, completeness_only, profile_file, as_json, jobs, record,
     import sys
 
     from archiver.profile import ProfileError, load_profile
-    from archiver.validate import validate_bag
+    from archiver.validate import validate_each
 
     if fast and completeness_only:
         raise click.UsageError("--fast and --completeness-only are alternatives; give one")
@@ -204,10 +206,9 @@ def validate(bags, fast, completeness_only, profile_file, as_json, jobs, record,
     from archiver.store import expand_bags
 
     reports = []
-    for path in map(str, expand_bags(bags)):
-        bar = _ValidateProgress(path, enabled=not (as_json or quiet) and sys.stderr.isatty())
-        report = validate_bag(path, mode=mode, profile=profile, jobs=jobs, progress=bar, record=record)
-        bar.close()
+    show_bars = not (as_json or quiet) and sys.stderr.isatty()
+    for report in validate_each(expand_bags(bags), mode=mode, profile=profile, jobs=jobs,
+                                record=record, progress=lambda path: _ValidateProgress(path, show_bars)):
         reports.append(report)
         if not as_json:
             _print_bag_report(report, quiet)

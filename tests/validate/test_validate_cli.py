@@ -119,3 +119,22 @@ def test_a_folder_of_bags_stands_for_every_bag_in_it(tmp_path):
     document = json.loads(result.output)
     assert [Path(r["path"]).name for r in document["reports"]] == ["one", "two"]
     assert document["summary"] == {"valid": 2, "invalid": 0}
+
+
+def test_many_bags_are_judged_side_by_side_in_order(tmp_path):
+    """More bags than jobs: worker processes judge them side by side; the reports keep the
+    order of the bags and each verdict is its own bag's."""
+    store = tmp_path / "store"
+    for i in range(7):
+        make_bag(store / f"bag-{i}", {"data/n.txt": f"number {i}\n".encode()})
+    (store / "bag-3" / "data" / "n.txt").write_bytes(b"tampered\n")  # same size, other bytes
+    (store / "bag-5" / "data" / "extra.txt").write_bytes(b"not in the manifest\n")
+    result = CliRunner().invoke(main, ["validate", "--json", "--jobs", "2", str(store)])
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.output)
+    assert [Path(r["path"]).name for r in document["reports"]] == [f"bag-{i}" for i in range(7)]
+    verdicts = {Path(r["path"]).name: r["valid"] for r in document["reports"]}
+    assert [name for name, ok in verdicts.items() if not ok] == ["bag-3", "bag-5"]
+    codes = {Path(r["path"]).name: {p["code"] for p in r["problems"]} for r in document["reports"]}
+    assert "BAGIT-CHECKSUM-MISMATCH" in codes["bag-3"]
+    assert document["summary"] == {"valid": 5, "invalid": 2}
