@@ -107,8 +107,8 @@ CODES: dict[str, tuple[str, str, str]] = {
     "BAGIT-FETCH-TAG-FILE": (E, "RFC 8493 §2.2.3", "fetch.txt MUST NOT list tag files"),
     "BAGIT-FETCH-NOT-IN-MANIFEST": (E, "RFC 8493 §2.2.3", "every file in fetch.txt is listed in "
                                     "every payload manifest"),
-    "BAGIT-FETCH-FILE-ABSENT": (W, "RFC 8493 §2.2.3", "a holey bag: the file is to be fetched and "
-                                "was not verified (URLs are never followed)"),
+    "BAGIT-FETCH-FILE-ABSENT": (E, "RFC 8493 §3", "a holey bag is not complete until its files are "
+                                "fetched (URLs are never followed)"),
     "BAGIT-FETCH-LENGTH-MISMATCH": (E, "RFC 8493 §2.2.3", "a fetched file has the length fetch.txt gives"),
     # -- paths and safety ----------------------------------------------------------------------
     "BAGIT-PATH-UNSAFE": (E, "RFC 8493 §6", "paths are relative and stay inside the bag: no '..', "

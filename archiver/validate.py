@@ -312,7 +312,7 @@ class _Run:
                 self.absent_fetch.add(entry.path)
                 self.problems.append(problem("BAGIT-FETCH-FILE-ABSENT", entry.path,
                                              f"not present; fetch.txt says to get it from {entry.url} "
-                                             "(not followed): this holey bag is not verified for it"))
+                                             "(not followed): the bag is not complete until it is fetched"))
             elif size is not None and entry.length is not None and size != entry.length:
                 self.problems.append(problem("BAGIT-FETCH-LENGTH-MISMATCH", entry.path,
                                              f"{size} bytes; fetch.txt says {entry.length}", WARNING))

@@ -74,20 +74,20 @@ def _page_folder(page: Path, listing: Listing | None = None) -> Path | None:
     if report_kind(page.name) != "html":
         return None
     folder = page.with_name(page.stem + PAGE_FOLDER)
-    is_dir = listing.get(folder.name) if listing is not None else folder.is_dir()
+    is_dir = listing.get(folder.name) == "dir" if listing is not None else folder.is_dir()
     return folder if is_dir else None
 
 
-# A folder's entries, name -> is a directory, read once with os.scandir: a folder of
-# thousands of reports is judged without a stat per report (sidecar, page folder).
-Listing = dict[str, bool]
+# A folder's entries, name -> "dir", "file", "link" or "other" (a FIFO, a device), read once
+# with os.scandir: a folder of thousands of reports is judged without a stat per report.
+Listing = dict[str, str]
 
 
 def _sidecar(report: Path, listing: Listing | None) -> Path | None:
     if listing is None:
         return sidecar_for(report)
     for name in (report.name + SIDECAR_SUFFIX, report.stem + SIDECAR_SUFFIX):
-        if listing.get(name) is False:  # present, and not a directory
+        if listing.get(name) == "file":
             return report.with_name(name)
     return None
 
@@ -197,15 +197,28 @@ def _judge_folder(folder: Path, meta: Path | None, exclude: frozenset[Path]
         listing = _list(folder)
     except OSError as e:
         return [], [ArchiverError(str(folder), f"cannot read: {e.strerror}", "INPUT-UNREADABLE")]
-    # the store may lie in the folder: it is never input (only a directory can be the store)
-    entries = sorted(folder / name for name, is_dir in listing.items()
-                     if not name.startswith(".") and not (is_dir and (folder / name).resolve() in exclude))
-    files = [e for e in entries if not listing[e.name]]
+    inputs: list[ReportInput] = []
+    failed: list[ArchiverError] = []
+    # the store may lie in the folder, or be the folder: it is never input, nor its packages
+    is_store = folder.resolve() in exclude
+    entries = []
+    for name, kind in sorted(listing.items()):
+        path = folder / name
+        if name.startswith(".") or (kind == "dir" and (is_store or path.resolve() in exclude)):
+            continue
+        if kind == "link":  # never followed: a link to "." would make the walk endless
+            failed.append(ArchiverError(str(path), "is a symbolic link; copy what it points to "
+                                        "into the folder instead", "INPUT-LINK"))
+        elif kind == "other":
+            failed.append(ArchiverError(str(path), "is not a regular file", "INPUT-UNREADABLE"))
+        else:
+            entries.append(path)
+    files = [e for e in entries if listing[e.name] == "file"]
     sidecars = [e for e in files if e.name.endswith(SIDECAR_SUFFIX)]
     reports = [e for e in files if not e.name.endswith(SIDECAR_SUFFIX) and report_kind(e.name)]
     others = [e for e in files if not e.name.endswith(SIDECAR_SUFFIX) and not report_kind(e.name)]
     page_folders = {f for r in reports if (f := _page_folder(r, listing))}
-    subfolders = [e for e in entries if listing[e.name] and e not in page_folders]
+    subfolders = [e for e in entries if listing[e.name] == "dir" and e not in page_folders]
 
     for candidate in ([meta] if meta else sidecars):
         named = _named_report(candidate)
@@ -214,7 +227,6 @@ def _judge_folder(folder: Path, meta: Path | None, exclude: frozenset[Path]
     if others or (reports and subfolders):
         sidecar = meta or (sidecars[0] if len(sidecars) == 1 else None)
         return _one(folder, None, sidecar, exclude)
-    inputs, failed = [], []
     for report in reports:
         try:
             inputs.append(file_input(report, exclude=exclude, listing=listing))
@@ -224,15 +236,19 @@ def _judge_folder(folder: Path, meta: Path | None, exclude: frozenset[Path]
         more, bad = _judge_folder(sub, meta, exclude)
         inputs += more
         failed += bad
-    if not reports and not subfolders:
+    if not reports and not subfolders and not failed:
         failed.append(ArchiverError(str(folder), "directory holds no report files", "INPUT-NO-REPORT"))
     return inputs, failed
 
 
 def _list(folder: Path) -> Listing:
-    """Name -> is a directory (a link to one counts as one, as Path.is_dir says)."""
+    def kind(e: os.DirEntry) -> str:
+        if e.is_symlink():
+            return "link"
+        return "dir" if e.is_dir() else "file" if e.is_file() else "other"
+
     with os.scandir(folder) as it:
-        return {e.name: e.is_dir() for e in it}
+        return {e.name: kind(e) for e in it}
 
 
 def _one(folder: Path, named: str | None, sidecar: Path | None, exclude: frozenset[Path]
@@ -258,8 +274,10 @@ def collect_inputs(items, meta: str | None = None, exclude: Iterable[str | os.Pa
                 more, bad = _judge_folder(path, meta_path, exclude)
                 inputs += more
                 failed += bad
-            elif path.exists():
+            elif path.is_file():
                 inputs.append(file_input(path, str(item), exclude))
+            elif path.exists():  # a FIFO or a device: reading it could wait, or never end
+                failed.append(ArchiverError(str(path), "is not a regular file", "INPUT-UNREADABLE"))
             else:
                 failed.append(ArchiverError(str(path), "no such file or directory", "INPUT-MISSING"))
         except ArchiverError as e:

@@ -415,3 +415,41 @@ def test_store_inside_a_folder_of_one_report_is_not_payload(tmp_path):
     assert result.status == "built", result.message
     payload = sorted(p.relative_to(result.path).as_posix() for p in (Path(result.path) / "data").rglob("*"))
     assert payload == ["data/notes.pdf", "data/report.txt"]
+
+
+REPORT_TEXT = "Market closed\n\nThe main market stayed closed for a third day after the shelling.\n"
+
+
+def test_links_in_a_folder_of_reports_are_refused_never_followed(tmp_path):
+    """Two links to "." made the walk grow without end; links are named and refused."""
+    folder = tmp_path / "in"
+    (folder / "a").mkdir(parents=True)
+    (folder / "a" / "r.txt").write_text(REPORT_TEXT, encoding="utf-8")
+    (folder / "l1").symlink_to(".")
+    (folder / "l2").symlink_to(".")
+    (folder / "host.txt").symlink_to("/etc/hostname")
+    results = build([folder], tmp_path / "store", durable=False)
+    by_status = {}
+    for r in results:
+        by_status.setdefault(r.status, []).append(r)
+    assert [Path(r.source).name for r in by_status["built"]] == ["r.txt"]
+    failed = {Path(r.source).name: r.message for r in by_status["failed"]}
+    assert set(failed) == {"l1", "l2", "host.txt"}
+    assert all("symbolic link" in m for m in failed.values())
+
+
+def test_a_fifo_is_refused_not_read(tmp_path):
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    (r,) = build([fifo], tmp_path / "store", durable=False)
+    assert r.status == "failed" and "not a regular file" in r.message
+
+
+def test_the_store_inside_the_input_folder_is_never_packaged(tmp_path):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "r.txt").write_text(REPORT_TEXT, encoding="utf-8")
+    first = one(build([folder], folder, durable=False))  # --out is the input folder itself
+    (again,) = build([folder], folder, durable=False)
+    assert again.status == "exists" and again.package_id == first.package_id
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["r.txt", first.package_id])

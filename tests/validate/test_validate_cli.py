@@ -138,3 +138,30 @@ def test_many_bags_are_judged_side_by_side_in_order(tmp_path):
     codes = {Path(r["path"]).name: {p["code"] for p in r["problems"]} for r in document["reports"]}
     assert "BAGIT-CHECKSUM-MISMATCH" in codes["bag-3"]
     assert document["summary"] == {"valid": 5, "invalid": 2}
+
+
+def test_a_folder_of_bags_reports_damaged_and_serialized_bags_too(tmp_path):
+    """A package that lost its bagit.txt is judged (invalid), not passed over; a zipped bag in
+    the folder is judged too; a damaged bag holding a bag is judged itself, not its payload."""
+    import shutil
+    store = tmp_path / "store"
+    make_bag(store / "good")
+    make_bag(store / "broken")
+    (store / "broken" / "bagit.txt").unlink()
+    make_bag(tmp_path / "zipped")
+    shutil.make_archive(str(store / "zipped"), "zip", tmp_path, "zipped")
+    result = CliRunner().invoke(main, ["validate", "--json", str(store)])
+    document = json.loads(result.output)
+    verdicts = {Path(r["path"]).name: r["valid"] for r in document["reports"]}
+    assert verdicts == {"broken": False, "good": True, "zipped.zip": True}
+    assert result.exit_code == 1
+
+    inner = make_bag(tmp_path / "inner")  # a bag as the payload of another (bagit.py on a bag)
+    outer = tmp_path / "outer"
+    make_bag(outer, {f"data/{p.relative_to(inner).as_posix()}": p.read_bytes()
+                     for p in inner.rglob("*") if p.is_file()})
+    assert (outer / "data" / "bagit.txt").is_file()
+    (outer / "bagit.txt").unlink()
+    result = CliRunner().invoke(main, ["validate", "--json", str(outer)])
+    (report,) = json.loads(result.output)["reports"]
+    assert Path(report["path"]).name == "outer" and not report["valid"]

@@ -37,5 +37,6 @@ def test_table_entries_are_complete():
 
 def test_problem_takes_severity_from_the_table():
     assert problem("BAGIT-MANIFEST-MISSING-FILE", "data/a", "gone").severity == ERROR
-    assert problem("BAGIT-FETCH-FILE-ABSENT", "data/a", "holey").severity == WARNING
+    assert problem("BAGIT-FETCH-FILE-ABSENT", "data/a", "holey").severity == ERROR
+    assert problem("BAGIT-FETCH-LENGTH-MISMATCH", "data/a", "short").severity == ERROR
     assert "RFC 8493 §3" in describe("BAGIT-MANIFEST-MISSING-FILE")
