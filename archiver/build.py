@@ -294,13 +294,22 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
           progress: Callable[[BuildResult], None] | None = None,
           started: Callable[[int], None] | None = None) -> list[BuildResult]:
     """Build one package per report into `out`. Never raises for a bad report: its result
-    says "failed" with the reason; the others still build. `started` is told how many
+    says "failed" with the reason; the others still build. A store that cannot be made or
+    written raises ArchiverError before anything is read. `started` is told how many
     results are coming once the inputs are known; `progress` gets each result."""
     opts = BuildOptions(out=str(out), algorithms=package_algorithms(algorithms), meta=meta,
                         info=check_info(info), agent=agent, source_organization=source_organization,
                         withhold_commenter_names=withhold_commenter_names, durable=durable)
     store = Path(out)
-    store.mkdir(parents=True, exist_ok=True)
+    if not str(out).strip():
+        raise ArchiverError(str(out), "the store (--out) needs a name", "STORE-UNUSABLE")
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+        if not os.access(store, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as e:
+        raise ArchiverError(str(store), f"cannot use as the store: {e.strerror or e}",
+                            "STORE-UNUSABLE") from None
     reports, results = collect_reports(inputs, meta, store)
     if started:
         started(len(reports) + len(results))
@@ -314,6 +323,7 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
     if reports:
         preload_language_model()  # once here, shared by every forked worker
     pool = _pool_context().Pool(jobs, initializer=_worker_init) if reports else None
+    restore = _stop_on_sigterm() if pool else None
     try:
         work = [(inp, opts, run) for inp in reports]
         done = (pool.imap(_build_one_args, work, chunksize=max(1, min(16, len(work) // (jobs * 8))))
@@ -336,6 +346,8 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
     finally:
         if pool:
             pool.join()
+        if restore is not None:
+            signal.signal(signal.SIGTERM, restore)
         # an interrupt or error leaves no partial package behind
         for leftover in store.glob(f".*.tmp-{run}-*"):
             shutil.rmtree(leftover, ignore_errors=True)
@@ -346,6 +358,22 @@ def _worker_init() -> None:
     # Ctrl-C reaches every process of the terminal's group: only this one's parent acts on
     # it (it terminates the workers and removes their unfinished packages)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # terminate() ends a worker at once
+
+
+def _stop_on_sigterm():
+    """SIGTERM (kill, timeout, systemd) stops the build as Ctrl-C does: the workers are
+    terminated and their unfinished packages removed. Returns the handler to restore, or
+    None where signals cannot be handled (not the main thread)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 def _build_one_args(args: tuple[ReportInput, BuildOptions, str]) -> BuildResult:

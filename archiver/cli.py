@@ -86,11 +86,15 @@ def build(reports, out, meta, checksums, info, agent, source_organization,
         if line and (result.status == "failed" or not quiet):
             (bar.write if bar else click.echo)(line, file=sys.stderr if result.status == "failed" else sys.stdout)
 
-    results = run_build(reports, out, algorithms=algorithms, meta=meta, info=info,
-                        agent=agent or config.get("agent"),
-                        source_organization=source_organization or config.get("source_organization"),
-                        withhold_commenter_names=withhold_commenter_names,
-                        durable=not no_fsync, jobs=jobs, progress=progress, started=started)
+    try:
+        results = run_build(reports, out, algorithms=algorithms, meta=meta, info=info,
+                            agent=agent or config.get("agent"),
+                            source_organization=source_organization or config.get("source_organization"),
+                            withhold_commenter_names=withhold_commenter_names,
+                            durable=not no_fsync, jobs=jobs, progress=progress, started=started)
+    except ArchiverError as e:  # the store itself is unusable
+        click.echo(f"error: {e.path}: {e.message}", err=True)
+        sys.exit(2)
     if bar:
         bar.close()
     counts = {s: sum(r.status == s for r in results) for s in ("built", "exists", "failed")}

@@ -148,10 +148,11 @@ def test_control_characters_stay_in_the_payload_only(tmp_path, store):
     assert validate_bag(store / r.package_id).valid
 
 
-@pytest.mark.parametrize("whole_group", [False, True], ids=["parent", "terminal"])
-def test_interrupted_build_stops_and_leaves_only_complete_packages(tmp_path, whole_group):
-    """Ctrl-C in a terminal reaches every process of the group; `kill -INT` only the parent.
-    Either way the build stops promptly, and what is in the store is complete."""
+@pytest.mark.parametrize("how", ["parent", "terminal", "sigterm"])
+def test_interrupted_build_stops_and_leaves_only_complete_packages(tmp_path, how):
+    """Ctrl-C in a terminal reaches every process of the group; `kill -INT` only the parent;
+    `kill`, `timeout` and systemd send SIGTERM to the parent. Each way the build stops
+    promptly, no worker goes on writing, and what is in the store is complete."""
     import os
     import signal
     import subprocess
@@ -169,12 +170,13 @@ def test_interrupted_build_stops_and_leaves_only_complete_packages(tmp_path, who
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(p.name.startswith("rpt-") for p in store.glob("*")):
         time.sleep(0.05)
-    if whole_group:
+    if how == "terminal":
         os.killpg(process.pid, signal.SIGINT)
     else:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM if how == "sigterm" else signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode != 0, err
+    time.sleep(1)  # a worker left running would write another package meanwhile
     names = [p.name for p in store.iterdir()]
     assert names and all(n.startswith("rpt-") for n in names), names  # no temporary left
     assert len(names) < 600  # it did stop
@@ -229,3 +231,15 @@ def test_info_cannot_override_what_archiver_writes(store, key):
 def test_info_is_added_to_bag_info(store):
     (r,) = build([SEED_000], store, info=[("Contact-Name", "Desk A")], durable=False)
     assert bagit.Bag(r.path).info["Contact-Name"] == "Desk A"
+
+
+def test_an_unusable_store_is_a_clear_error(tmp_path):
+    from click.testing import CliRunner
+
+    from archiver.cli import main
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = CliRunner().invoke(main, ["build", str(SEED_000), "--out", str(blocker / "store")])
+    assert result.exit_code == 2
+    assert "cannot use as the store: Not a directory" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
