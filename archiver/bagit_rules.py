@@ -186,7 +186,7 @@ def parse_tag_file(fspath: str, path: str, encoding: str) -> tuple[list[tuple[st
             pairs.append((label.strip(), value.strip()))
     except UnicodeError as e:
         problems.append(problem("BAGIT-TAGFILE-UNREADABLE", path,
-                                f"not valid {encoding} at line {number + 1}: {e.reason}"))
+                                f"not valid {encoding} at line {number + 1}: {getattr(e, 'reason', e)}"))
     except OSError as e:
         problems.append(problem("BAGIT-TAGFILE-UNREADABLE", path, f"cannot read: {e.strerror or e}"))
     return pairs, problems
@@ -348,7 +348,7 @@ def parse_manifest(fspath: str, name: str, algorithm: str, encoding: str,
                                         f"({short_digest(previous)}, then {short_digest(digest)} on line {number})"))
     except UnicodeError as e:
         problems.append(problem("BAGIT-MANIFEST-UNREADABLE", name,
-                                f"not valid {encoding} at line {number + 1}: {e.reason}; "
+                                f"not valid {encoding} at line {number + 1}: {getattr(e, 'reason', e)}; "
                                 "later lines were not read"))
     except OSError as e:
         problems.append(problem("BAGIT-MANIFEST-UNREADABLE", name, f"cannot read: {e.strerror or e}"))
@@ -400,7 +400,7 @@ def parse_fetch(fspath: str, encoding: str) -> tuple[list[FetchEntry], list[Prob
             entries.append(FetchEntry(url, None if length == "-" else int(length), path, number))
     except UnicodeError as e:
         problems.append(problem("BAGIT-TAGFILE-UNREADABLE", "fetch.txt",
-                                f"not valid {encoding} at line {number + 1}: {e.reason}"))
+                                f"not valid {encoding} at line {number + 1}: {getattr(e, 'reason', e)}"))
     except OSError as e:
         problems.append(problem("BAGIT-TAGFILE-UNREADABLE", "fetch.txt", f"cannot read: {e.strerror or e}"))
     return entries, problems

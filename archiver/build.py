@@ -210,6 +210,16 @@ def _write_package(tmp: Path, inp: ReportInput, payload: list[FileRecord], repor
                        files=len(payload), bytes=payload_bytes, warnings=mismatches + notes)
 
 
+def _titled(report: Report, name: str) -> Report:
+    """A record needs a title (dcterms:title; the package profile requires it): a report
+    without one (a page with no title, a text with no words) is titled by its file name,
+    and the package says so."""
+    if report.title and report.title.strip():
+        return report
+    return replace(report, title=name, provenance={**report.provenance, "title": "file-name"},
+                   warnings=[*report.warnings, "no title found: the file name stands for it"])
+
+
 def _message(inp: ReportInput, e: ArchiverError) -> str:
     """The error's message, naming the file inside the input when it is not the input itself."""
     own = {inp.source, str(inp.root / inp.report)} | ({inp.report} if len(inp.files) == 1 else set())
@@ -237,7 +247,8 @@ def build_one(inp: ReportInput, opts: BuildOptions, run: str) -> BuildResult:
             return BuildResult(inp.source, "exists", package_id, str(final),
                                "already packaged (same report bytes)")
         # extracted from the copy: the metadata describes exactly the bytes packaged
-        report = xml_safe(apply_sidecar(_extract(inp, tmp / "data" / inp.report), sidecar))
+        report = _titled(xml_safe(apply_sidecar(_extract(inp, tmp / "data" / inp.report), sidecar)),
+                         PurePosixPath(inp.report).name)
         by_path = {f.path: f for f in payload}
         main = by_path[f"data/{inp.report}"]
         report = replace(report, source=replace(report.source, name=PurePosixPath(inp.report).name,

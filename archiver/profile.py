@@ -115,7 +115,7 @@ def load_profile(source: str | os.PathLike | dict | Profile) -> Profile:
         try:
             with open(source, "rb") as f:
                 document = json.loads(f.read(16 << 20).decode("utf-8-sig"))
-        except (OSError, UnicodeDecodeError, ValueError) as e:
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
             raise ProfileError(name, [problem("PROFILE-UNREADABLE", name, f"cannot read the profile: {e}")])
     if isinstance(document, dict) and set(document) == {"bagItProfile"}:
         document = document["bagItProfile"]  # DART's export wrapper

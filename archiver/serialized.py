@@ -15,6 +15,7 @@ import stat
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -197,7 +198,7 @@ def unpacked(path: str, work_dir: str | None = None) -> Iterator[Unpacked]:
             else:
                 archive = tarfile.open(path, "r:*")
                 members, raw, problems = _tar_members(archive)
-        except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError, ValueError) as e:
+        except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError, ValueError, zlib.error) as e:
             result.problems.append(problem("ARCHIVE-UNREADABLE", "", f"cannot read the archive: {e}"))
             yield result
             return
@@ -223,7 +224,8 @@ def unpacked(path: str, work_dir: str | None = None) -> Iterator[Unpacked]:
                     # the 'data' filter (Python 3.11.4+) is a second guard after our own checks
                     extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
                     archive.extractall(tmp, **extra)
-            except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError, ValueError) as e:
+            except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError, ValueError, zlib.error,
+                    NotImplementedError) as e:  # corrupt deflate data, an unknown compression
                 result.problems.append(problem("ARCHIVE-UNREADABLE", "", f"extraction failed: {e}"))
                 yield result
                 return

@@ -138,7 +138,7 @@ def _named_report(sidecar: Path) -> str | None:
     """`report_file` of a sidecar, read leniently: the build validates the sidecar later."""
     try:
         data = json.loads(sidecar.read_bytes().decode("utf-8-sig"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict):
         return None

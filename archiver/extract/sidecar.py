@@ -56,6 +56,8 @@ def load_sidecar(path: Path) -> dict:
     except json.JSONDecodeError as e:
         raise ArchiverError(str(path), f"sidecar is not valid JSON: {e.msg} at line {e.lineno}",
                             "SIDECAR-INVALID") from None
+    except RecursionError:
+        raise ArchiverError(str(path), "sidecar is nested too deeply to read", "SIDECAR-INVALID") from None
     except OSError as e:
         raise ArchiverError(str(path), f"cannot read sidecar: {e.strerror}",
                             "SIDECAR-UNREADABLE") from None

@@ -42,7 +42,8 @@ def mets_document(package_id: str, title: str | None, dc_xml: bytes, files: Iter
     dmd = etree.SubElement(root, M + "dmdSec", ID="dmd-dc")
     wrap = etree.SubElement(dmd, M + "mdWrap", MDTYPE="DC", MIMETYPE="text/xml",
                             LABEL="metadata/dc.xml")
-    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True,
+                             huge_tree=True)  # dc.xml as just written: a 10 MB title is allowed
     etree.SubElement(wrap, M + "xmlData").append(etree.fromstring(dc_xml, parser))
 
     amd = etree.SubElement(root, M + "amdSec", ID="amd-premis")

@@ -453,3 +453,22 @@ def test_the_store_inside_the_input_folder_is_never_packaged(tmp_path):
     (again,) = build([folder], folder, durable=False)
     assert again.status == "exists" and again.package_id == first.package_id
     assert sorted(p.name for p in folder.iterdir()) == sorted(["r.txt", first.package_id])
+
+
+def test_a_page_without_title_is_titled_by_its_file_name_and_validates(tmp_path):
+    page = tmp_path / "untitled.html"
+    page.write_text("<html><body><p>unclosed <b>bold <div>", encoding="utf-8")
+    r = one(build([page], tmp_path / "store", durable=False))
+    assert any("file name stands for it" in w for w in r.warnings)
+    dc = (Path(r.path) / "metadata" / "dc.xml").read_text(encoding="utf-8")
+    assert "<dcterms:title>untitled.html</dcterms:title>" in dc
+    assert validate_bag(r.path).valid
+
+
+def test_a_sidecar_nested_too_deeply_fails_that_report_only(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "r.txt").write_text(REPORT_TEXT, encoding="utf-8")
+    (folder / "r.meta.json").write_text("[" * 100000 + "]" * 100000, encoding="utf-8")
+    (r,) = build([folder], tmp_path / "store", durable=False)
+    assert r.status == "failed" and "nested too deeply" in r.message

@@ -165,3 +165,20 @@ def test_a_folder_of_bags_reports_damaged_and_serialized_bags_too(tmp_path):
     result = CliRunner().invoke(main, ["validate", "--json", str(outer)])
     (report,) = json.loads(result.output)["reports"]
     assert Path(report["path"]).name == "outer" and not report["valid"]
+
+
+def test_a_declared_encoding_the_tag_files_do_not_follow_is_a_problem_not_a_crash(tmp_path):
+    bag = make_bag(tmp_path / "u16")
+    (bag / "bagit.txt").write_bytes(b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-16\n")
+    result = CliRunner().invoke(main, ["validate", "--json", str(bag)])
+    (report,) = json.loads(result.output)["reports"]
+    codes = {p["code"] for p in report["problems"]}
+    assert result.exit_code == 1 and not report["valid"]
+    assert "VALIDATE-INTERNAL-ERROR" not in codes, report["problems"]
+
+
+def test_a_deeply_nested_profile_is_a_usage_error(tmp_path, bag):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100000 + "]" * 100000)
+    code, out = run(bag, "--profile", deep)
+    assert code == 2
