@@ -105,7 +105,8 @@ def read_bag_info(bag_dir: str | os.PathLike) -> list[tuple[str, str]]:
     if not path.exists():
         return []
     pairs: list[tuple[str, str]] = []
-    for line in path.read_text(encoding="utf-8-sig").splitlines():
+    text = path.read_bytes().decode(_tag_encoding(bag_dir), errors="replace")
+    for line in text.lstrip("\ufeff").splitlines():
         if line[:1] in (" ", "\t") and pairs:
             key, value = pairs[-1]
             pairs[-1] = (key, f"{value} {line.strip()}")
@@ -113,6 +114,28 @@ def read_bag_info(bag_dir: str | os.PathLike) -> list[tuple[str, str]]:
             key, _, value = line.partition(":")
             pairs.append((key.strip(), value.strip()))
     return pairs
+
+
+def _tag_encoding(bag_dir: str | os.PathLike) -> str:
+    """The Tag-File-Character-Encoding bagit.txt declares (UTF-8 when it cannot be told):
+    validation judges the declaration; this only has to read a valid bag's values."""
+    import codecs
+
+    try:
+        head = (Path(bag_dir) / "bagit.txt").read_bytes()[:4096]
+    except OSError:
+        return "utf-8"
+    for bom, name in ((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if head.startswith(bom):
+            head = head.decode(name, errors="replace").encode("utf-8")
+    for line in head.decode("utf-8", errors="replace").splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() == "tag-file-character-encoding":
+            try:
+                return codecs.lookup(value.strip()).name
+            except LookupError:
+                return "utf-8"
+    return "utf-8"
 
 
 def bag_info_value(bag_dir: str | os.PathLike, label: str) -> str | None:

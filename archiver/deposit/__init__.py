@@ -149,7 +149,13 @@ def deposit_one(bag: Path, target: Target, *, dry_run: bool = False) -> DepositR
 def _record(bag: Path, target: Target, result: DepositResult, package_id: str, fingerprint: str,
             started_at: str, outcome, error_code: str | None = None,
             details: dict | None = None) -> None:
-    """Add the PREMIS event and the receipt to the package (tag manifests rewritten)."""
+    """Add the PREMIS event and the receipt to the package (tag manifests rewritten). A bag
+    that is not an archiver package has no PREMIS record to add to: the deposit stands, and
+    the result says it is not recorded in the bag."""
+    if not (bag / "metadata" / "premis.xml").is_file():
+        note = "not an archiver package (no metadata/premis.xml): not recorded in the bag"
+        result.message = f"{result.message or ''}; {note}".lstrip("; ")
+        return
     event_id = str(uuid.uuid4())
     ended = _now(precise=True)
     success = result.status == DEPOSITED

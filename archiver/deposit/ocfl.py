@@ -200,6 +200,8 @@ class OcflTarget(Target):
     # -- storage root -------------------------------------------------------------------
     def ensure_root(self) -> ocfl.StorageRoot:
         root = self.root
+        if root.exists() and not root.is_dir():
+            raise DepositError(f"{root} is a file, not an OCFL storage root", code="OCFL-NOT-A-ROOT")
         if root.exists() and not any(root.glob("0=ocfl_*")):
             if any(root.iterdir()):
                 raise DepositError(f"{root} exists but is not an OCFL storage root",

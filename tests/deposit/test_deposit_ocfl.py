@@ -228,3 +228,29 @@ def test_not_an_ocfl_root_fails_cleanly(tmp_path, bag_factory):
     (root / "notes.txt").write_text("hello")
     [result] = deposit([bag_factory()], f"ocfl:{root}", config={})
     assert result.status == "failed" and "not an OCFL storage root" in result.message
+
+
+def test_a_plain_bag_from_elsewhere_is_deposited_and_said_unrecorded(tmp_path):
+    """A valid bag archiver did not make (no metadata/premis.xml), with Latin-1 tag files:
+    deposited and verified; the result says the bag holds no record of it."""
+    import bagit
+    bag = tmp_path / "plain"
+    bag.mkdir()
+    (bag / "a.txt").write_text("hello\n")
+    bagit.make_bag(str(bag), checksums=["sha256"])
+    (bag / "bagit.txt").write_bytes(b"BagIt-Version: 1.0\nTag-File-Character-Encoding: ISO-8859-1\n")
+    (bag / "bag-info.txt").write_bytes(b"Contact-Name: Jos\xe9\nPayload-Oxum: 6.1\n")
+    (bag / "tagmanifest-sha256.txt").unlink()
+    root = tmp_path / "repository"
+    [result] = deposit([bag], f"ocfl:{root}", config={})
+    assert result.status == "deposited" and result.verified, result.message
+    assert "not recorded in the bag" in result.message
+    assert_root_valid(root, 1)
+
+
+def test_a_file_named_as_the_root_fails_with_a_message(tmp_path, bag_factory):
+    bag = bag_factory()
+    root = tmp_path / "not-a-folder"
+    root.write_text("x")
+    [result] = deposit([bag], f"ocfl:{root}", config={})
+    assert result.status == "failed" and "is a file, not an OCFL storage root" in result.message
