@@ -24,6 +24,7 @@ from archiver.problems import ArchiverError
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 BLOCK = 1 << 20
+MAX_PAGE = 64 << 20  # bytes of a page or warcinfo record read into memory for extraction
 
 
 @dataclass
@@ -106,7 +107,12 @@ def _read_records(stream: BinaryIO, where: str, want_url: str | None, size: int
                 info = record.rec_type == "warcinfo" and software is None
                 ctype = _wanted_page(record, page, want_url)
                 if info or ctype is not None:
-                    block = record.content_stream().read()
+                    block = record.content_stream().read(MAX_PAGE + 1)
+                    if len(block) > MAX_PAGE:  # a real page is far smaller; a zip bomb is not
+                        raise ArchiverError(where, f"the record at offset {records.offset} holds "
+                                            f"more than {MAX_PAGE >> 20} MiB of "
+                                            f"{'page' if ctype is not None else 'warcinfo'}: "
+                                            "too large to read as one", "INPUT-WARC-TOO-LARGE")
                 else:  # other records are only read through (for their length and digests)
                     while record.raw_stream.read(BLOCK):
                         pass

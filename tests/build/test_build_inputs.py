@@ -472,3 +472,23 @@ def test_a_sidecar_nested_too_deeply_fails_that_report_only(tmp_path):
     (folder / "r.meta.json").write_text("[" * 100000 + "]" * 100000, encoding="utf-8")
     (r,) = build([folder], tmp_path / "store", durable=False)
     assert r.status == "failed" and "nested too deeply" in r.message
+
+
+def test_a_warc_page_record_too_large_to_be_a_page_is_refused(tmp_path):
+    """A 70 KB .warc.gz can hold gigabytes of zeros as its page: refused, not read whole."""
+    import zlib
+    size = 65 << 20
+    gz = zlib.compressobj(9, zlib.DEFLATED, 31)
+    capture = tmp_path / "bomb.warc.gz"
+    with open(capture, "wb") as f:
+        f.write(gz.compress(b"WARC/1.0\r\nWARC-Type: resource\r\nWARC-Record-ID: "
+                            b"<urn:uuid:12345678-1234-1234-1234-123456789012>\r\nWARC-Date: "
+                            b"2020-01-01T00:00:00Z\r\nWARC-Target-URI: https://x.example/\r\n"
+                            b"Content-Type: text/html\r\nContent-Length: %d\r\n\r\n" % size))
+        zeros = bytes(1 << 20)
+        for _ in range(size >> 20):
+            f.write(gz.compress(zeros))
+        f.write(gz.compress(b"\r\n\r\n") + gz.flush())
+    (r,) = build([capture], tmp_path / "store", durable=False)
+    assert r.status == "failed" and "more than 64 MiB" in r.message
+    assert not (tmp_path / "store").exists() or list((tmp_path / "store").iterdir()) == []
