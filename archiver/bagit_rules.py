@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from archiver.problem_codes import problem
-from archiver.problems import Problem
+from archiver.problems import WARNING, Problem
 
 # BagIt versions still found in the wild; 0.93-0.95 bags call bag-info.txt package-info.txt.
 SUPPORTED_VERSIONS = ("0.93", "0.94", "0.95", "0.96", "0.97", "1.0")
@@ -79,8 +79,10 @@ def parse_declaration(data: bytes, path: str = "bagit.txt") -> tuple[Declaration
     if lines and lines[-1] == "":
         lines.pop()  # the terminator of the last line
     else:
+        # the RFC's two lines are terminated, but bagit-python and others accept a bare last
+        # line, and nothing is ambiguous about it: a warning, not a reason to reject the bag
         problems.append(problem("BAGIT-DECLARATION-MALFORMED", path,
-                                "the last line of bagit.txt has no line ending"))
+                                "the last line of bagit.txt has no line ending", WARNING))
     expected = ("BagIt-Version", "Tag-File-Character-Encoding")
     values: dict[str, str] = {}
     for number, line in enumerate(lines, 1):
