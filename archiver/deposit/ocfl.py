@@ -233,7 +233,11 @@ class OcflTarget(Target):
     def put(self, bag: Path, package_id: str, fingerprint: str,
             previous: Previous | None) -> Outcome:
         storage_root = self.ensure_root()
-        rel = storage_root.object_path(package_id)
+        try:
+            rel = storage_root.object_path(package_id)
+        except LayoutException as e:  # e.g. flat-direct and an identifier with '/' or '..'
+            raise DepositError(f"identifier {package_id!r} cannot be stored with layout "
+                               f"{storage_root.layout_name}: {e}", code="OCFL-IDENTIFIER") from None
         objdir = self.root / rel
         details = {"storage-root": str(self.root), "object-path": rel,
                    "storage-layout": storage_root.layout_name}

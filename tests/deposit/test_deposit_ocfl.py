@@ -168,6 +168,16 @@ def test_flat_direct_layout_from_config(tmp_path, bag_factory):
     assert assert_root_valid(root, 1) == [root / "rpt-flat"]
 
 
+def test_an_identifier_the_layout_cannot_store_fails_with_a_message(tmp_path, bag_factory):
+    bag = bag_factory("rpt-unsafe", external_id="../../escape")
+    root = tmp_path / "flat"
+    config = {"deposit": {"targets": {"local": {"type": "ocfl", "path": str(root),
+                                                "layout": "flat-direct"}}}}
+    [result] = deposit([bag], "local", config=config)
+    assert result.status == "failed" and "cannot be stored with layout" in result.message
+    assert not (tmp_path / "escape").exists()
+
+
 def test_invalid_package_is_refused(tmp_path, bag_factory):
     bag = bag_factory()
     (bag / "data" / "report.txt").write_bytes(b"tampered\n")
