@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from archiver.bagit_rules import parse_declaration
 from archiver.fixity import hash_file
 from archiver.store import fsync_directory, sync_filesystem
 
@@ -117,25 +118,15 @@ def read_bag_info(bag_dir: str | os.PathLike) -> list[tuple[str, str]]:
 
 
 def _tag_encoding(bag_dir: str | os.PathLike) -> str:
-    """The Tag-File-Character-Encoding bagit.txt declares (UTF-8 when it cannot be told):
-    validation judges the declaration; this only has to read a valid bag's values."""
-    import codecs
+    """The tag file encoding bagit.txt declares (UTF-8 when it cannot be read): validation
+    judges the declaration; this only has to read a valid bag's values."""
+    from archiver.bagit_rules import parse_declaration
 
     try:
-        head = (Path(bag_dir) / "bagit.txt").read_bytes()[:4096]
+        data = (Path(bag_dir) / "bagit.txt").read_bytes()
     except OSError:
         return "utf-8"
-    for bom, name in ((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
-        if head.startswith(bom):
-            head = head.decode(name, errors="replace").encode("utf-8")
-    for line in head.decode("utf-8", errors="replace").splitlines():
-        key, _, value = line.partition(":")
-        if key.strip().lower() == "tag-file-character-encoding":
-            try:
-                return codecs.lookup(value.strip()).name
-            except LookupError:
-                return "utf-8"
-    return "utf-8"
+    return parse_declaration(data)[0].encoding
 
 
 def bag_info_value(bag_dir: str | os.PathLike, label: str) -> str | None:

@@ -247,11 +247,11 @@ def build_one(inp: ReportInput, opts: BuildOptions, run: str) -> BuildResult:
             return BuildResult(inp.source, "exists", package_id, str(final),
                                "already packaged (same report bytes)")
         # extracted from the copy: the metadata describes exactly the bytes packaged
-        report = _titled(xml_safe(apply_sidecar(_extract(inp, tmp / "data" / inp.report), sidecar)),
-                         PurePosixPath(inp.report).name)
+        name = PurePosixPath(inp.report).name
+        report = _titled(xml_safe(apply_sidecar(_extract(inp, tmp / "data" / inp.report), sidecar)), name)
         by_path = {f.path: f for f in payload}
         main = by_path[f"data/{inp.report}"]
-        report = replace(report, source=replace(report.source, name=PurePosixPath(inp.report).name,
+        report = replace(report, source=replace(report.source, name=name,
                                                 media_type=main.media_type),
                          attachments=[Attachment(path=f.path, size=f.size, media_type=f.media_type)
                                       for f in payload if f is not main])

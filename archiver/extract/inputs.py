@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from archiver.extract.sidecar import SUFFIX as SIDECAR_SUFFIX, sidecar_for
+from archiver.extract.sidecar import SUFFIX as SIDECAR_SUFFIX, sidecar_for, sidecar_names
 from archiver.problems import ArchiverError
 
 TEXT_SUFFIXES = {".txt", ".text", ".md", ""}
@@ -86,7 +86,7 @@ Listing = dict[str, str]
 def _sidecar(report: Path, listing: Listing | None) -> Path | None:
     if listing is None:
         return sidecar_for(report)
-    for name in (report.name + SIDECAR_SUFFIX, report.stem + SIDECAR_SUFFIX):
+    for name in sidecar_names(report):
         if listing.get(name) == "file":
             return report.with_name(name)
     return None

@@ -17,11 +17,15 @@ if TYPE_CHECKING:
 SUFFIX = ".meta.json"
 
 
+def sidecar_names(report: Path) -> tuple[str, str]:
+    """The names a sidecar of `report` may have, in order of preference."""
+    return report.name + SUFFIX, report.stem + SUFFIX
+
+
 def sidecar_for(report: Path) -> Path | None:
     """`report.txt.meta.json` or `report.meta.json` beside the report, if present."""
-    for candidate in (report.with_name(report.name + SUFFIX),
-                      report.with_name(report.stem + SUFFIX)):
-        if candidate.is_file():
+    for name in sidecar_names(report):
+        if (candidate := report.with_name(name)).is_file():
             return candidate
     return None
 

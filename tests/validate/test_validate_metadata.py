@@ -84,9 +84,13 @@ def test_dc_identifier_must_be_the_external_identifier(package, check):
     assert errors(report) == {("PACKAGE-IDENTIFIER-MISMATCH", "metadata/dc.xml")}
 
 
-def test_premis_fixity_must_equal_the_manifest(package, check):
+def _payload_with_sha256(package):
     payload = next((package / "data").iterdir())
-    sha256 = hashlib.sha256(payload.read_bytes()).hexdigest()
+    return payload, hashlib.sha256(payload.read_bytes()).hexdigest()
+
+
+def test_premis_fixity_must_equal_the_manifest(package, check):
+    payload, sha256 = _payload_with_sha256(package)
     edit(package, "metadata/premis.xml", f">{sha256}<", f">{'0' * 64}<")
     report = check(package)
     assert errors(report) == {("PACKAGE-PREMIS-FIXITY-MISMATCH", "metadata/premis.xml")}
@@ -171,8 +175,7 @@ def test_metadata_link_out_of_the_bag_is_not_read(package, tmp_path, check):
 
 
 def test_mets_lists_the_payload_with_its_sha256(package, check):
-    payload = next((package / "data").iterdir())
-    sha256 = hashlib.sha256(payload.read_bytes()).hexdigest()
+    payload, sha256 = _payload_with_sha256(package)
     edit(package, "metadata/mets.xml", f'CHECKSUM="{sha256}"', f'CHECKSUM="{"1" * 64}"')
     report = check(package)
     assert errors(report) == {("PACKAGE-METS-FILE", "metadata/mets.xml")}
