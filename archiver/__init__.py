@@ -7,8 +7,9 @@ The Python API mirrors the CLI::
     reports = validate(["packages/rpt-..."])                # [BagReport]
     deposits = deposit(["packages"], "ocfl:repository")     # [DepositResult]
 
-These three names are the functions; the modules of the same names are still reached
-with `from archiver.build import BuildResult` and the like.
+These three names are the functions: `build` is `archiver.package.build.build`; `validate`
+and `deposit` are those of the packages `archiver.validate` and `archiver.deposit`, whose other
+names are reached with `from archiver.validate import BagReport` and the like.
 """
 import importlib
 import sys
@@ -17,17 +18,17 @@ import types
 __version__ = "0.1.0"
 __all__ = ["__version__", "build", "deposit", "validate"]
 
-_API = ("build", "deposit", "validate")  # each a function of the module of the same name
+_API = {"build": "archiver.package.build", "deposit": "archiver.deposit", "validate": "archiver.validate"}
 
 
 class _Package(types.ModuleType):
     """Loads the three functions on first use (so `archiver validate` does not pay for the
-    build's imports), and keeps them the package's attributes: importing the submodule
-    `archiver.build` would otherwise rebind `archiver.build` to the module."""
+    build's imports), and keeps them the package's attributes: importing the subpackage
+    `archiver.validate` would otherwise rebind `archiver.validate` to the package."""
 
     def __getattr__(self, name):
         if name in _API:
-            return getattr(importlib.import_module(f"{__name__}.{name}"), name)
+            return getattr(importlib.import_module(_API[name]), name)
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
     def __setattr__(self, name, value):

@@ -58,7 +58,7 @@ def _progress_bar(total: int, unit: str, quiet: bool):
 def build(reports, out, meta, checksums, info, agent, source_organization,
           withhold_commenter_names, no_fsync, jobs, as_json, quiet, verbose):
     """Package each REPORT (file or directory of reports) as a BagIt bag."""
-    from archiver.build import build as run_build, check_info
+    from archiver.package.build import build as run_build, check_info
     from archiver.config import load_config
     from archiver.fixity import DEFAULT_ALGORITHMS, check_algorithms
     from archiver.problems import ArchiverError
@@ -193,7 +193,7 @@ def validate(bags, fast, completeness_only, profile_file, as_json, jobs, record,
     import json
     import sys
 
-    from archiver.profile import ProfileError, load_profile
+    from archiver.validate.profile import ProfileError, load_profile
     from archiver.validate import validate_each
 
     if fast and completeness_only:
@@ -207,7 +207,7 @@ def validate(bags, fast, completeness_only, profile_file, as_json, jobs, record,
             for p in e.problems:
                 click.echo(f"error: {p.code}: {p.path}: {p.message}", err=True)
             sys.exit(2)
-    from archiver.store import expand_bags
+    from archiver.package.store import expand_bags
 
     reports = []
     show_bars = not (as_json or quiet) and sys.stderr.isatty()

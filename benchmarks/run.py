@@ -306,7 +306,7 @@ def _one_bag(tool: str, src: Path, run_dir: Path, j: str) -> list[str]:
     dst = link_copy(src, run_dir / "one-bag")
     os.sync()  # the copy's metadata is not the tools' to write out
     if tool == "archiver":
-        return [PY, "-c", "import sys; from archiver.bag import make_bag; "
+        return [PY, "-c", "import sys; from archiver.bagit.bag import make_bag; "
                 "make_bag(sys.argv[1], jobs=int(sys.argv[2]))", str(dst), j]
     return [PY, "-m", "bagit", "--processes", j, "--sha256", "--sha512", str(dst)]
 

@@ -24,7 +24,7 @@ from archiver.deposit.base import (DEPOSITED, FAILED, PLANNED, REFUSED, UNCHANGE
 from archiver.deposit.receipt import Receipt, package_fingerprint, previous_deposit
 from archiver.metadata.provenance import SOFTWARE
 from archiver.model import Event
-from archiver.store import expand_bags
+from archiver.package.store import expand_bags
 
 __all__ = ["deposit", "make_target", "DepositResult", "ConfigurationError", "DepositError"]
 
@@ -90,7 +90,7 @@ def _validate(bag: Path):
 
 
 def _package_id(bag: Path) -> str:
-    from archiver.bag import bag_info_value
+    from archiver.bagit.bag import bag_info_value
     return (bag_info_value(bag, "External-Identifier") or bag.name).strip()
 
 
@@ -185,7 +185,7 @@ def _record(bag: Path, target: Target, result: DepositResult, package_id: str, f
                   agents=((SOFTWARE.identifier, "executing program"),),
                   objects=(package_id,))
     try:
-        from archiver.package import record_event
+        from archiver.package.record import record_event
         record_event(bag, event, [SOFTWARE], extra_files={name: receipt_bytes})
     except Exception as e:  # the deposit happened; say that recording it did not
         log.error("%s: deposit done but not recorded in the package: %s", package_id, e)

@@ -39,7 +39,7 @@ def make_bag(parent: Path, name: str = "rpt-test", payload: dict[str, bytes] | N
     """A real BagIt bag with a metadata/ tag directory (dc.xml, premis.xml), as build makes."""
     import bagit
 
-    from archiver.bag import rewrite_tag_manifests
+    from archiver.bagit.bag import rewrite_tag_manifests
     from archiver.metadata.premis import premis_document
 
     bag = Path(parent) / name
@@ -64,7 +64,7 @@ def make_bag(parent: Path, name: str = "rpt-test", payload: dict[str, bytes] | N
 
 def record_validation(bag: Path) -> None:
     """Change a package's metadata the way a recorded validation does."""
-    from archiver.package import record_event
+    from archiver.package.record import record_event
     record_event(bag, Event(identifier=str(uuid.uuid4()), type="val",
                             date_time="2024-02-01T00:00:00Z", outcome="success",
                             agents=((TEST_AGENT.identifier, "executing program"),)), [TEST_AGENT])

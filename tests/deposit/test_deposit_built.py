@@ -12,7 +12,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "reports"
 
 
 def test_built_packages_deposit_to_ocfl(tmp_path):
-    build = pytest.importorskip("archiver.build")
+    build = pytest.importorskip("archiver.package.build")
     results = build.build([str(EXAMPLES)], str(tmp_path / "packages"), durable=False, jobs=1)
     bags = [Path(r.path) for r in results if r.status == "built"]
     assert bags, [r.message for r in results]
@@ -20,7 +20,7 @@ def test_built_packages_deposit_to_ocfl(tmp_path):
     deposited = deposit(bags, f"ocfl:{root}", config={})
     assert [r.status for r in deposited] == ["deposited"] * len(bags), [r.message for r in deposited]
     for result in deposited:
-        from archiver.bag import bag_info_value
+        from archiver.bagit.bag import bag_info_value
         assert result.remote_id == bag_info_value(Path(result.package), "External-Identifier")
     objects = [p.parent for p in root.rglob("0=ocfl_object_1.1")]
     assert len(objects) == len(bags)

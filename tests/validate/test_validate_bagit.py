@@ -89,7 +89,7 @@ def _info(bag, text: str):
 
 
 def test_continuation_lines_join(bag, check):
-    from archiver.bagit_rules import parse_tag_file
+    from archiver.bagit.rules import parse_tag_file
     _info(bag, "Source-Organization: Test\nExternal-Description: first line\n  second line\n"
                "\tthird line\nPayload-Oxum: 12.2\n")
     pairs, problems = parse_tag_file(str(bag / "bag-info.txt"), "bag-info.txt", "utf-8")
@@ -220,7 +220,7 @@ def test_checksum_mismatch_names_file_algorithm_and_digests(bag, check):
 def test_every_algorithm_is_checked_from_one_read(tmp_path, check, monkeypatch):
     bag = make_bag(tmp_path / "bag", algs=("md5", "sha1", "sha256", "sha512"))
     _manifest(bag, manifest_line("data/a.txt", b"other", "md5") + manifest_line("data/sub/b.txt", B, "md5"), "md5")
-    v = importlib.import_module("archiver.validate")
+    v = importlib.import_module("archiver.validate.checksums")
     calls = []
     real = v.hash_many
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver.bag import rewrite_tag_manifests
+from archiver.bagit.bag import rewrite_tag_manifests
 from bagmaker import errors, found
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "reports"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver.profile import report_package_profile
+from archiver.validate.profile import report_package_profile
 from bagmaker import errors, found, make_bag
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "reports"
@@ -34,7 +34,7 @@ def package(built, tmp_path) -> Path:
 
 @pytest.fixture
 def record_event():
-    from archiver.package import record_event
+    from archiver.package.record import record_event
     return record_event
 
 
@@ -62,7 +62,7 @@ def test_built_package_against_the_shipped_profile_explicitly(built, check):
 def test_package_breaking_the_profile(package, check):
     (package / "manifest-sha256.txt").unlink()
     (package / "metadata" / "report.json").unlink()
-    from archiver.bag import rewrite_tag_manifests
+    from archiver.bagit.bag import rewrite_tag_manifests
     rewrite_tag_manifests(package)
     report = check(package)
     assert {("PROFILE-MANIFEST-REQUIRED", "manifest-sha256.txt"),
@@ -107,7 +107,7 @@ def test_package_without_profile_identifier_is_not_treated_as_ours(package, chec
     text = (package / "bag-info.txt").read_text(encoding="utf-8")
     lines = [ln for ln in text.splitlines(keepends=True) if not ln.startswith("BagIt-Profile-Identifier")]
     (package / "bag-info.txt").write_text("".join(lines), encoding="utf-8")
-    from archiver.bag import rewrite_tag_manifests
+    from archiver.bagit.bag import rewrite_tag_manifests
     rewrite_tag_manifests(package)
     report = check(package)
     assert not report.archiver_package and report.valid
@@ -123,7 +123,7 @@ def test_record_interrupted_before_the_renames_leaves_the_package_as_it_was(pack
     monkeypatch.setattr(os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         from archiver.metadata.provenance import SOFTWARE, event, now
-        from archiver.package import record_event
+        from archiver.package.record import record_event
         record_event(package, event("val", now(), [], []), [SOFTWARE],
                      extra_files={"metadata/deposits/x.xml": b"<receipt/>"})
     monkeypatch.undo()
@@ -134,7 +134,7 @@ def test_record_interrupted_before_the_renames_leaves_the_package_as_it_was(pack
 
 def test_record_writes_receipt_premis_and_tag_manifests_together(package, check):
     from archiver.metadata.provenance import SOFTWARE, event, now
-    from archiver.package import record_event
+    from archiver.package.record import record_event
     recorded = event("val", now(), [(SOFTWARE.identifier, "executing program")], [])
     record_event(package, recorded, [SOFTWARE], extra_files={"metadata/deposits/x.xml": b"<receipt/>"})
     assert (package / "metadata/deposits/x.xml").read_bytes() == b"<receipt/>"

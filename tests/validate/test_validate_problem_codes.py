@@ -7,8 +7,9 @@ from pathlib import Path
 from archiver.problem_codes import CODES, describe, problem
 from archiver.problems import ERROR, WARNING
 
-SOURCES = ["validate.py", "bagit_rules.py", "serialized.py", "profile.py", "metadata/check.py"]
 ARCHIVER = Path(__file__).resolve().parents[2] / "archiver"
+SOURCES = sorted(str(p.relative_to(ARCHIVER)) for folder in ("validate", "bagit") for p in (ARCHIVER / folder).glob("*.py"))
+SOURCES.append("metadata/check.py")
 
 
 def _codes_in_source() -> set[str]:

@@ -6,7 +6,7 @@ import tarfile
 
 import pytest
 
-from archiver.profile import BAGIT_PROFILES, DART, ProfileError, load_profile
+from archiver.validate.profile import BAGIT_PROFILES, DART, ProfileError, load_profile
 from bagmaker import PROFILES, errors, found, make_bag, refresh_tag_manifests
 
 BTR = PROFILES / "btr-1.0.json"
@@ -42,7 +42,7 @@ def test_profile_formats_are_detected():
 
 
 def test_shipped_report_package_profile_is_valid():
-    from archiver.profile import report_package_profile
+    from archiver.validate.profile import report_package_profile
     profile = report_package_profile()
     assert profile.identifier == "https://archiver.example.org/profiles/report-package/v1.json"
     assert profile.manifests_required == ["sha256"]

@@ -10,9 +10,10 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from archiver.bagit_rules import parse_declaration
+from archiver.bagit.rules import parse_declaration
+from archiver.durable import (atomic_write, fsync_directory, replace, sync_filesystem, write_file,
+                              write_temporary)
 from archiver.fixity import hash_file
-from archiver.store import fsync_directory, sync_filesystem
 
 BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 
@@ -27,38 +28,6 @@ def decode_manifest_path(path: str) -> str:
         "%0A", "\n").replace("%0a", "\n").replace("%25", "%")
 
 
-_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-
-
-def write_file(path: str | os.PathLike, data: bytes, durable: bool = False) -> None:
-    # os-level calls: a file object costs two extra system calls per file, and a package
-    # is a dozen small files
-    fd = os.open(path, _NEW_FILE, 0o666)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data`: temp file in the same folder, fsync, rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def replace_files(bag_dir: Path, files: Mapping[str, bytes]) -> None:
     """Replace several files of a bag together: every new content is first written and
     fsynced beside its file, then all are renamed into place in the order given (tag
@@ -68,15 +37,9 @@ def replace_files(bag_dir: Path, files: Mapping[str, bytes]) -> None:
     try:
         for rel, data in files.items():
             path = bag_dir / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-            staged.append((tmp, path))
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+            staged.append((write_temporary(path, data), path))
         for tmp, path in staged:
-            os.replace(tmp, path)
+            replace(tmp, path)
         for folder in {path.parent for _, path in staged}:
             fsync_directory(folder)
     except BaseException:
@@ -120,7 +83,6 @@ def read_bag_info(bag_dir: str | os.PathLike) -> list[tuple[str, str]]:
 def _tag_encoding(bag_dir: str | os.PathLike) -> str:
     """The tag file encoding bagit.txt declares (UTF-8 when it cannot be read): validation
     judges the declaration; this only has to read a valid bag's values."""
-    from archiver.bagit_rules import parse_declaration
 
     try:
         data = (Path(bag_dir) / "bagit.txt").read_bytes()

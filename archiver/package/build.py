@@ -21,8 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from archiver import __version__
-from archiver.bag import (BAGIT_TXT, bag_info_text, human_size, manifest_files, payload_oxum,
-                          tag_manifests_for, write_file)
+from archiver.bagit.bag import (BAGIT_TXT, bag_info_text, human_size, manifest_files, payload_oxum,
+                                tag_manifests_for)
 from archiver.extract import apply_sidecar, extract_text
 from archiver.extract.language import preload as preload_language_model
 from archiver.extract.html import extract_html, missing_fields
@@ -31,7 +31,7 @@ from archiver.extract.sidecar import load_sidecar
 from archiver.extract.warc import extract_wacz, extract_warc
 from archiver.extract.xmlsafe import xml_safe
 from archiver.fixity import BLOCK, DEFAULT_ALGORITHMS, check_algorithms, copy_and_hash
-from archiver.formats import identify
+from archiver.package.formats import identify
 from archiver.metadata.dc import dc_document
 from archiver.metadata.mets import mets_document
 from archiver.metadata.premis import premis_document
@@ -39,7 +39,7 @@ from archiver.metadata.provenance import SOFTWARE, build_events, capture_agent, 
 from archiver.metadata.report_json import report_dict, report_json_bytes
 from archiver.model import Agent, Attachment, FileRecord, Report
 from archiver.problems import ArchiverError
-from archiver.store import fsync_directory, move_into_place, sync_filesystem
+from archiver.durable import fsync_directory, move_into_place, sync_filesystem, write_file
 
 PROFILE_ID = "https://archiver.example.org/profiles/report-package/v1.json"
 BATCH = 64  # packages made durable together

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
-from archiver.build import build
+from archiver.package.build import build
 from archiver.cli import main
 from archiver.metadata.premis import NS
 from archiver.validate import validate_bag

@@ -7,12 +7,12 @@ import bagit
 import pytest
 from lxml import etree
 
-from archiver.build import build
+from archiver.package.build import build
 from archiver.metadata.premis import NS, fixity_values
 
 from seeds import EXAMPLES, SEED_000
 
-build_module = importlib.import_module("archiver.build")  # `archiver.build` is the function
+build_module = importlib.import_module("archiver.package.build")  # `archiver.package.build` is the function
 
 
 def built(results):

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from archiver.bagit_rules import unsafe_reason
+from archiver.bagit.rules import unsafe_reason
 from archiver.problem_codes import problem
 from archiver.problems import Problem
 

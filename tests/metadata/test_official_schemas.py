@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from archiver.build import build
+from archiver.package.build import build
 from archiver.schemas import schema_path
 from archiver.validate import validate_bag
 

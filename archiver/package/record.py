@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 
-from archiver.bag import replace_files, tag_files, tag_manifest_algorithms, tag_manifests_for
+from archiver.bagit.bag import replace_files, tag_files, tag_manifest_algorithms, tag_manifests_for
 from archiver.metadata.premis import add_event
 from archiver.model import Agent, Event
 from archiver.problems import ArchiverError

@@ -9,7 +9,6 @@ instead of an fsync per file (about 5 ms a package here).
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -44,36 +43,3 @@ def _looks_like_a_bag(folder: Path) -> bool:
         return False
     return any(n in ("bagit.txt", "bag-info.txt", "package-info.txt") or
                (n.startswith(("manifest-", "tagmanifest-")) and n.endswith(".txt")) for n in names)
-
-
-def sync_filesystem(path: Path) -> None:
-    """Write out everything cached for the file system holding `path` (syncfs where the
-    system has it, else a whole-system sync)."""
-    if not hasattr(os, "syncfs"):
-        os.sync()
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.syncfs(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_directory(path: Path) -> None:
-    """Make the entries of a directory (names just renamed into it) durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def move_into_place(tmp: Path, final: Path) -> bool:
-    """Rename a finished package into place; False (and `tmp` removed) when a package of
-    that name is already there."""
-    try:
-        os.rename(tmp, final)
-        return True
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        return False

@@ -1,10 +1,10 @@
-"""archiver.bag.make_bag: a directory becomes one plain bag, valid for us and for bagit-python."""
+"""archiver.bagit.bag.make_bag: a directory becomes one plain bag, valid for us and for bagit-python."""
 from __future__ import annotations
 
 import bagit
 import pytest
 
-from archiver.bag import make_bag
+from archiver.bagit.bag import make_bag
 from archiver.validate import validate_bag
 
 

@@ -21,11 +21,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from pathlib import Path
 
 from archiver.problem_codes import problem
 from archiver.problems import Problem
-from archiver.serialized import MIME_ALIASES
+from archiver.schemas import load_json_schema, schema_path
+from archiver.bagit.serialized import MIME_ALIASES
 
 BAGIT_PROFILES = "bagit-profiles"
 DART = "dart"
@@ -96,12 +96,8 @@ class BagFacts:
 
 
 # -- loading -------------------------------------------------------------------------------------
-def schema_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "schemas"
-
-
 def report_package_profile() -> Profile:
-    return load_profile(schema_dir() / REPORT_PACKAGE_PROFILE)
+    return load_profile(schema_path(REPORT_PACKAGE_PROFILE))
 
 
 def load_profile(source: str | os.PathLike | dict | Profile) -> Profile:
@@ -142,7 +138,7 @@ def _schema_problems(document: dict, schema: dict, name: str) -> list[Problem]:
 
 
 def _from_bagit_profiles(doc: dict, name: str) -> Profile:
-    schema = json.loads((schema_dir() / "bagit-profile.schema.json").read_text(encoding="utf-8"))
+    schema = load_json_schema("bagit-profile.schema.json")
     problems = _schema_problems(doc, schema, name)
     if problems:
         raise ProfileError(name, problems)
@@ -465,7 +461,7 @@ def _check_serialization(profile: Profile, facts: BagFacts) -> list[Problem]:
                                f"{facts.serialization} is not accepted (accepts "
                                f"{', '.join(profile.accept_serialization)})"))
     if profile.tar_dir_must_match_name and facts.archive_name and facts.archive_top is not None:
-        from archiver.serialized import archive_stem
+        from archiver.bagit.serialized import archive_stem
         stem = archive_stem(facts.archive_name)
         if facts.archive_top != stem:
             out.append(problem("PROFILE-TAR-DIR-NAME", facts.archive_top,

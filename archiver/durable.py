@@ -1,0 +1,134 @@
+"""Durable writes, and the one place every step of a multi-step write goes through.
+
+Every write, rename and removal that an update of a package, a store or a repository is made
+of calls `step()` just before it happens. That gives tests a way to crash an operation at each
+of its steps in turn, not at random moments:
+
+- `ARCHIVER_CRASH_AT=N` kills the process (SIGKILL, no clean-up) at its N-th step;
+- `ARCHIVER_CRASH_LOG=FILE` appends one line per step, `<pid> <n> <what>`, so a test can count
+  an operation's steps first.
+
+Neither is read unless set; a normal run pays one dictionary look-up per step.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+
+_CRASH_AT = os.environ.get("ARCHIVER_CRASH_AT")
+_CRASH_LOG = os.environ.get("ARCHIVER_CRASH_LOG")
+_steps = 0
+
+
+def step(what: str) -> None:
+    """Count one step of a multi-step write (called just before the step is taken)."""
+    global _steps
+    if _CRASH_AT is None and _CRASH_LOG is None:
+        return
+    _steps += 1
+    if _CRASH_LOG:
+        with open(_CRASH_LOG, "a", encoding="utf-8") as log:
+            log.write(f"{os.getpid()} {_steps} {what}\n")
+    if _CRASH_AT is not None and _steps == int(_CRASH_AT):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def write_file(path: str | os.PathLike, data: bytes, durable: bool = False) -> None:
+    """Write a new file. os-level calls: a file object costs two extra system calls per file,
+    and a package is a dozen small files."""
+    step(f"write {path}")
+    fd = os.open(path, _NEW_FILE, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def temporary_beside(path: Path) -> tuple[int, str]:
+    """A new hidden temporary file in the folder of `path`, named after it."""
+    return tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+
+
+def write_temporary(path: Path, data: bytes) -> str:
+    """Write `data` to a fsynced temporary file beside `path`; returns its name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    step(f"write {path} (temporary)")
+    fd, tmp = temporary_beside(path)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def replace(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    """os.replace, as one step."""
+    step(f"rename {src} -> {dst}")
+    os.replace(src, dst)
+
+
+def remove(path: str | os.PathLike) -> None:
+    """Remove a file or a whole directory, as one step."""
+    step(f"remove {path}")
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data`: temp file in the same folder, fsync, rename."""
+    tmp = write_temporary(path, data)
+    try:
+        replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def sync_filesystem(path: Path) -> None:
+    """Write out everything cached for the file system holding `path` (syncfs where the
+    system has it, else a whole-system sync)."""
+    if not hasattr(os, "syncfs"):
+        os.sync()
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.syncfs(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_directory(path: Path) -> None:
+    """Make the entries of a directory (names just renamed into it) durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def move_into_place(tmp: Path, final: Path) -> bool:
+    """Rename a finished directory into place; False (and `tmp` removed) when one of that
+    name is already there."""
+    step(f"rename {tmp} -> {final}")
+    try:
+        os.rename(tmp, final)
+        return True
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return False

@@ -1,0 +1,147 @@
+"""One bag directory judged: the walk, then tag files, manifests and completeness, Oxum,
+checksums and, for archiver packages, the profile and the package metadata rules."""
+from __future__ import annotations
+
+import os
+
+from archiver.bagit.rules import Declaration, FetchEntry, ManifestEntries
+from archiver.fixity import HashJob
+from archiver.problem_codes import problem
+from archiver.validate.checksums import Checksums
+from archiver.validate.manifests import Manifests
+from archiver.validate.package_rules import PackageRules
+from archiver.validate.report import ARCHIVER_PROFILE_ID, BagReport, Progress
+from archiver.validate.tagfiles import TagFiles
+from archiver.validate.walk import Tree, scan
+
+
+class BagRun(TagFiles, Manifests, Checksums, PackageRules):
+    """State for validating one bag directory: what was parsed, what was found."""
+
+    def __init__(self, bag_dir: str, report: BagReport, jobs: int | None, progress: Progress | None):
+        self.bag_dir = bag_dir
+        self.report = report
+        self.jobs = jobs
+        self.progress = progress
+        self.problems = report.problems
+        self.decl = Declaration()
+        self.bag_info: list[tuple[str, str]] = []
+        self.tree = Tree()
+        self.manifests: list[ManifestEntries] = []  # payload manifests (all algorithms)
+        self.tag_manifests: list[ManifestEntries] = []
+        self.fetch: list[FetchEntry] = []
+        self.absent_fetch: set[str] = set()
+        self.alias: dict[str, str] = {}  # manifest path -> differently normalized name on disk
+        self._tag_cache: dict[str, list[tuple[str, str]] | None] = {}
+        self.early: tuple[list[str], dict[str, str], HashJob] | None = None  # see start_hashing
+
+
+def validate_archive(path: str, report: BagReport, profile, jobs, progress, record) -> None:
+    from archiver.bagit.serialized import serialization_of, unpacked
+    import tarfile
+    import zipfile
+
+    if serialization_of(path) is None and not (zipfile.is_zipfile(path) or tarfile.is_tarfile(path)):
+        report.readable = False
+        report.problems.append(problem("VALIDATE-NOT-A-BAG", path,
+                                       "a file that is not a .zip, .tar, .tar.gz or .tgz archive"))
+        return
+    with unpacked(path) as archive:
+        report.serialization = archive.mime
+        report.problems += archive.problems
+        if archive.bag_dir is None:
+            return
+        if record:
+            report.problems.append(problem("VALIDATE-NOT-RECORDED", path,
+                                           "--record writes into a package directory, not into an archive"))
+        validate_dir(archive.bag_dir, report, profile, jobs, progress, False,
+                      serialization=archive.mime, archive_name=os.path.basename(path), archive_top=archive.top)
+
+
+def validate_dir(bag_dir: str, report: BagReport, profile, jobs, progress, record, *,
+                  serialization=None, archive_name=None, archive_top=None) -> None:
+    run = BagRun(bag_dir, report, jobs, progress)
+    run.tree = scan(bag_dir)
+    has_declaration = run.declaration()
+    if not has_declaration:
+        if not any(n.startswith("manifest-") for n in run.tree.tags):
+            report.problems.append(problem("VALIDATE-NOT-A-BAG", "",
+                                           "no bagit.txt and no manifest: this directory is not a bag"))
+            return
+        what = "a directory, not a file" if "bagit.txt" in run.tree.dirs else "missing"
+        report.problems.append(problem("BAGIT-DECLARATION-MISSING", "bagit.txt",
+                                       f"bagit.txt is {what}; tag files are read as UTF-8"))
+    if report.mode == "full":
+        run.start_hashing()
+    try:
+        _check_dir(run, report, profile, record, serialization, archive_name, archive_top)
+    finally:
+        run.stop_hashing()
+
+
+def _check_dir(run: BagRun, report: BagReport, profile, record, serialization, archive_name,
+               archive_top) -> None:
+    bag_dir = run.bag_dir
+    report.problems += run.tree.problems
+    if not run.tree.has_data:
+        report.problems.append(problem("BAGIT-PAYLOAD-DIR-MISSING", "data",
+                                       "no data/ directory" if "data" not in run.tree.tags
+                                       else "data is a file, not a directory"))
+    report.payload_files = len(run.tree.payload)
+    report.payload_bytes = sum(run.tree.payload.values())
+    report.checked.append("structure")
+    run.read_bag_info()
+    run.read_manifests()
+    run.read_fetch()
+    run.completeness()
+    report.checked.append("completeness")
+    if run.info_value("Payload-Oxum") is not None:
+        report.checked.append("payload-oxum")
+    run.oxum(fast=report.mode == "fast")
+    if report.mode == "full":
+        run.fixity()
+        report.checked.append("checksums")
+    declared = [v for k, v in run.bag_info if k.lower() == "bagit-profile-identifier"]
+    report.archiver_package = ARCHIVER_PROFILE_ID in declared
+    if report.archiver_package:
+        from archiver.validate.profile import check_bag, report_package_profile
+        if profile is None or profile.identifier != ARCHIVER_PROFILE_ID:
+            report.problems += check_bag(report_package_profile(),
+                                         run.facts(serialization, archive_name, archive_top))
+            report.checked.append("report-package-profile")
+        run.package_metadata()
+        report.checked.append("package-metadata")
+    if profile is not None:
+        from archiver.validate.profile import check_bag
+        report.problems += check_bag(profile, run.facts(serialization, archive_name, archive_top))
+        report.checked.append("profile")
+    if record:
+        _record(bag_dir, report)
+
+
+def _record(bag_dir: str, report: BagReport) -> None:
+    """Append a PREMIS fixity-check (full mode) or validation event with the outcome."""
+    if not report.archiver_package:
+        report.problems.append(problem("VALIDATE-NOT-RECORDED", "",
+                                       "not an archiver package (no report-package profile "
+                                       "identifier): nothing recorded"))
+        return
+    from archiver.metadata.provenance import SOFTWARE, event, now
+    from archiver.package.record import record_event
+
+    codes = sorted({p.code for p in report.errors})
+    detail = (f"archiver validate, mode {report.mode}"
+              + (f", profile {report.profile}" if report.profile else "")
+              + f"; checked {', '.join(report.checked)}")
+    outcome = (f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+               + (f": {', '.join(codes[:10])}" if codes else ""))
+    recorded = event("fix" if report.mode == "full" else "val", now(),
+                     [(SOFTWARE.identifier, "executing program")], [], detail=detail,
+                     outcome_detail=outcome, outcome="success" if report.valid else "failure")
+    try:
+        record_event(bag_dir, recorded, [SOFTWARE])
+    except Exception as e:  # the verdict stands; say plainly that it was not written down
+        report.problems.append(problem("VALIDATE-NOT-RECORDED", "metadata/premis.xml",
+                                       f"recording the event failed: {type(e).__name__}: {e}"))
+        return
+    report.recorded = recorded.identifier

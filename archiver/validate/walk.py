@@ -1,0 +1,103 @@
+"""The walk: one os.scandir pass over a bag that stats every entry once, follows no
+directory link and records what may be opened (nothing outside the bag ever is)."""
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+
+from archiver.problem_codes import problem
+from archiver.problems import Problem
+
+
+@dataclass
+class Tree:
+    payload: dict[str, int] = field(default_factory=dict)  # "data/..." -> size
+    tags: dict[str, int] = field(default_factory=dict)  # every other file -> size
+    dirs: set[str] = field(default_factory=set)
+    disk: dict[str, str] = field(default_factory=dict)  # rel -> path to open (links resolved)
+    blocked: set[str] = field(default_factory=set)  # present but never to be opened
+    has_data: bool = False
+    problems: list[Problem] = field(default_factory=list)
+
+
+def scan(bag_dir: str) -> Tree:
+    """Walk the bag once with os.scandir; stat each entry once; follow no directory links."""
+    tree = Tree()
+    root_real = os.path.realpath(bag_dir)
+    stack = [("", bag_dir)]
+    while stack:
+        rel_dir, full_dir = stack.pop()
+        in_payload = rel_dir == "data" or rel_dir.startswith("data/")
+        try:
+            entries = os.scandir(full_dir)
+        except OSError as e:
+            tree.problems.append(problem("BAGIT-FILE-UNREADABLE", rel_dir or ".",
+                                         f"cannot list directory: {e.strerror or e}"))
+            continue
+        count = 0
+        with entries:
+            for entry in entries:
+                count += 1
+                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                try:
+                    _classify(tree, entry, rel, root_real, stack)
+                except OSError as e:
+                    tree.blocked.add(rel)
+                    tree.problems.append(problem("BAGIT-FILE-UNREADABLE", rel, f"cannot stat: {e.strerror or e}"))
+        if count == 0 and in_payload:
+            tree.problems.append(problem("BAGIT-PAYLOAD-EMPTY-DIRECTORY", rel_dir,
+                                         "empty directory: no manifest can list it, so it is not preserved"))
+    return tree
+
+
+def _classify(tree: Tree, entry: os.DirEntry, rel: str, root_real: str, stack: list) -> None:
+    payload = rel.startswith("data/")
+    if entry.is_symlink():
+        target = os.path.realpath(entry.path)
+        if not target.startswith(root_real + os.sep):
+            tree.blocked.add(rel)
+            tree.problems.append(problem("BAGIT-SYMLINK-OUTSIDE", rel,
+                                         "symbolic link points outside the bag; not followed"))
+            return
+        try:
+            st = os.stat(target)
+        except OSError:
+            tree.blocked.add(rel)
+            tree.problems.append(problem("BAGIT-SYMLINK-BROKEN", rel, "symbolic link points at nothing"))
+            return
+        if stat.S_ISDIR(st.st_mode):
+            tree.blocked.add(rel)
+            tree.problems.append(problem("BAGIT-SYMLINK-DIRECTORY", rel,
+                                         "symbolic link to a directory; not followed, its files are not counted"))
+            return
+        if not stat.S_ISREG(st.st_mode):
+            tree.blocked.add(rel)
+            tree.problems.append(problem("BAGIT-PAYLOAD-SPECIAL-FILE", rel,
+                                         "symbolic link to a device, FIFO or socket; not read"))
+            return
+        (tree.payload if payload else tree.tags)[rel] = st.st_size
+        tree.disk[rel] = target
+        return
+    if entry.is_dir(follow_symlinks=False):
+        if rel == "data":
+            tree.has_data = True
+        tree.dirs.add(rel)
+        stack.append((rel, entry.path))
+        return
+    st = entry.stat(follow_symlinks=False)
+    if not stat.S_ISREG(st.st_mode):
+        tree.blocked.add(rel)
+        tree.problems.append(problem("BAGIT-PAYLOAD-SPECIAL-FILE", rel,
+                                     "a device, FIFO or socket, not a file; not read"))
+        return
+    if payload:
+        tree.payload[rel] = st.st_size
+        if entry.name == "bagit.txt":
+            inner = rel[:-len("/bagit.txt")]
+            tree.problems.append(problem("VALIDATE-NESTED-BAG", inner,
+                                         f"{inner} is itself a bag; it is payload here (validate it "
+                                         "separately by naming it)"))
+    else:
+        tree.tags[rel] = st.st_size
+    tree.disk[rel] = entry.path
