@@ -160,8 +160,14 @@ def read_lines(fspath: str, encoding: str) -> Iterator[str]:
             yield line[:-1] if line.endswith("\n") else line
 
 
-def parse_tag_file(fspath: str, path: str, encoding: str) -> tuple[list[tuple[str, str]], list[Problem]]:
-    """(label, value) pairs of a tag file in file order, continuation lines joined."""
+def parse_tag_file(fspath: str, path: str, encoding: str, version: str | None = None
+                   ) -> tuple[list[tuple[str, str]], list[Problem]]:
+    """(label, value) pairs of a tag file in file order, continuation lines joined.
+
+    `version` is the BagIt version the bag declares: before 1.0, "optional whitespace" around
+    the colon was allowed (BagIt 0.97 section 2.2.2), so a label ending in whitespace is only a
+    warning there; RFC 8493 forbids it."""
+    label_space = WARNING if version and _before_1_0(version) else None
     pairs: list[tuple[str, str]] = []
     problems: list[Problem] = []
     number = 0
@@ -184,7 +190,9 @@ def parse_tag_file(fspath: str, path: str, encoding: str) -> tuple[list[tuple[st
                 continue
             if label != label.rstrip():
                 problems.append(problem("BAGIT-TAGFILE-LABEL-WHITESPACE", path,
-                                        f"line {number}: label {label!r} ends with whitespace"))
+                                        f"line {number}: label {label!r} ends with whitespace"
+                                        + (f" (allowed by BagIt {version}, not by 1.0)" if label_space else ""),
+                                        label_space))
             pairs.append((label.strip(), value.strip()))
     except UnicodeError as e:
         problems.append(problem("BAGIT-TAGFILE-UNREADABLE", path,
@@ -192,6 +200,13 @@ def parse_tag_file(fspath: str, path: str, encoding: str) -> tuple[list[tuple[st
     except OSError as e:
         problems.append(problem("BAGIT-TAGFILE-UNREADABLE", path, f"cannot read: {e.strerror or e}"))
     return pairs, problems
+
+
+def _before_1_0(version: str) -> bool:
+    try:
+        return tuple(int(n) for n in version.split(".")) < (1, 0)
+    except ValueError:
+        return False
 
 
 def check_bag_info(pairs: list[tuple[str, str]], path: str) -> list[Problem]:

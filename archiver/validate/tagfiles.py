@@ -44,7 +44,8 @@ class TagFiles:
     def read_bag_info(self) -> None:
         name = self.bag_info_file()
         if name:
-            self.bag_info, problems = parse_tag_file(self.tree.disk[name], name, self.decl.encoding)
+            self.bag_info, problems = parse_tag_file(self.tree.disk[name], name, self.decl.encoding,
+                                                     self.decl.version)
             self.problems += problems + check_bag_info(self.bag_info, name)
 
     def read_tags(self, tag_file: str) -> list[tuple[str, str]] | None:
@@ -57,7 +58,8 @@ class TagFiles:
                 pairs = [("BagIt-Version", self.decl.version or ""),
                          ("Tag-File-Character-Encoding", self.decl.declared_encoding or "")]
         elif not unsafe_reason(tag_file) and tag_file in self.tree.tags:
-            pairs, problems = parse_tag_file(self.tree.disk[tag_file], tag_file, self.decl.encoding)
+            pairs, problems = parse_tag_file(self.tree.disk[tag_file], tag_file, self.decl.encoding,
+                                              self.decl.version)
             self.problems += problems
         self._tag_cache[tag_file] = pairs
         return pairs

@@ -105,3 +105,32 @@ def test_conflicting_entries_are_a_problem_not_an_exception(tmp_path, check):
         bagit.Bag(str(root))
     ours = check(root)
     assert ("BAGIT-MANIFEST-CONFLICTING-ENTRY", first_path.strip()) in errors(ours)
+
+
+def _loc_0_97_label_whitespace_bag(tmp_path, version: bytes):
+    """As the LoC conformance suite's 0.97 bag whose bag-info labels have whitespace before the
+    colon (`Test-Tag : 3`, `Test-Tag    :   5`)."""
+    from bagmaker import make_bag, refresh_tag_manifests
+    bag = make_bag(tmp_path / "bag", declaration=b"BagIt-Version: " + version +
+                   b"\nTag-File-Character-Encoding: UTF-8\n")
+    info = bag / "bag-info.txt"
+    info.write_bytes(info.read_bytes() + b"Test-Tag : 3\nTest-Tag    :   5\n")
+    refresh_tag_manifests(bag)
+    return bag
+
+
+def test_label_whitespace_is_valid_in_0_97_as_bagit_python_says(tmp_path, check):
+    bag = _loc_0_97_label_whitespace_bag(tmp_path, b"0.97")
+    bagit.Bag(str(bag)).validate()  # raises if bagit-python calls it invalid
+    report = check(bag)
+    assert report.valid, report.problems
+    assert {(p.code, p.path, p.severity) for p in report.problems} == {
+        ("BAGIT-TAGFILE-LABEL-WHITESPACE", "bag-info.txt", "warning")}
+    assert report.version == "0.97"
+
+
+def test_label_whitespace_is_an_error_in_1_0(tmp_path, check):
+    bag = _loc_0_97_label_whitespace_bag(tmp_path, b"1.0")
+    report = check(bag)
+    assert not report.valid
+    assert ("BAGIT-TAGFILE-LABEL-WHITESPACE", "bag-info.txt") in errors(report)
