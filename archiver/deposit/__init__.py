@@ -117,7 +117,8 @@ def deposit_one(bag: Path, target: Target, *, dry_run: bool = False) -> DepositR
     if dry_run:
         result.status = PLANNED
         result.message = ("already deposited, unchanged since" if previous and
-                          previous.fingerprint == fingerprint else "would be deposited")
+                          previous.outcome == "success" and previous.fingerprint == fingerprint
+                          else "would be deposited")
         result.bytes = sum(p.stat().st_size for p in bag.rglob("*") if p.is_file())  # the bag's size
         result.seconds = time.monotonic() - started
         return result
@@ -125,7 +126,10 @@ def deposit_one(bag: Path, target: Target, *, dry_run: bool = False) -> DepositR
     try:
         outcome = target.put(bag, package_id, fingerprint, previous)
     except DepositError as e:
-        result.message = target.redact(e.message)
+        # Targets keep credentials out of their messages (see DepositError): nothing here is
+        # rewritten, so server IRIs, identifiers and file names stay exactly as they are.
+        result.message = e.message
+        result.details = dict(e.details)
         result.seconds = time.monotonic() - started
         log.info("%s: deposit to %s failed: %s", package_id, target.uri, result.message)
         _record(bag, target, result, package_id, fingerprint, started_at, outcome=None,
@@ -134,14 +138,15 @@ def deposit_one(bag: Path, target: Target, *, dry_run: bool = False) -> DepositR
     result.seconds = time.monotonic() - started
     result.remote_id, result.version = outcome.remote_id, outcome.version
     result.bytes, result.verified = outcome.bytes, outcome.verified
-    result.message = target.redact(outcome.message or "")
+    result.verification, result.details = outcome.verification, dict(outcome.details)
+    result.message = outcome.message or ""
     if outcome.status == UNCHANGED:
         # Same bytes already there: a no-op, so nothing is recorded.
         result.status = UNCHANGED
         return result
-    result.status = DEPOSITED if outcome.verified else FAILED
-    if not outcome.verified:
-        result.message = result.message or "deposit could not be verified"
+    # Deposited but unverified (nothing the server offers could be checked) is still
+    # deposited: `verified` and the message say so, and the receipt says how it stands.
+    result.status = DEPOSITED
     _record(bag, target, result, package_id, fingerprint, started_at, outcome=outcome)
     return result
 
@@ -165,28 +170,31 @@ def _record(bag: Path, target: Target, result: DepositResult, package_id: str, f
         started=started_at, ended=ended, seconds=result.seconds,
         remote_id=result.remote_id, version=result.version, bytes=result.bytes,
         verified=result.verified, message=result.message,
-        details={k: target.redact(str(v)) for k, v in
+        details={k: str(v) for k, v in
                  {**(outcome.details if outcome else {}), **(details or {}),
                   **({"error-code": error_code} if error_code else {})}.items()
                  if v is not None},
-        server_receipt=outcome.receipt_document if outcome else None)
+        server_documents=outcome.server_documents if outcome else [])
     name = receipt.file_name()
-    receipt_bytes = target.redact(receipt.to_xml().decode("utf-8")).encode("utf-8")
+    files = {name: receipt.to_xml(), **receipt.server_files()}
     where = result.remote_id or package_id
     if success:
+        checked = "verified" if result.verified else "unverified"
+        if result.verification in ("bytes", "content"):
+            checked += f" by {result.verification}"
         outcome_detail = (f"{target.kind} {where}" + (f" {result.version}" if result.version else "")
-                          + f"; {result.bytes} bytes; verified; receipt {name}")
+                          + f"; {result.bytes} bytes; {checked}; receipt {name}")
     else:
         outcome_detail = f"{result.message}; receipt {name}"
     event = Event(identifier=event_id, type=target.event_type, date_time=ended[:19] + "Z",
                   outcome="success" if success else "failure",
                   detail=f"Deposit of package {package_id} to {target.uri}",
-                  outcome_detail=target.redact(outcome_detail),
+                  outcome_detail=outcome_detail,
                   agents=((SOFTWARE.identifier, "executing program"),),
                   objects=(package_id,))
     try:
         from archiver.package.record import record_event
-        record_event(bag, event, [SOFTWARE], extra_files={name: receipt_bytes})
+        record_event(bag, event, [SOFTWARE], extra_files=files)
     except Exception as e:  # the deposit happened; say that recording it did not
         log.error("%s: deposit done but not recorded in the package: %s", package_id, e)
         result.message = f"{result.message or ''}; not recorded in the package: {e}".lstrip("; ")

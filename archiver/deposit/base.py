@@ -17,19 +17,23 @@ REFUSED = "refused"          # not attempted: the package is invalid
 
 
 class DepositError(Exception):
-    """A deposit that did not succeed. `message` must never carry a credential.
+    """A deposit that did not succeed. `message` must never carry a credential: targets build
+    it from secret-free parts, and pass library exception texts through `Target.redact`.
 
     `transient` says whether trying again later may help (connection reset, HTTP 5xx,
-    timeouts); retry.py retries those, within a bound.
+    timeouts); retry.py retries those, within a bound. `details` keeps what the target left
+    behind (a SWORD container's IRIs) for the failure receipt, so the next run can finish it.
+    `status` is the HTTP status that caused it, if any.
     """
 
     def __init__(self, message: str, *, code: str = "DEPOSIT-FAILED", transient: bool = False,
-                 details: dict | None = None):
+                 details: dict | None = None, status: int | None = None):
         super().__init__(message)
         self.message = message
         self.code = code
         self.transient = transient
         self.details = details or {}
+        self.status = status
 
 
 class ConfigurationError(Exception):
@@ -46,16 +50,20 @@ class Outcome:
     version: str | None = None       # e.g. OCFL "v2"
     details: dict = field(default_factory=dict)  # target-specific, secret-free, for the receipt
     message: str | None = None
-    receipt_document: bytes | None = None  # the server's own receipt (SWORD Atom entry)
+    verification: str | None = None  # how it was verified: "bytes", "content", "none" (unverified)
+    # documents the server sent, kept byte for byte beside the receipt: (role, bytes)
+    server_documents: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 @dataclass
 class Previous:
-    """The last successful deposit of this package to the same target, from its receipts."""
+    """The last deposit of this package to the same target, from its receipts: the last
+    successful one, or a later failed one that left something on the target to finish."""
     fingerprint: str
     remote_id: str
     version: str | None
     details: dict
+    outcome: str = "success"          # or "failure"
 
 
 class Target:
@@ -70,7 +78,7 @@ class Target:
         raise NotImplementedError
 
     def secrets(self) -> list[str]:
-        """Every credential this target holds, so reports can be scrubbed of them."""
+        """Every credential this target holds, longest form first (for `redact`)."""
         return []
 
     def put(self, bag: Path, package_id: str, fingerprint: str,
@@ -79,6 +87,10 @@ class Target:
         raise NotImplementedError
 
     def redact(self, text: str) -> str:
+        """Hide credentials in a text that may quote our own request: a library's exception
+        text (a header it could not send, a URL). Never for what a server sent, file names or
+        identifiers: a common password ("sword") would rewrite them, and a receipt that no
+        longer says what the server said is no receipt."""
         for secret in self.secrets():
             if secret:
                 text = text.replace(secret, "***")
@@ -96,7 +108,9 @@ class DepositResult:
     bytes: int = 0
     seconds: float = 0.0
     verified: bool = False
+    verification: str | None = None     # "bytes", "content", "none" (unverified), per target
     message: str | None = None
+    details: dict = field(default_factory=dict)  # what the target reports (SWORD: its IRIs)
     receipt: str | None = None          # path of the receipt inside the package
     event: str | None = None            # PREMIS event identifier recorded
     problems: list[dict] = field(default_factory=list)

@@ -101,9 +101,15 @@ def _take_secrets(spec: TargetSpec, env: Mapping[str, str]) -> None:
     """Move credentials out of `settings` (which may be shown) into `secrets` (never shown)."""
     table = {"sword": SWORD_ENV, "s3": S3_ENV}.get(spec.kind, {})
     for key, default_var in table.items():
-        var = spec.settings.pop(f"{key}_env", None) or default_var
+        named = spec.settings.pop(f"{key}_env", None)
         value = spec.settings.pop(key, None)
         if value is None:
-            value = env.get(var)
+            value = env.get(named or default_var)
+            # A variable the configuration names must be set: without it the server would
+            # only answer 401, and the user would hunt for a wrong password.
+            if value is None and named:
+                raise ConfigurationError(
+                    f"target {spec.name!r}: {key}_env names the environment variable "
+                    f"{named}, which is not set")
         if value is not None:
             spec.secrets[key] = str(value)

@@ -5,6 +5,10 @@ file and the payload manifests (validation has already tied the payload to them)
 what recording a deposit itself adds: the receipts, the tag manifests, and the deposit
 events in premis.xml. So recording a deposit never makes a package look changed, while a
 recorded validation (a new non-deposit event) does.
+
+A receipt is archiver's own account of one deposit. What the server sent (a SWORD deposit
+receipt) is kept beside it exactly as sent, byte for byte, in a file of its own that the
+receipt names with its SHA-256: never parsed and re-serialised, never redacted.
 """
 from __future__ import annotations
 
@@ -42,11 +46,17 @@ class Receipt:
     verified: bool = False
     message: str | None = None
     details: dict = field(default_factory=dict)
-    server_receipt: bytes | None = None
+    # what the server sent: (role, bytes), e.g. ("deposit-receipt", b"<entry ...")
+    server_documents: list[tuple[str, bytes]] = field(default_factory=list)
 
     def file_name(self) -> str:
         stamp = self.ended.replace("-", "").replace(":", "")
         return f"{DEPOSITS_DIR}/{stamp}-{self.kind}-{self.event[:8]}.xml"
+
+    def server_files(self) -> dict[str, bytes]:
+        """The server's documents under names beside the receipt ({path in the bag: bytes})."""
+        base = self.file_name()[:-len(".xml")]
+        return {f"{base}-{role}{_suffix(data)}": data for role, data in self.server_documents}
 
     def to_xml(self) -> bytes:
         root = etree.Element(_R + "depositReceipt", nsmap={None: NS})
@@ -77,14 +87,17 @@ class Receipt:
         for name, value in sorted(self.details.items()):
             if value is not None:
                 add("detail", value, name=name)
-        if self.server_receipt:
-            wrapper = add("serverReceipt", None)
-            try:
-                wrapper.append(etree.fromstring(self.server_receipt, _PARSER))
-            except etree.XMLSyntaxError:
-                wrapper.text = self.server_receipt.decode("utf-8", "replace")
+        for (role, data), name in zip(self.server_documents, self.server_files()):
+            add("serverDocument", None, role=role, file=name.rsplit("/", 1)[-1],
+                sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
         etree.indent(root, space="  ")
         return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _suffix(data: bytes) -> str:
+    # .atom for an Atom document, so that only archiver's own receipts end in .xml
+    head = data[:512].lstrip()
+    return ".atom" if head.startswith(b"<") and b"http://www.w3.org/2005/Atom" in data[:2048] else ".bin"
 
 
 def read_receipts(bag: Path) -> list[dict]:
@@ -109,7 +122,9 @@ def read_receipts(bag: Path) -> list[dict]:
                 item.setdefault("details", {})[child.get("name")] = child.text
             elif name == "target":
                 item["target"], item["kind"] = child.text, child.get("kind")
-            elif name != "serverReceipt":
+            elif name == "serverDocument":
+                item.setdefault("server_documents", []).append(dict(child.attrib))
+            elif name != "serverReceipt":  # older receipts embedded the server's receipt
                 item[name] = child.text
         found.append(item)
     found.sort(key=lambda r: (r.get("ended") or "", r["file"]))
@@ -117,13 +132,27 @@ def read_receipts(bag: Path) -> list[dict]:
 
 
 def previous_deposit(bag: Path, target_uri: str) -> Previous | None:
-    """The latest successful deposit of this package to `target_uri`, if any."""
+    """The latest successful deposit of this package to `target_uri`, or a failed one after
+    it that left a container on the target (its receipt names an Edit-IRI): the next deposit
+    finishes that container rather than making another."""
     for item in reversed(read_receipts(bag)):
-        if item.get("target") == target_uri and item.get("outcome") == "success":
+        if item.get("target") != target_uri:
+            continue
+        success = item.get("outcome") == "success"
+        if success or (item.get("details") or {}).get("edit-iri"):
             return Previous(fingerprint=item.get("packageFingerprint") or "",
                             remote_id=item.get("remoteIdentifier") or "",
-                            version=item.get("version"), details=item.get("details", {}))
+                            version=item.get("version"), details=item.get("details", {}),
+                            outcome="success" if success else "failure")
     return None
+
+
+def changed_by_recording(rel: str) -> bool:
+    """Whether recording a deposit changes this file of a package (bag-relative path): the
+    receipts, the tag manifests, premis.xml. Left out of the fingerprint, and of comparing a
+    deposit made before it was recorded with the package as it is now."""
+    return (rel.startswith(DEPOSITS_DIR + "/") or rel == "metadata/premis.xml"
+            or ("/" not in rel and rel.startswith("tagmanifest-")))
 
 
 def _premis_digest(data: bytes, deposit_events: set[str]) -> str:
@@ -163,9 +192,8 @@ def package_fingerprint(bag: Path) -> str:
             dirs[:] = [d for d in dirs if d != "data"]  # the payload manifests stand for data/
         for name in files:
             rel = name if rel_root == "." else f"{rel_root}/{name}"
-            if (rel_root == "." and name.startswith("tagmanifest-")) or \
-                    rel.startswith(DEPOSITS_DIR + "/"):
-                continue
+            if changed_by_recording(rel) and rel != "metadata/premis.xml":
+                continue  # premis.xml counts, without its deposit events
             data = (bag / rel).read_bytes()
             if rel == "metadata/premis.xml":
                 digest = _premis_digest(data, deposit_events)

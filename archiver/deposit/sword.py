@@ -1,129 +1,72 @@
-"""SWORD v2 deposit (DSpace, EPrints, Dataverse), our own client on requests.
+"""SWORD v2 deposit (DSpace, EPrints, Dataverse, the SWORD reference server), our own client.
 
 Fetch the service document, pick the collection, POST the zipped bag with Packaging
 http://purl.org/net/sword/package/BagIt, a hex Content-MD5 (SWORD 2.0 profile 6.3.1),
-In-Progress: true and On-Behalf-Of where given; read the deposit receipt (Edit-IRI, EM-IRI,
-SE-IRI, statement IRIs). Then verify: fetch the content back from the EM-IRI and compare its
-SHA-256 with what was sent. Only a verified deposit is completed (an empty POST to the SE-IRI
-with In-Progress: false, profile 9.3); one that fails verification is deleted. A changed
-package replaces the content of its container (PUT to the EM-IRI, profile 6.5.1).
+In-Progress: true and On-Behalf-Of where given, and read the deposit receipt (section 10).
+
+Then verify what the server holds by what it offers, never by assuming it returns the bytes
+it was sent: the original deposit the statement lists (Atom or OAI-ORE, section 11), then the
+EM-IRI in a packaging the receipt lists, then SimpleZip (6.4). Equal bytes verify; different
+bytes are opened as a zip and the bag in it compared file by file with the package
+(zipped_bag.py). A deposit is completed (an empty POST to the SE-IRI with In-Progress: false,
+9.3) once verified, or once nothing the server offers could be checked ("deposited,
+unverified"). One whose content differs is left in progress, never deleted, and its failure
+receipt keeps every IRI: the next deposit of the package replaces the content of that same
+container (PUT to the EM-IRI, 6.5.1), verifies and completes it. No orphans, no duplicates.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import tempfile
-import zipfile
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-
-from lxml import etree
 
 from archiver.deposit.base import (DEPOSITED, UNCHANGED, ConfigurationError, DepositError,
                                    Outcome, Previous, Target)
+from archiver.deposit.receipt import changed_by_recording
 from archiver.deposit.retry import RetryPolicy, with_retry
+from archiver.deposit.sword_documents import (ATOM_FEED, BAGIT, SIMPLE_ZIP, Collection,
+                                              DepositReceipt, OriginalDeposit, parse_error,
+                                              parse_receipt, parse_service_document,
+                                              parse_statement)
+from archiver.deposit.zipped_bag import (DIFFERENT, NOT_FOUND, SAME, compare_zip, package_files,
+                                         write_zip)
 
 log = logging.getLogger("archiver.deposit")
 
-ATOM = "http://www.w3.org/2005/Atom"
-APP = "http://www.w3.org/2007/app"
-# The profile names http://purl.org/net/sword/terms/; some servers still use the older form.
-SWORD_NAMESPACES = ("http://purl.org/net/sword/terms/", "http://purl.org/net/sword/")
-BAGIT = "http://purl.org/net/sword/package/BagIt"
-REL_ADD = "http://purl.org/net/sword/terms/add"
-REL_STATEMENT = "http://purl.org/net/sword/terms/statement"
 BLOCK = 1 << 20
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 
 
 @dataclass
-class Collection:
-    href: str
-    title: str
-    accept: list[str] = field(default_factory=list)
-    packaging: list[str] = field(default_factory=list)
-    mediation: bool = False
+class Sent:
+    """The zip that went to the server, as the verification needs it."""
+    size: int
+    sha256: str
+    files: dict[str, tuple[int, str]]   # bag-relative path -> (size, sha256)
+    md5: str = ""
+    skip: Callable[[str], bool] | None = None  # files not to judge (see changed_by_recording)
 
 
 @dataclass
-class DepositReceipt:
-    edit_iri: str | None
-    em_iri: str | None
-    se_iri: str | None
-    statements: dict[str, str]   # media type -> IRI
-    identifier: str | None
-    treatment: str | None
-    document: bytes
+class Verification:
+    verified: bool
+    way: str             # "bytes", "content" or "none"
+    against: str         # what was compared: "original deposit IRI" / "EM-IRI (packaging)"
+    detail: str
 
+    def details(self) -> dict:
+        return {"verification": self.way, "verified-against": self.against or None,
+                "verification-detail": self.detail}
 
-def _sword(el, name):
-    for ns in SWORD_NAMESPACES:
-        found = el.find(f"{{{ns}}}{name}")
-        if found is not None:
-            return found
-    return None
-
-
-def _sword_all(el, name):
-    return [x for ns in SWORD_NAMESPACES for x in el.findall(f"{{{ns}}}{name}")]
-
-
-def parse_service_document(data: bytes) -> list[Collection]:
-    try:
-        root = etree.fromstring(data, _PARSER)
-    except etree.XMLSyntaxError as e:
-        raise DepositError(f"the service document is not XML ({e})", code="SWORD-BAD-RESPONSE") from None
-    collections = []
-    for col in root.iter(f"{{{APP}}}collection"):
-        mediation = _sword(col, "mediation")
-        collections.append(Collection(
-            href=col.get("href", ""),
-            title=(col.findtext(f"{{{ATOM}}}title") or "").strip(),
-            accept=[(a.text or "").strip() for a in col.findall(f"{{{APP}}}accept")],
-            packaging=[(p.text or "").strip() for p in _sword_all(col, "acceptPackaging")],
-            mediation=mediation is not None and (mediation.text or "").strip() == "true"))
-    return collections
-
-
-def parse_receipt(data: bytes) -> DepositReceipt:
-    try:
-        root = etree.fromstring(data, _PARSER)
-    except etree.XMLSyntaxError as e:
-        raise DepositError(f"the deposit receipt is not XML ({e})", code="SWORD-BAD-RESPONSE") from None
-    links = {}
-    statements = {}
-    for link in root.findall(f"{{{ATOM}}}link"):
-        rel, href = link.get("rel"), link.get("href")
-        if rel == REL_STATEMENT:
-            statements[link.get("type") or ""] = href
-        elif rel and href:
-            links.setdefault(rel, href)
-    treatment = _sword(root, "treatment")
-    return DepositReceipt(edit_iri=links.get("edit"), em_iri=links.get("edit-media"),
-                          se_iri=links.get(REL_ADD), statements=statements,
-                          identifier=root.findtext(f"{{{ATOM}}}id"),
-                          treatment=(treatment.text or "").strip() if treatment is not None else None,
-                          document=data)
-
-
-def parse_error(data: bytes) -> tuple[str, str] | None:
-    """(error IRI, summary) from a SWORD error document, or None."""
-    try:
-        root = etree.fromstring(data, _PARSER)
-    except (etree.XMLSyntaxError, ValueError):
-        return None
-    if etree.QName(root).localname != "error" or etree.QName(root).namespace not in SWORD_NAMESPACES:
-        return None
-    summary = root.findtext(f"{{{ATOM}}}summary") or root.findtext(f"{{{ATOM}}}title") or ""
-    return root.get("href", ""), " ".join(summary.split())
-
-
-def write_zip(bag: Path, out) -> None:
-    """The bag, zipped under a top-level directory of its own name, in a stable order."""
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        for path in sorted(bag.rglob("*")):
-            if path.is_file():
-                zf.write(path, f"{bag.name}/{path.relative_to(bag).as_posix()}")
+    def sentence(self) -> str:
+        if self.way == "bytes":
+            return f"verified: {self.against} is byte-identical to the zip sent"
+        if self.way == "content":
+            return f"verified by content: {self.against} holds {self.detail}"
+        return f"unverified: nothing the server offers could be checked ({self.detail})"
 
 
 class SwordTarget(Target):
@@ -148,12 +91,11 @@ class SwordTarget(Target):
         return f"sword:{self.service_document}"
 
     def secrets(self) -> list[str]:
-        import base64
         password = self._secrets.get("password")
         if not password:
             return []
         basic = base64.b64encode(f"{self._secrets.get('username', '')}:{password}".encode()).decode()
-        return [password, basic]
+        return [basic, password]
 
     # -- HTTP ---------------------------------------------------------------------------
     def session(self):
@@ -170,21 +112,26 @@ class SwordTarget(Target):
 
     def _request(self, what: str, method: str, url: str, ok=(200,), body=None, **kw):
         """One HTTP exchange with retries on transient failures; errors made readable."""
+        return with_retry(lambda: self._exchange(what, method, url, ok, body, **kw), self.retry, what)
+
+    def _exchange(self, what: str, method: str, url: str, ok=(200,), body=None, **kw):
         import requests
 
-        def attempt():
-            if body is not None:
-                body.seek(0)
-            try:
-                response = self.session().request(method, url, data=body, timeout=self.timeout, **kw)
-            except (requests.ConnectionError, requests.Timeout) as e:
-                raise DepositError(f"{what}: could not reach the SWORD server at {url} "
-                                   f"({type(e).__name__})", code="SWORD-UNREACHABLE",
-                                   transient=True) from None
-            if response.status_code in ok:
-                return response
-            raise self._http_error(what, response)
-        return with_retry(attempt, self.retry, what)
+        if body is not None:
+            body.seek(0)
+        try:
+            response = self.session().request(method, url, data=body, timeout=self.timeout, **kw)
+        except (requests.ConnectionError, requests.Timeout) as e:
+            raise DepositError(f"{what}: could not reach the SWORD server at {url} "
+                               f"({type(e).__name__})", code="SWORD-UNREACHABLE",
+                               transient=True) from None
+        except requests.RequestException as e:
+            # requests may quote the request it could not send (a header, the URL)
+            raise DepositError(f"{what}: {type(e).__name__}: {self.redact(str(e))}",
+                               code="SWORD-REQUEST-FAILED") from None
+        if response.status_code in ok:
+            return response
+        raise self._http_error(what, response)
 
     def _http_error(self, what: str, response) -> DepositError:
         status = response.status_code
@@ -197,13 +144,34 @@ class SwordTarget(Target):
             code = "SWORD-" + (href.rsplit("/", 1)[-1] or "ERROR")
         if status == 401:
             return DepositError(f"{what}: the SWORD server refused the credentials (HTTP 401)",
-                                code="SWORD-UNAUTHORIZED")
-        if status == 403:
-            return DepositError(f"{what}: forbidden (HTTP 403){detail}", code=code)
-        return DepositError(f"{what}: HTTP {status}{detail}", code=code,
+                                code="SWORD-UNAUTHORIZED", status=status)
+        return DepositError(f"{what}: HTTP {status}{detail}", code=code, status=status,
                             transient=status >= 500 or status in (408, 429))
 
-    # -- the steps ----------------------------------------------------------------------
+    def _download(self, what: str, url: str, spool, headers: dict | None = None):
+        """GET `url` into `spool`; return (size, sha256, response headers)."""
+        import requests
+
+        def attempt():
+            response = self._exchange(what, "GET", url, stream=True, headers=headers or {})
+            spool.seek(0)
+            spool.truncate()
+            h, size = hashlib.sha256(), 0
+            try:
+                for chunk in response.iter_content(BLOCK):
+                    h.update(chunk)
+                    spool.write(chunk)
+                    size += len(chunk)
+            except requests.RequestException as e:
+                raise DepositError(f"{what}: the transfer from {url} broke off ({type(e).__name__})",
+                                   code="SWORD-UNREACHABLE", transient=True) from None
+            finally:
+                response.close()
+            spool.flush()
+            return size, h.hexdigest(), response.headers
+        return with_retry(attempt, self.retry, what)
+
+    # -- choosing where to deposit ------------------------------------------------------
     def choose_collection(self) -> Collection:
         response = self._request("fetching the service document", "GET", self.service_document)
         collections = parse_service_document(response.content)
@@ -233,97 +201,146 @@ class SwordTarget(Target):
                                f"(it accepts {', '.join(chosen.packaging)})", code="SWORD-ErrorContent")
         return chosen
 
-    def _headers(self, bag: Path, md5: str) -> dict:
-        return {"Content-Type": "application/zip",
-                "Content-Disposition": f'attachment; filename="{bag.name}.zip"',
-                "Packaging": BAGIT, "Content-MD5": md5}
-
-    def _fetch_digest(self, em_iri: str) -> tuple[int, str]:
-        response = self._request("reading the deposit back", "GET", em_iri, stream=True,
-                                 headers={"Accept-Packaging": BAGIT})
-        h, size = hashlib.sha256(), 0
-        for chunk in response.iter_content(BLOCK):
-            h.update(chunk)
-            size += len(chunk)
-        return size, h.hexdigest()
-
+    # -- the deposit --------------------------------------------------------------------
     def put(self, bag: Path, package_id: str, fingerprint: str,
             previous: Previous | None) -> Outcome:
-        existing = previous.details if previous and previous.details.get("edit-iri") else None
-        if existing and previous.fingerprint == fingerprint:
-            size, sha256 = self._fetch_digest(existing["em-iri"])
-            if sha256 == existing.get("sha256"):
-                return Outcome(status=UNCHANGED, remote_id=previous.remote_id, verified=True,
-                               details=dict(existing),
-                               message="unchanged since its last deposit: nothing sent")
+        container = dict(previous.details) if previous and previous.details.get("edit-iri") else None
+        if container and previous.outcome == "success" and previous.fingerprint == fingerprint:
+            unchanged = self._unchanged(bag, previous)
+            if unchanged is not None:
+                return unchanged
         with tempfile.TemporaryFile(prefix="archiver-deposit-") as spool:
-            write_zip(bag, spool)
-            spool.seek(0)
-            md5, sha = hashlib.md5(), hashlib.sha256()
-            size = 0
-            while chunk := spool.read(BLOCK):
-                md5.update(chunk)
-                sha.update(chunk)
-                size += len(chunk)
-            md5_hex, sha256 = md5.hexdigest(), sha.hexdigest()
-            headers = self._headers(bag, md5_hex)
-            if existing:
-                return self._replace(bag, spool, headers, size, sha256, previous)
-            collection = self.choose_collection()
-            headers["In-Progress"] = "true" if self.in_progress else "false"
-            response = self._request(f"depositing to {collection.href}", "POST", collection.href,
-                                     ok=(201,), body=spool, headers=headers)
-        receipt = self._receipt_from(response)
-        details = {"collection": collection.href, "edit-iri": receipt.edit_iri,
-                   "em-iri": receipt.em_iri, "se-iri": receipt.se_iri,
-                   "statement-iri": next(iter(receipt.statements.values()), None),
-                   "sha256": sha256, "size": size, "treatment": receipt.treatment}
-        got_size, got_sha = self._fetch_digest(receipt.em_iri)
-        if (got_size, got_sha) != (size, sha256):
-            self._delete(receipt.edit_iri)
-            raise DepositError(
-                f"verification failed: the server holds {got_size} bytes with SHA-256 "
-                f"{got_sha[:16]}…, {size} bytes with SHA-256 {sha256[:16]}… were sent; the "
-                "incomplete deposit was deleted", code="SWORD-VERIFY-MISMATCH", details=details)
-        if self.in_progress:
-            done = self._request("completing the deposit", "POST", receipt.se_iri,
-                                 ok=(200, 201, 204), headers={"In-Progress": "false",
-                                                              "Content-Length": "0"})
-            if done.content:
-                receipt = self._receipt_from(done, fallback=receipt)
-        return Outcome(status=DEPOSITED, remote_id=receipt.edit_iri or receipt.identifier,
-                       bytes=size, verified=True, details=details,
-                       receipt_document=receipt.document,
-                       message=f"deposited to {collection.title or collection.href}, read back "
-                               "and verified")
+            sent = self._spool(bag, spool)
+            if container:
+                outcome = self._replace(bag, spool, sent, previous)
+                if outcome is not None:
+                    return outcome
+            return self._create(bag, spool, sent, gone=container)
 
-    def _replace(self, bag, spool, headers, size, sha256, previous) -> Outcome:
+    def _spool(self, bag: Path, spool) -> Sent:
+        files = write_zip(bag, spool)
+        spool.seek(0)
+        md5, sha = hashlib.md5(), hashlib.sha256()
+        size = 0
+        while chunk := spool.read(BLOCK):
+            md5.update(chunk)
+            sha.update(chunk)
+            size += len(chunk)
+        return Sent(size=size, sha256=sha.hexdigest(), files=files, md5=md5.hexdigest())
+
+    def _headers(self, bag: Path, sent: Sent) -> dict:
+        return {"Content-Type": "application/zip",
+                "Content-Disposition": f'attachment; filename="{bag.name}.zip"',
+                "Packaging": BAGIT, "Content-MD5": sent.md5}
+
+    def _create(self, bag: Path, spool, sent: Sent, gone: dict | None) -> Outcome:
+        collection = self.choose_collection()
+        headers = self._headers(bag, sent)
+        headers["In-Progress"] = "true" if self.in_progress else "false"
+        response = self._request(f"depositing to {collection.href}", "POST", collection.href,
+                                 ok=(201,), body=spool, headers=headers)
+        location = response.headers.get("Location")
+        details = {"collection": collection.href, "edit-iri": location,
+                   "sha256": sent.sha256, "size": sent.size}
+        try:
+            receipt = self._receipt_from(response)
+            details.update(self._iris(receipt))
+            documents = [("deposit-receipt", receipt.document)]
+            verification = self._verify(bag.name, receipt, sent)
+            documents += self._complete(receipt)
+        except DepositError as e:
+            e.details = {**details, **e.details}
+            raise
+        where = collection.title or collection.href
+        note = (f"; the container {gone['edit-iri']} of its last deposit is gone, so a new one "
+                "was made" if gone else "")
+        return Outcome(status=DEPOSITED, remote_id=receipt.edit_iri, bytes=sent.size,
+                       verified=verification.verified,
+                       details={**details, **verification.details()}, server_documents=documents,
+                       verification=verification.way,
+                       message=f"deposited to {where}, {verification.sentence()}{note}")
+
+    def _replace(self, bag: Path, spool, sent: Sent, previous: Previous) -> Outcome | None:
+        """Replace the content of the container of an earlier deposit (a changed package, or
+        one whose last deposit failed) and finish it. None when the container is gone."""
+        details = {k: v for k, v in previous.details.items()
+                   if k in ("collection", "edit-iri", "em-iri", "se-iri", "statement-iri",
+                            "ore-statement-iri")}
+        edit_iri = details["edit-iri"]
+        try:
+            receipt = self._receipt_at(edit_iri)
+        except DepositError as e:
+            if e.status in (404, 410):
+                return None
+            e.details = {**details, **e.details}
+            raise
+        try:
+            details.update(self._iris(receipt))
+            self._request(f"replacing the content of {edit_iri}", "PUT", receipt.em_iri,
+                          ok=(200, 201, 204), body=spool, headers=self._headers(bag, sent))
+            details.update({"sha256": sent.sha256, "size": sent.size, "resumed": edit_iri})
+            receipt = self._receipt_at(edit_iri)
+            documents = [("deposit-receipt", receipt.document)]
+            verification = self._verify(bag.name, receipt, sent)
+            documents += self._complete(receipt)
+        except DepositError as e:
+            e.details = {**details, **e.details}
+            raise
+        what = ("finished the deposit its last run left" if previous.outcome != "success"
+                else "replaced the content of its deposit")
+        return Outcome(status=DEPOSITED, remote_id=edit_iri, bytes=sent.size,
+                       verified=verification.verified, details={**details, **verification.details()},
+                       server_documents=documents, verification=verification.way,
+                       message=f"{what} {edit_iri}, {verification.sentence()}")
+
+    def _unchanged(self, bag: Path, previous: Previous) -> Outcome | None:
+        """The package is as it was last deposited: check the server still holds it. None when
+        it does not (or the container is gone): then it is deposited again."""
         details = dict(previous.details)
-        self._request("replacing the deposited content", "PUT", details["em-iri"],
-                      ok=(200, 201, 204), body=spool, headers=headers)
-        got_size, got_sha = self._fetch_digest(details["em-iri"])
-        details.update({"sha256": sha256, "size": size})
-        if (got_size, got_sha) != (size, sha256):
-            raise DepositError(
-                f"verification failed after replacing the content of {details['edit-iri']}: "
-                f"the server holds SHA-256 {got_sha[:16]}…, {sha256[:16]}… was sent",
-                code="SWORD-VERIFY-MISMATCH", details=details)
-        receipt = self._request("fetching the deposit receipt", "GET", details["edit-iri"]).content
-        return Outcome(status=DEPOSITED, remote_id=previous.remote_id, bytes=size, verified=True,
-                       details=details, receipt_document=receipt,
-                       message="replaced the content of the existing deposit, read back and verified")
+        try:
+            receipt = self._receipt_at(details["edit-iri"])
+        except DepositError as e:
+            if e.status in (404, 410):
+                return None
+            raise
+        # What recording the last deposit changed in the package was not in the zip sent.
+        sent = Sent(size=int(details.get("size") or 0), sha256=details.get("sha256") or "",
+                    files=package_files(bag, skip=changed_by_recording), skip=changed_by_recording)
+        try:
+            verification = self._verify(bag.name, receipt, sent)
+        except DepositError as e:
+            if e.code != "SWORD-VERIFY-MISMATCH":
+                raise
+            log.info("%s: %s; depositing it again", details["edit-iri"], e.message)
+            return None
+        said = ("unchanged since its last deposit: nothing sent; " + verification.sentence())
+        return Outcome(status=UNCHANGED, remote_id=previous.remote_id,
+                       verified=verification.verified, verification=verification.way,
+                       details={**details, **verification.details()}, message=said)
 
-    def _receipt_from(self, response, fallback: DepositReceipt | None = None) -> DepositReceipt:
+    def _complete(self, receipt: DepositReceipt) -> list[tuple[str, bytes]]:
+        if not self.in_progress:
+            return []
+        done = self._request("completing the deposit", "POST", receipt.se_iri, ok=(200, 201, 204),
+                             headers={"In-Progress": "false", "Content-Length": "0"})
+        return [("completion-receipt", done.content)] if done.content else []
+
+    # -- receipts -----------------------------------------------------------------------
+    def _receipt_at(self, edit_iri: str) -> DepositReceipt:
+        receipt = parse_receipt(self._request("fetching the deposit receipt", "GET", edit_iri).content)
+        return self._checked(receipt, edit_iri)
+
+    def _receipt_from(self, response) -> DepositReceipt:
         location = response.headers.get("Location")
         if response.content:
-            receipt = parse_receipt(response.content)
-        elif location:
-            receipt = parse_receipt(self._request("fetching the deposit receipt", "GET", location).content)
-        elif fallback:
-            return fallback
-        else:
-            raise DepositError("the server answered without a deposit receipt or Location",
-                               code="SWORD-BAD-RESPONSE")
+            return self._checked(parse_receipt(response.content), location)
+        if location:
+            return self._receipt_at(location)
+        raise DepositError("the server answered without a deposit receipt or Location",
+                           code="SWORD-BAD-RESPONSE")
+
+    @staticmethod
+    def _checked(receipt: DepositReceipt, location: str | None) -> DepositReceipt:
         receipt.edit_iri = receipt.edit_iri or location
         if not receipt.em_iri or not receipt.edit_iri:
             raise DepositError("the deposit receipt lacks its Edit-IRI or EM-IRI (SWORD 2.0 "
@@ -331,10 +348,99 @@ class SwordTarget(Target):
         receipt.se_iri = receipt.se_iri or receipt.edit_iri
         return receipt
 
-    def _delete(self, edit_iri: str | None) -> None:
-        if not edit_iri:
-            return
+    @staticmethod
+    def _iris(receipt: DepositReceipt) -> dict:
+        atom = receipt.statements.get(ATOM_FEED) or next(
+            (iri for kind, iri in receipt.statements.items() if "atom" in kind), None)
+        ore = next((iri for kind, iri in receipt.statements.items() if "rdf" in kind), None)
+        return {"edit-iri": receipt.edit_iri, "em-iri": receipt.em_iri, "se-iri": receipt.se_iri,
+                "statement-iri": atom or next(iter(receipt.statements.values()), None),
+                "ore-statement-iri": ore if ore != atom else None,
+                "original-deposit-iri": receipt.original_deposit,
+                "treatment": receipt.treatment}
+
+    # -- verification -------------------------------------------------------------------
+    def _verify(self, bag_name: str, receipt: DepositReceipt, sent: Sent) -> Verification:
+        """Check what the server holds by what it offers; raise on a difference."""
+        notes: list[str] = []
+        originals = self._original_deposits(receipt, notes)
+        with tempfile.TemporaryFile(prefix="archiver-readback-") as spool:
+            differences = []
+            for original in originals:
+                if original.href in (receipt.em_iri, receipt.content_iri):
+                    continue  # the media resource, disseminated as the server likes: below
+                # The original deposit is the package as deposited: any other content is damage.
+                found = self._check(original.href, None, bag_name, sent, spool, notes, "original deposit")
+                if found is None:
+                    continue
+                if found.verified:
+                    return found
+                differences.append(found)
+            if differences:
+                raise self._mismatch(differences[0], receipt)
+            offered = [p for p in (BAGIT, SIMPLE_ZIP) if p in receipt.packaging]
+            offered += [SIMPLE_ZIP] if SIMPLE_ZIP not in offered else []  # the default (6.4)
+            for packaging in offered:
+                found = self._check(receipt.em_iri, packaging, bag_name, sent, spool, notes,
+                                    f"EM-IRI as {packaging.rsplit('/', 1)[-1]}")
+                if found is None:
+                    continue
+                if found.verified:
+                    return found
+                raise self._mismatch(found, receipt)
+        return Verification(False, "none", "", "; ".join(notes) or "it offers nothing to read back")
+
+    def _original_deposits(self, receipt: DepositReceipt, notes: list[str]) -> list[OriginalDeposit]:
+        iris = [self._iris(receipt)[k] for k in ("statement-iri", "ore-statement-iri")]
+        for iri in [i for i in iris if i]:
+            try:
+                statement = parse_statement(self._request("reading the statement", "GET", iri).content)
+            except DepositError as e:
+                if e.transient:
+                    raise
+                notes.append(f"statement {iri}: {e.message}")
+                continue
+            if statement.original_deposits:
+                return statement.original_deposits
+            notes.append(f"the {statement.serialisation} statement lists no original deposit")
+        if receipt.original_deposit:
+            return [OriginalDeposit(receipt.original_deposit, [])]
+        return []
+
+    def _check(self, iri: str, packaging: str | None, bag_name: str, sent: Sent, spool,
+               notes: list[str], label: str) -> Verification | None:
+        """Read `iri` back and compare it with what was sent. None: it could not be judged
+        (refused, not there, no bag in it), with the reason added to `notes`."""
+        headers = {"Accept-Packaging": packaging} if packaging else {}
         try:
-            self._request("deleting the unverified deposit", "DELETE", edit_iri, ok=(200, 202, 204))
+            size, sha256, got = self._download(f"reading back the {label}", iri, spool, headers)
         except DepositError as e:
-            log.warning("could not delete %s: %s", edit_iri, e.message)
+            if e.transient:
+                raise
+            notes.append(f"{label}: {e.message.split(': ', 1)[-1]}")
+            return None
+        served = got.get("Packaging")
+        against = f"{label} {iri}" + (f" ({served})" if served and served != packaging else "")
+        if sent.sha256 and (size, sha256) == (sent.size, sent.sha256):
+            return Verification(True, "bytes", against, f"{size} bytes, SHA-256 {sha256}")
+        spool.seek(0)
+        found = compare_zip(spool, sent.files, bag_name, sent.skip)
+        if found.outcome == SAME:
+            return Verification(True, "content", against, f"{found.detail} (at {found.where})")
+        if found.outcome == DIFFERENT:
+            return Verification(False, "content", against, f"{found.detail} (at {found.where})")
+        assert found.outcome == NOT_FOUND
+        if packaging is None:  # an original deposit that is not the zip sent, nor holds the bag
+            return Verification(False, "bytes", against,
+                                f"{size} bytes, SHA-256 {sha256[:16]}…, not the zip sent "
+                                f"({sent.size} bytes, SHA-256 {sent.sha256[:16]}…) and {found.detail}")
+        notes.append(f"{label}: {found.detail}")
+        return None
+
+    def _mismatch(self, found: Verification, receipt: DepositReceipt) -> DepositError:
+        left = ("left in progress" if self.in_progress else "kept")
+        return DepositError(
+            f"verification failed: the {found.against} differs from the package: {found.detail}; "
+            f"the deposit was {left} at {receipt.edit_iri} and the next deposit of this "
+            "package replaces its content", code="SWORD-VERIFY-MISMATCH",
+            details=Verification(False, found.way, found.against, found.detail).details())

@@ -211,17 +211,18 @@ class SwordServer:
         self.process = None
         self.port = None
 
-    def start(self, *flags: str):
+    def start(self, *flags: str, user: str = SWORD_USER, password: str = SWORD_PASSWORD):
         self.stop()
         self.port = free_port()
+        self.user, self.password = user, password
         store = self.base / f"store-{uuid.uuid4().hex[:8]}"
         self.log = self.base / "server.log"
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, str(SWORD_SERVER), "--port", str(self.port), "--store", str(store),
-                 "--user", SWORD_USER, "--password-env", "SWORD_TEST_PASSWORD", *flags],
+                 "--user", user, "--password-env", "SWORD_TEST_PASSWORD", *flags],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env={**os.environ, "SWORD_TEST_PASSWORD": SWORD_PASSWORD})
+                env={**os.environ, "SWORD_TEST_PASSWORD": password})
         wait_for_port(self.port, self.process, timeout=30, log=self.log)
         return self
 
@@ -233,6 +234,12 @@ class SwordServer:
         import requests
         return requests.get(f"http://127.0.0.1:{self.port}/_test/state", timeout=5).json()
 
+    def set_mode(self, **switches) -> None:
+        """Change the server's switches while it runs (see tests/sword_server/server.py)."""
+        import requests
+        requests.post(f"http://127.0.0.1:{self.port}/_test/mode", json=switches,
+                      timeout=5).raise_for_status()
+
     def stop(self):
         if self.process is not None:
             stop(self.process)
@@ -243,8 +250,8 @@ class SwordServer:
 def sword_server_factory(tmp_path_factory):
     servers = []
 
-    def factory(*flags):
-        server = SwordServer(tmp_path_factory.mktemp("sword")).start(*flags)
+    def factory(*flags, **credentials):
+        server = SwordServer(tmp_path_factory.mktemp("sword")).start(*flags, **credentials)
         servers.append(server)
         return server
     yield factory
