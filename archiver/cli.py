@@ -151,7 +151,7 @@ def deposit(packages, target, collection, dry_run, as_json, quiet):
             line += f" -> {result.remote_id}" + (f" {result.version}" if result.version else "")
         line += (f"  {result.bytes} bytes, {result.seconds:.2f} s, "
                  f"verified {'yes' if result.verified else 'no'}")
-        if result.status in ("unchanged", "planned") and result.message:
+        if (result.status in ("unchanged", "planned") or not result.verified) and result.message:
             line += f"  ({result.message})"
         click.echo(line)
 

@@ -211,10 +211,12 @@ class SwordServer:
         self.process = None
         self.port = None
 
-    def start(self, *flags: str, user: str = SWORD_USER, password: str = SWORD_PASSWORD):
+    def start(self, *flags: str, user: str = SWORD_USER, password: str = SWORD_PASSWORD,
+              prefix: str = ""):
         self.stop()
         self.port = free_port()
-        self.user, self.password = user, password
+        self.user, self.password, self.prefix = user, password, prefix
+        flags += ("--prefix", prefix) if prefix else ()
         store = self.base / f"store-{uuid.uuid4().hex[:8]}"
         self.log = self.base / "server.log"
         with open(self.log, "ab") as out:
@@ -228,7 +230,7 @@ class SwordServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/sd"
+        return f"http://127.0.0.1:{self.port}{self.prefix}/sd"
 
     def state(self) -> dict:
         import requests
@@ -250,8 +252,8 @@ class SwordServer:
 def sword_server_factory(tmp_path_factory):
     servers = []
 
-    def factory(*flags, **credentials):
-        server = SwordServer(tmp_path_factory.mktemp("sword")).start(*flags, **credentials)
+    def factory(*flags, **settings):
+        server = SwordServer(tmp_path_factory.mktemp("sword")).start(*flags, **settings)
         servers.append(server)
         return server
     yield factory

@@ -311,3 +311,34 @@ def test_server_follows_the_profile(sword_server, secrets):
         [original] = statement.original_deposits
         assert original.href == receipt.original_deposit and original.packaging == [BAGIT]
     assert requests.delete(receipt.edit_iri, auth=auth(secrets)).status_code == 204
+
+
+def test_cli_json_reports_the_container_it_resumed(bag_factory, sword_server_factory, secrets,
+                                                   tmp_path, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from archiver.cli import main
+
+    server = sword_server_factory("--corrupt", "--disseminate", "none")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "user-config"))
+    (tmp_path / "archiver.toml").write_text(
+        f'[deposit.targets.repo]\ntype = "sword"\nservice_document = "{server.url}"\n'
+        f'collection = "reports"\nusername = "{secrets["sword_user"]}"\n'
+        f'password = "{secrets["sword_password"]}"\n')
+    bag = bag_factory()
+    failed = CliRunner().invoke(main, ["deposit", str(bag), "--to", "repo", "--json"])
+    assert failed.exit_code == 1
+    [item] = json.loads(failed.output)["results"]
+    assert item["status"] == "failed" and item["details"]["edit-iri"]
+    server.set_mode(corrupt=False)
+    done = CliRunner().invoke(main, ["deposit", str(bag), "--to", "repo", "--json"])
+    assert done.exit_code == 0, done.output
+    [item2] = json.loads(done.output)["results"]
+    assert item2["status"] == "deposited" and item2["details"]["resumed"] == item["details"]["edit-iri"]
+    # nothing to read back at all: deposited, and the line says it is unverified and why
+    server.set_mode(unlisted_original=True)
+    text = CliRunner().invoke(main, ["deposit", str(bag_factory()), "--to", "repo"])
+    assert text.exit_code == 0 and "verified no" in text.output and "unverified:" in text.output

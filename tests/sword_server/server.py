@@ -20,6 +20,7 @@ file. Switches (command line, or at run time by POST /_test/mode with JSON):
   --repackage           disseminate a fresh zip of the unpacked bag, never the bytes deposited
   --unlisted-original   list no original deposit in receipts and statements
   --statement KIND      atom, ore or both (default both)
+  --prefix PATH         serve under PATH (/swordv2, as DSpace), so IRIs name it
   --fail-first N        answer the first N deposits with 500
   --fail-reads N        answer the next N reads of statements and content with 500
   --corrupt             flip a byte of what it stores after checking its Content-MD5
@@ -100,6 +101,7 @@ class Handler(BaseHTTPRequestHandler):
     store: Store
     user: str
     password: str
+    prefix: str = ""      # where the server lives under the host, e.g. /swordv2 as DSpace
 
     # -- plumbing ---------------------------------------------------------------------
     def log_message(self, format, *args):  # quiet; the request line never holds secrets
@@ -108,7 +110,13 @@ class Handler(BaseHTTPRequestHandler):
     @property
     def base(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host}:{port}{self.prefix}"
+
+    @property
+    def route(self) -> str:
+        """The request path below the prefix, without its query."""
+        path = self.path.split("?")[0]
+        return path[len(self.prefix):] if self.prefix and path.startswith(self.prefix + "/") else path
 
     @property
     def mode(self) -> dict:
@@ -380,7 +388,7 @@ class Handler(BaseHTTPRequestHandler):
         return out.getvalue()
 
     def container(self, kind: str, suffix: str = "") -> str | None:
-        match = re.fullmatch(rf"/{kind}/([0-9a-f-]+){re.escape(suffix)}", self.path.split("?")[0])
+        match = re.fullmatch(rf"/{kind}/([0-9a-f-]+){re.escape(suffix)}", self.route)
         cid = match.group(1) if match else None
         if cid is None or cid not in self.store.containers:
             self.error_document(404, OWN_ERROR + "NotFound", "No such container")
@@ -389,7 +397,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- verbs ------------------------------------------------------------------------
     def do_GET(self):
-        path = self.path.split("?")[0]
+        path = self.route
         if path == "/_test/state":
             with self.store.lock:
                 body = json.dumps({"containers": self.store.containers,
@@ -442,7 +450,7 @@ class Handler(BaseHTTPRequestHandler):
         self.error_document(404, OWN_ERROR + "NotFound", "Nothing here")
 
     def do_POST(self):
-        path = self.path.split("?")[0]
+        path = self.route
         try:
             body = self.read_body()
         except ValueError:
@@ -502,7 +510,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.error_document(413, ERROR + "MaxUploadSizeExceeded", "Upload too large")
         if not self.authenticated() or not self.on_behalf_of_ok():
             return
-        if not self.path.startswith("/em/"):
+        if not self.route.startswith("/em/"):
             return self.error_document(405, ERROR + "MethodNotAllowed", "Cannot PUT here")
         cid = self.container("em")
         if cid is None:
@@ -545,6 +553,7 @@ def main(argv=None):
     parser.add_argument("--unlisted-original", action="store_true",
                         help="name no original deposit in receipts and statements")
     parser.add_argument("--statement", choices=("atom", "ore", "both"), default="both")
+    parser.add_argument("--prefix", default="", help="path the server lives under, e.g. /swordv2")
     parser.add_argument("--fail-first", type=int, default=0, metavar="N",
                         help="answer the first N deposits with HTTP 500")
     parser.add_argument("--fail-reads", type=int, default=0, metavar="N",
@@ -566,7 +575,8 @@ def main(argv=None):
             "known_owners": list(args.known_owner) if args.known_owner else None}
     store = Store(Path(args.store), mode)
     handler = type("ConfiguredHandler", (Handler,), {
-        "store": store, "user": args.user, "password": password})
+        "store": store, "user": args.user, "password": password,
+        "prefix": "/" + args.prefix.strip("/") if args.prefix.strip("/") else ""})
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
     try:
         server.serve_forever()
