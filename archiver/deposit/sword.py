@@ -21,6 +21,7 @@ import hashlib
 import logging
 import tempfile
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +68,17 @@ class Verification:
         if self.way == "content":
             return f"verified by content: {self.against} holds {self.detail}"
         return f"unverified: nothing the server offers could be checked ({self.detail})"
+
+
+@contextmanager
+def _kept_in(details: dict):
+    """A failure from here on carries the container's IRIs to its receipt, so the next run
+    finishes that container instead of making another."""
+    try:
+        yield
+    except DepositError as e:
+        e.details = {**details, **e.details}
+        raise
 
 
 class SwordTarget(Target):
@@ -239,26 +251,16 @@ class SwordTarget(Target):
         headers["In-Progress"] = "true" if self.in_progress else "false"
         response = self._request(f"depositing to {collection.href}", "POST", collection.href,
                                  ok=(201,), body=spool, headers=headers)
-        location = response.headers.get("Location")
-        details = {"collection": collection.href, "edit-iri": location,
+        details = {"collection": collection.href, "edit-iri": response.headers.get("Location"),
                    "sha256": sent.sha256, "size": sent.size}
-        try:
+        with _kept_in(details):
             receipt = self._receipt_from(response)
-            details.update(self._iris(receipt))
-            documents = [("deposit-receipt", receipt.document)]
-            verification = self._verify(bag.name, receipt, sent)
-            documents += self._complete(receipt)
-        except DepositError as e:
-            e.details = {**details, **e.details}
-            raise
-        where = collection.title or collection.href
-        note = (f"; the container {gone['edit-iri']} of its last deposit is gone, so a new one "
-                "was made" if gone else "")
-        return Outcome(status=DEPOSITED, remote_id=receipt.edit_iri, bytes=sent.size,
-                       verified=verification.verified,
-                       details={**details, **verification.details()}, server_documents=documents,
-                       verification=verification.way,
-                       message=f"deposited to {where}, {verification.sentence()}{note}")
+        outcome = self._finish(bag, receipt, sent, details,
+                               f"deposited to {collection.title or collection.href}")
+        if gone:
+            outcome.message += (f"; the container {gone['edit-iri']} of its last deposit is gone, "
+                                "so a new one was made")
+        return outcome
 
     def _replace(self, bag: Path, spool, sent: Sent, previous: Previous) -> Outcome | None:
         """Replace the content of the container of an earlier deposit (a changed package, or
@@ -268,30 +270,33 @@ class SwordTarget(Target):
                             "ore-statement-iri")}
         edit_iri = details["edit-iri"]
         try:
-            receipt = self._receipt_at(edit_iri)
+            with _kept_in(details):
+                receipt = self._receipt_at(edit_iri)
+                self._request(f"replacing the content of {edit_iri}", "PUT", receipt.em_iri,
+                              ok=(200, 201, 204), body=spool, headers=self._headers(bag, sent))
         except DepositError as e:
             if e.status in (404, 410):
                 return None
-            e.details = {**details, **e.details}
             raise
-        try:
-            details.update(self._iris(receipt))
-            self._request(f"replacing the content of {edit_iri}", "PUT", receipt.em_iri,
-                          ok=(200, 201, 204), body=spool, headers=self._headers(bag, sent))
-            details.update({"sha256": sent.sha256, "size": sent.size, "resumed": edit_iri})
+        details.update({"sha256": sent.sha256, "size": sent.size, "resumed": edit_iri})
+        with _kept_in(details):
             receipt = self._receipt_at(edit_iri)
+        what = ("finished the deposit its last run left" if previous.outcome != "success"
+                else "replaced the content of its deposit")
+        return self._finish(bag, receipt, sent, details, f"{what} {edit_iri}")
+
+    def _finish(self, bag: Path, receipt: DepositReceipt, sent: Sent, details: dict,
+                said: str) -> Outcome:
+        """Verify what the container holds now, complete it, and say how it went."""
+        with _kept_in(details):
+            details.update(self._iris(receipt))
             documents = [("deposit-receipt", receipt.document)]
             verification = self._verify(bag.name, receipt, sent)
             documents += self._complete(receipt)
-        except DepositError as e:
-            e.details = {**details, **e.details}
-            raise
-        what = ("finished the deposit its last run left" if previous.outcome != "success"
-                else "replaced the content of its deposit")
-        return Outcome(status=DEPOSITED, remote_id=edit_iri, bytes=sent.size,
+        return Outcome(status=DEPOSITED, remote_id=receipt.edit_iri, bytes=sent.size,
                        verified=verification.verified, details={**details, **verification.details()},
                        server_documents=documents, verification=verification.way,
-                       message=f"{what} {edit_iri}, {verification.sentence()}")
+                       message=f"{said}, {verification.sentence()}")
 
     def _unchanged(self, bag: Path, previous: Previous) -> Outcome | None:
         """The package is as it was last deposited: check the server still holds it. None when

@@ -200,6 +200,7 @@ def _ore_statement(rdf) -> Statement:
     for href in dict.fromkeys(original_hrefs):
         descs = about.get(href, [])
         packaging = [el.get(resource) or _text(el) for d in descs for el in _sword_all(d, "packaging")]
-        deposited = next((_text(_sword(d, "depositedOn")) for d in descs if _sword(d, "depositedOn") is not None), None)
+        deposited = next((_text(on) for d in descs if (on := _sword(d, "depositedOn")) is not None),
+                         None)
         originals.append(OriginalDeposit(href, _packaging_or_default(packaging), deposited))
     return Statement("ore", states, originals)

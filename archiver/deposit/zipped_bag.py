@@ -50,7 +50,8 @@ def write_zip(bag: Path, out) -> dict[str, tuple[int, str]]:
             info = zipfile.ZipInfo.from_file(path, f"{bag.name}/{rel}")
             info.compress_type = zipfile.ZIP_DEFLATED
             h, size = hashlib.sha256(), 0
-            with open(path, "rb") as src, zf.open(info, "w", force_zip64=info.file_size >= zipfile.ZIP64_LIMIT) as dst:
+            big = info.file_size >= zipfile.ZIP64_LIMIT
+            with open(path, "rb") as src, zf.open(info, "w", force_zip64=big) as dst:
                 while chunk := src.read(BLOCK):
                     h.update(chunk)
                     dst.write(chunk)
@@ -122,7 +123,8 @@ def _compare_at(zf: zipfile.ZipFile, prefix: str, members: dict[str, zipfile.Zip
         return DIFFERENT, "; ".join(parts)
     detail = f"all {len(expected)} files of the package, same size and SHA-256"
     if extra:
-        detail += f"; the server's copy also holds {len(extra)} tag file(s) of its own ({', '.join(extra[:3])})"
+        detail += (f"; the server's copy also holds {len(extra)} tag file(s) of its own "
+                   f"({', '.join(extra[:3])})")
     return SAME, detail
 
 
