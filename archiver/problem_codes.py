@@ -185,6 +185,31 @@ CODES: dict[str, tuple[str, str, str]] = {
     "PROFILE-TAR-DIR-NAME": (E, "DART tarDirMustMatchName", "a tarred bag unpacks to a directory "
                              "named like the tar file"),
     "PROFILE-FILE-NAME": (E, "DART file-name rules", "a file name breaks the profile's naming rule"),
+
+    # -- audit (archiver audit: a package against its manifests and the ledger) ---------------
+    "AUDIT-FILE-CHANGED": (E, "RFC 8493 §3; OCFL 1.1 §3.5.3", "a file's bytes differ from the "
+                           "digest its manifest (or OCFL inventory) gives it"),
+    "AUDIT-FILE-MISSING": (E, "RFC 8493 §3", "a file the manifests or the ledger list is absent"),
+    "AUDIT-FILE-NEW": (E, "RFC 8493 §3", "a file no manifest lists, or one added since the "
+                       "package was first seen"),
+    "AUDIT-FILE-MOVED": (E, "archiver audit", "a file first seen at one path is at another "
+                         "(same digest)"),
+    "AUDIT-FILE-UNREADABLE": (E, "archiver audit", "a file could not be read to be checked"),
+    "AUDIT-REWRITTEN": (E, "archiver audit", "the bag agrees with its manifests, but a file or "
+                        "manifest differs from what the ledger first recorded (or PREMIS lost "
+                        "an element)"),
+    "AUDIT-PACKAGE-GONE": (E, "archiver audit", "a package the ledger knows is no longer there"),
+    "AUDIT-PACKAGE-MOVED": (W, "archiver audit", "a package the ledger knows was found at another "
+                            "location; its record follows it"),
+    "AUDIT-PACKAGE-UNREADABLE": (E, "archiver audit", "a package could not be read at all"),
+    "AUDIT-ARCHIVE-DAMAGED": (E, "archiver audit", "a serialized package cannot be read to its end"),
+    "AUDIT-OCFL-INVENTORY": (E, "OCFL 1.1 §3.5", "an OCFL object's inventory is unreadable, does "
+                             "not match its digest sidecar, or names unsafe paths"),
+    "AUDIT-NOT-RECORDED": (W, "archiver audit", "--record could not write the outcome into "
+                           "the package"),
+    "AUDIT-LEDGER-CHAIN": (E, "archiver audit", "a ledger record was changed, removed or "
+                           "inserted after it was written (hash chain broken)"),
+    "AUDIT-LEDGER-TABLE": (E, "archiver audit", "a ledger summary disagrees with the records"),
 }
 
 

@@ -7,6 +7,7 @@ undone) and checked for escapes before anything could open them.
 from __future__ import annotations
 
 import codecs
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -145,13 +146,18 @@ def _split_lines(text: str) -> list[str]:
 
 
 # -- tag files (bag-info.txt and others) --------------------------------------------------------
-def read_lines(fspath: str, encoding: str) -> Iterator[str]:
+def read_lines(fspath: str | bytes, encoding: str) -> Iterator[str]:
     """Stream a tag file's lines without terminators; LF, CR and CRLF all end a line.
 
+    `fspath` is a path, or the file's bytes (a member of an archive read in passing).
     Raises UnicodeDecodeError / OSError to the caller, which turns them into problems.
     """
     # newline=None is universal newlines: exactly LF, CR and CRLF.
-    with open(fspath, encoding=encoding, errors="strict", newline=None) as f:
+    if isinstance(fspath, (bytes, bytearray)):
+        opened = io.TextIOWrapper(io.BytesIO(fspath), encoding=encoding, errors="strict", newline=None)
+    else:
+        opened = open(fspath, encoding=encoding, errors="strict", newline=None)
+    with opened as f:
         first = True
         for line in f:
             if first:

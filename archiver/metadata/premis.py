@@ -116,10 +116,16 @@ def serialize(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def add_event(document: bytes, event: Event, agents: Iterable[Agent]) -> bytes:
-    """Return `document` with `event` after the last event and any agents it lacks."""
+def add_event(document: bytes, event: Event, agents: Iterable[Agent],
+              drop: Iterable[str] = ()) -> bytes:
+    """Return `document` with `event` after the last event and any agents it lacks; events
+    whose identifiers are in `drop` are left out (audit --record supersedes its own)."""
     parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
     root = etree.fromstring(document, parser)
+    drop = set(drop)
+    for old in root.findall(P + "event") if drop else ():
+        if old.findtext(f"{P}eventIdentifier/{P}eventIdentifierValue") in drop:
+            root.remove(old)
     known = set(root.xpath("premis:agent/premis:agentIdentifier/premis:agentIdentifierValue/text()",
                            namespaces={"premis": NS}))
     children = list(root)

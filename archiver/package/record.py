@@ -23,9 +23,11 @@ def _check_tag_path(rel: str) -> None:
 
 
 def record_event(bag_dir: str | os.PathLike, event: Event, agents: Iterable[Agent] = (),
-                 extra_files: Mapping[str, bytes] | None = None) -> None:
+                 extra_files: Mapping[str, bytes] | None = None,
+                 drop_events: Iterable[str] = ()) -> None:
     """Append `event` (and any agents it names that are new) to metadata/premis.xml, add
-    `extra_files` ({"metadata/...": bytes}) and rewrite the tag manifests, all together."""
+    `extra_files` ({"metadata/...": bytes}) and rewrite the tag manifests, all together.
+    `drop_events`: identifiers of earlier events the new one supersedes (audit --record)."""
     bag = Path(bag_dir)
     premis = bag / "metadata" / "premis.xml"
     if not premis.is_file():
@@ -34,7 +36,7 @@ def record_event(bag_dir: str | os.PathLike, event: Event, agents: Iterable[Agen
     changed = dict(extra_files or {})
     for rel in changed:
         _check_tag_path(rel)
-    changed["metadata/premis.xml"] = add_event(premis.read_bytes(), event, agents)
+    changed["metadata/premis.xml"] = add_event(premis.read_bytes(), event, agents, drop_events)
     # the tag manifests of the bag as it will be: unchanged tag files read, new ones in memory
     tags = {rel: (bag / rel).read_bytes() for rel in tag_files(bag) if rel not in changed}
     tags.update(changed)

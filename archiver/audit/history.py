@@ -1,0 +1,174 @@
+"""A package's timeline: what its own PREMIS says (build, capture, validations, deposits,
+seals, recorded audits) and what the ledger kept (first seen, every audit, moves, losses).
+
+Long runs of successful audits are folded into one line ("ok × 37, from ... to ..."), so
+decades of nightly checks stay readable; every failure keeps its own line.
+"""
+from __future__ import annotations
+
+import os
+import tarfile
+import zipfile
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from archiver.audit.inventory import PREMIS
+from archiver.audit.record import DETAIL_PREFIX
+from archiver.metadata.premis import P
+from archiver.metadata.vocabulary import EVENT_TYPES
+
+
+@dataclass
+class Entry:
+    time: str
+    source: str  # "package" (its PREMIS) or "ledger"
+    kind: str  # e.g. "creation", "replication", "audit"
+    outcome: str
+    summary: str
+    details: list[str] = field(default_factory=list)
+    count: int = 1
+    until: str | None = None
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class History:
+    identifier: str
+    locations: list[str]
+    entries: list[Entry]
+
+    def to_dict(self) -> dict:
+        return {"identifier": self.identifier, "locations": self.locations,
+                "entries": [e.to_dict() for e in self.entries]}
+
+
+def premis_of(location: str) -> bytes | None:
+    """metadata/premis.xml of a package directory, serialized bag or OCFL object (head)."""
+    if os.path.isdir(location):
+        inventory = os.path.join(location, "inventory.json")
+        if os.path.isfile(inventory):
+            import json
+            data = json.load(open(inventory, encoding="utf-8"))
+            state = data["versions"][data["head"]]["state"]
+            for digest, paths in state.items():
+                if PREMIS in paths:
+                    content = data["manifest"][digest][0]
+                    return open(os.path.join(location, *content.split("/")), "rb").read()
+            return None
+        path = os.path.join(location, *PREMIS.split("/"))
+        return open(path, "rb").read() if os.path.isfile(path) else None
+    if not os.path.isfile(location):
+        return None
+    if location.lower().endswith(".zip"):
+        with zipfile.ZipFile(location) as zf:
+            for info in zf.infolist():
+                if info.filename.split("/", 1)[-1] == PREMIS:
+                    return zf.read(info)
+        return None
+    with tarfile.open(location, "r|*") as tf:
+        for info in tf:
+            if info.isreg() and info.name.removeprefix("./").split("/", 1)[-1] == PREMIS:
+                return tf.extractfile(info).read()
+    return None
+
+
+def premis_entries(document: bytes) -> list[Entry]:
+    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+    root = etree.fromstring(document, parser)
+    out = []
+    for el in root.iterfind(P + "event"):
+        kind = el.find(P + "eventType")
+        code = (kind.get("valueURI") or "").rsplit("/", 1)[-1] if kind is not None else ""
+        label = EVENT_TYPES.get(code, (kind.text if kind is not None else "") or "event")
+        detail = el.findtext(f"{P}eventDetailInformation/{P}eventDetail") or ""
+        note = el.findtext(f"{P}eventOutcomeInformation/{P}eventOutcomeDetail/"
+                           f"{P}eventOutcomeDetailNote")
+        out.append(Entry(el.findtext(P + "eventDateTime") or "", "package",
+                         "audit (recorded)" if detail.startswith(DETAIL_PREFIX) else label,
+                         el.findtext(f"{P}eventOutcomeInformation/{P}eventOutcome") or "",
+                         detail, [note] if note else []))
+    return out
+
+
+def ledger_entries(ledger, identifier: str) -> list[Entry]:
+    out = []
+    for time, kind, body in ledger.events(identifier):
+        if kind == "package":
+            out.append(Entry(time, "ledger", "first seen", "", f"first audited at {body['location']}: "
+                             "its files' digests recorded as the baseline"))
+        elif kind == "audit":
+            findings = body["findings"]
+            summary = (f"{body['files']} file(s), {body['bytes']} bytes checked by {body['agent']}"
+                       if body["outcome"] != "gone" else "package gone")
+            out.append(Entry(time, "ledger", "audit", body["outcome"], summary,
+                             [f"{f['code']} {f['path']}: {f['message']}".replace(" : ", ": ")
+                              for f in findings]))
+        elif kind == "moved":
+            out.append(Entry(time, "ledger", "moved", "", f"from {body['from']} to {body['to']}"))
+    return out
+
+
+def fold(entries: list[Entry]) -> list[Entry]:
+    """Consecutive successful ledger audits become one entry with a count and a span."""
+    out: list[Entry] = []
+    for e in entries:
+        last = out[-1] if out else None
+        if (last and e.kind == "audit" and last.kind == "audit" and e.outcome == "ok"
+                and last.outcome == "ok" and e.source == last.source == "ledger"):
+            last.count += 1
+            last.until, last.summary = e.time, e.summary
+            continue
+        out.append(Entry(**{**e.__dict__, "details": list(e.details)}))
+    return out
+
+
+def history(package: str, ledger=None) -> History:
+    """The timeline of a package named by path or by identifier (with a ledger)."""
+    location = os.path.abspath(package) if os.path.exists(package) else None
+    identifier = None
+    copies = []
+    if ledger is not None:
+        state = ledger.package(location or package)
+        if state is not None:
+            identifier = state.identifier
+            copies = [c.location for c in ledger.copies(identifier)]
+    entries: list[Entry] = []
+    documents_from = [location] if location else [c for c in copies if os.path.exists(c)][:1]
+    for where in documents_from:
+        try:
+            document = premis_of(where)
+        except (OSError, ValueError, KeyError, tarfile.TarError, zipfile.BadZipFile):
+            document = None
+        if document:
+            try:
+                entries += premis_entries(document)
+            except etree.XMLSyntaxError:
+                entries.append(Entry("", "package", "premis", "failure",
+                                     "metadata/premis.xml is not well-formed XML"))
+    if identifier and ledger is not None:
+        # audits recorded into PREMIS are in the ledger too: show the ledger's (all of them)
+        entries = [e for e in entries if e.kind != "audit (recorded)"] + ledger_entries(ledger, identifier)
+    if identifier is None:
+        identifier = os.path.basename(os.path.normpath(package))
+    entries.sort(key=lambda e: (e.time, e.source != "package"))
+    return History(identifier, copies or ([location] if location else []), fold(entries))
+
+
+def render(h: History) -> str:
+    lines = [f"{h.identifier}" + (f"  ({', '.join(h.locations)})" if h.locations else "")]
+    if not h.entries:
+        lines.append("  no history: not a package, and unknown to the ledger")
+    for e in h.entries:
+        outcome = {"ok": "ok", "found": "FOUND", "gone": "GONE", "failure": "FAILURE"}.get(e.outcome, "")
+        what = e.summary
+        if e.count > 1:
+            what = f"× {e.count} until {e.until}: {what} (the latest)"
+        lines.append(f"{e.time or '(no date)':20}  {e.kind:22} {outcome:7} {what}")
+        for d in e.details[:20]:
+            lines.append(f"{'':44}{d}")
+        if len(e.details) > 20:
+            lines.append(f"{'':44}... and {len(e.details) - 20} more")
+    return "\n".join(lines)

@@ -1,0 +1,67 @@
+"""audit --record: the outcome as a PREMIS fixity-check event in the package itself.
+
+Decades of nightly audits must not bury a package's history under thousands of "success"
+events. The package keeps its first audit event, every failure, and the latest; a success
+that is neither first nor a failure is dropped when the next one is written (the ledger
+keeps every audit, and the latest event says how many lie between).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from lxml import etree
+
+from archiver.metadata.premis import P
+
+DETAIL_PREFIX = "archiver audit"
+
+
+@dataclass
+class AuditEvent:
+    identifier: str
+    outcome: str
+    digest: str  # of the element in canonical form (what the ledger keeps of premis.xml)
+
+
+def audit_events(document: bytes) -> list[AuditEvent]:
+    """The fixity-check events archiver audit wrote, in document order."""
+    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+    root = etree.fromstring(document, parser)
+    out = []
+    for el in root.iterfind(P + "event"):
+        kind = el.find(P + "eventType")
+        detail = el.findtext(f"{P}eventDetailInformation/{P}eventDetail") or ""
+        if kind is None or not (kind.get("valueURI") or "").endswith("/fix") \
+                or not detail.startswith(DETAIL_PREFIX):
+            continue
+        out.append(AuditEvent(el.findtext(f"{P}eventIdentifier/{P}eventIdentifierValue") or "",
+                              el.findtext(f"{P}eventOutcomeInformation/{P}eventOutcome") or "",
+                              hashlib.sha256(etree.tostring(el, method="c14n")).hexdigest()))
+    return out
+
+
+def superseded(events: list[AuditEvent]) -> list[AuditEvent]:
+    """Events to drop when a new audit event is added: successes other than the first."""
+    return [e for i, e in enumerate(events) if i > 0 and e.outcome == "success"]
+
+
+def outcome_event(findings: list, files: int, nbytes: int, first_seen: str, earlier: int,
+                  since: str | None):
+    """The PREMIS event for one audit (LoC eventType `fix`, fixity check)."""
+    from archiver.metadata.provenance import SOFTWARE, event, now
+
+    detail = (f"{DETAIL_PREFIX}: {files} file(s), {nbytes} bytes checked against the bag's "
+              f"manifests and the ledger's record of the package as first seen on {first_seen}")
+    if findings:
+        codes = sorted({f.code for f in findings})
+        note = (f"{len(findings)} finding(s): {', '.join(codes)}; "
+                + "; ".join(f"{f.path}: {f.code}" for f in findings[:10]))
+    else:
+        note = "no change since first seen"
+    if earlier:
+        note += (f"; {earlier} earlier audit(s) since {since} are kept in the ledger, "
+                 "not here (this package keeps its first audit, every failure and the latest)")
+    return event("fix", now(), [(SOFTWARE.identifier, "executing program")], [],
+                 detail=detail, outcome_detail=note,
+                 outcome="failure" if findings else "success")

@@ -1,0 +1,380 @@
+"""One audit run: find the packages, choose what is due, read them in workers, judge each
+against the ledger in this process, and write the ledger in batches.
+
+Workers only read and hash (archiver.fixity: one read per file for all algorithms); this
+process alone writes the ledger, one transaction per batch of packages, so an interrupted run
+(Ctrl-C, SIGTERM, SIGKILL) leaves the ledger at its last batch and the next run over the same
+locations resumes the round where it stopped. At most a few packages per worker are in flight,
+so memory does not grow with the store.
+"""
+from __future__ import annotations
+
+import getpass
+import os
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archiver.audit.findings import finding_class, judge
+from archiver.audit.inventory import PREMIS, Inventory, premis_elements, read_location
+from archiver.audit.ledger import Ledger, now
+from archiver.audit.locations import Found, LocationError, absolute, packages_at
+from archiver.audit.schedule import Bounds, age_seconds, estimate_bytes, order_key
+from archiver.fixity import ALGORITHMS
+from archiver.problem_codes import problem
+from archiver.problems import Problem
+
+BATCH = 200  # packages per ledger transaction
+BATCH_SECONDS = 2.0  # ...or this long, whichever comes first: little is lost to a kill
+
+
+@dataclass
+class PackageResult:
+    location: str
+    kind: str
+    identifier: str = ""
+    outcome: str = "ok"  # "ok", "found", "gone"
+    first: bool = False  # first seen by this audit: its state is now the ledger's baseline
+    findings: list[Problem] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+    accepted: list[str] = field(default_factory=list)
+    recorded: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"location": self.location, "kind": self.kind, "identifier": self.identifier,
+                "outcome": self.outcome, "first_seen": self.first, "files": self.files,
+                "bytes": self.bytes, "accepted": self.accepted, "recorded": self.recorded,
+                "notes": self.notes,
+                "findings": [{**f.to_dict(), "class": finding_class(f.code)} for f in self.findings]}
+
+
+@dataclass
+class AuditRun:
+    ledger: str
+    round: int = 0
+    resumed: bool = False
+    finished: bool = False
+    stopped: str | None = None  # "limit", "time" or "interrupted" when the round was left open
+    not_due: int = 0
+    done_before: int = 0  # audited earlier in this (resumed) round
+    remaining: int = 0  # due, not reached this run
+    head: str | None = None
+    seal: str | None = None
+    results: list[PackageResult] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return any(r.outcome != "ok" for r in self.results)
+
+    def summary(self) -> dict:
+        counts = {k: sum(r.outcome == k for r in self.results) for k in ("ok", "found", "gone")}
+        return {**counts, "audited": len(self.results), "first_seen": sum(r.first for r in self.results),
+                "findings": sum(len(r.findings) for r in self.results),
+                "bytes": sum(r.bytes for r in self.results), "not_due": self.not_due,
+                "done_before": self.done_before, "remaining": self.remaining,
+                "round": self.round, "resumed": self.resumed, "round_finished": self.finished,
+                "stopped": self.stopped, "ledger": self.ledger, "head": self.head}
+
+    def to_dict(self) -> dict:
+        return {"packages": [r.to_dict() for r in self.results], "summary": self.summary()}
+
+
+def default_agent(config: dict) -> str:
+    configured = (config.get("audit") or {}).get("agent")
+    if configured:
+        return str(configured)
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown operator"
+
+
+def audit(locations, *, ledger: str | os.PathLike | None = None, due: float | None = None,
+          limit: int | None = None, seconds: float | None = None, record: bool = False,
+          agent: str | None = None, jobs: int | None = None, progress=None,
+          config: dict | None = None) -> AuditRun:
+    """Audit every package at `locations` (see locations.py) against the ledger.
+
+    due: audit only packages not audited within this many seconds; limit / seconds: bound
+    the run by bytes / time (the round stays open, the next run resumes it); record: write
+    the outcome into each archiver package's PREMIS; progress(result) after each package.
+    Raises LocationError for a location that neither exists nor is known to the ledger, and
+    ledger.LedgerError when the ledger cannot be used."""
+    from archiver.audit.ledger import default_ledger_path
+    from archiver.config import load_config
+
+    config = load_config() if config is None else config
+    path = Path(ledger) if ledger is not None else default_ledger_path(config)
+    scopes = sorted({absolute(p) for p in locations})
+    found: list[Found] = []
+    for scope in scopes:
+        found += packages_at(scope)
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    agent = agent or default_agent(config)
+    pool = _pool(jobs) if len(found) > jobs else None  # forked before the ledger is opened
+    db = Ledger.open(path)
+    try:
+        for scope in scopes:
+            if not os.path.lexists(scope) and not any(True for _ in db.known_under(scope)):
+                raise LocationError(f"{scope}: no such file or directory, and the ledger "
+                                    "knows no package there")
+        return _Round(db, scopes, found, agent, due, Bounds(limit, seconds), record, jobs,
+                      pool, progress, config).run()
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+        db.close()
+
+
+def _pool(jobs: int):
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_init)
+
+
+def _worker_init() -> None:
+    # Ctrl-C reaches the whole process group: the parent alone decides to stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _read(args) -> Inventory:
+    location, kind = args
+    return read_location(location, kind, jobs=1)
+
+
+class _Interrupted(Exception):
+    pass
+
+
+class _Round:
+    def __init__(self, db: Ledger, scopes, found, agent, due, bounds, record, jobs, pool,
+                 progress, config):
+        self.db, self.scopes, self.found, self.agent = db, scopes, found, agent
+        self.due, self.bounds, self.record, self.jobs = due, bounds, record, jobs
+        self.pool, self.progress, self.config = pool, progress, config
+        self.result = AuditRun(ledger=str(db.path))
+        self.in_batch = 0
+        self.batch_started = time.monotonic()
+        self.seen_locations: set[str] = set()
+
+    # -- batches ------------------------------------------------------------------------------
+    def _batch(self) -> None:
+        if not self.db._in_batch:
+            self.db.begin()
+            self.batch_started = time.monotonic()
+
+    def _maybe_commit(self, force: bool = False) -> None:
+        self.in_batch += 1
+        if force or self.in_batch >= BATCH or time.monotonic() - self.batch_started >= BATCH_SECONDS:
+            self.db.commit()
+            self.in_batch = 0
+
+    # -- the round ----------------------------------------------------------------------------
+    def run(self) -> AuditRun:
+        result = self.result
+        self.db.begin()
+        result.round, result.resumed = self.db.open_round(self.scopes, self.agent)
+        self.db.commit()
+        plan = self._plan()
+        previous = {}
+        for handler in (signal.SIGTERM,):
+            previous[handler] = signal.signal(handler, _raise_interrupt)
+        try:
+            self._audit_all(plan)
+            self._gone()
+        except (KeyboardInterrupt, _Interrupted):
+            result.stopped = "interrupted"
+        finally:
+            self.db.commit()
+            for handler, old in previous.items():
+                signal.signal(handler, old)
+        if result.stopped is None and result.remaining == 0:
+            self.db.begin()
+            result.head = self.db.finish_round(result.round)
+            self.db.commit()
+            result.finished = True
+            from archiver.audit.seal import seal_round_head
+            seal = seal_round_head(result.head, self.config)
+            if seal:
+                self.db.begin()
+                self.db.set_seal(result.round, seal)
+                self.db.commit()
+                result.seal = seal
+        return result
+
+    def _plan(self) -> list[tuple[Found, int | None, int]]:
+        """(package, ledger key, estimated bytes) of what is due, oldest audit first."""
+        now_ts = time.time()
+        plan = []
+        for item in self.found:
+            key = self.db.find(item.location)
+            last, nbytes, last_round = self.db.schedule_facts(key) if key else (None, 0, None)
+            if self.result.resumed and key and last_round == self.result.round:
+                self.result.done_before += 1
+                continue
+            if self.due is not None and last is not None and age_seconds(last, now_ts) < self.due:
+                self.result.not_due += 1
+                continue
+            plan.append((order_key(last, item.location), item, key, nbytes))
+        plan.sort(key=lambda p: p[0])
+        return [(item, key, nbytes) for _, item, key, nbytes in plan]
+
+    def _audit_all(self, plan) -> None:
+        pending = deque()
+        queue = deque(plan)
+        in_flight = 2 * self.jobs if self.pool else 1
+        while queue or pending:
+            while queue and len(pending) < in_flight and not self.result.stopped:
+                item, key, nbytes = queue[0]
+                estimate = nbytes or (estimate_bytes(item.location, item.kind) if self.bounds.limit else 0)
+                reason = self.bounds.stop_reason(estimate)
+                if reason:
+                    self.result.stopped = reason
+                    break
+                queue.popleft()
+                self.bounds.take(estimate)
+                if self.pool:
+                    pending.append((item, key, self.pool.apply_async(_read, ((item.location, item.kind),))))
+                else:
+                    pending.append((item, key, read_location(item.location, item.kind, self.jobs)))
+            if not pending:
+                break
+            item, key, inv = pending.popleft()
+            if self.pool:
+                inv = inv.get()
+            self._judge(item, key, inv)
+        self.result.remaining = len(queue)
+
+    # -- one package ----------------------------------------------------------------------------
+    def _judge(self, item: Found, key: int | None, inv: Inventory) -> None:
+        stamp = now()
+        res = PackageResult(item.location, item.kind, inv.identifier, files=len(inv.files),
+                            bytes=inv.bytes)
+        self.seen_locations.add(item.location)
+        self._batch()
+        if key is None and inv.identifier:
+            for candidate in self.db.missing_copies(inv.identifier):
+                old = self.db.db.execute("SELECT location FROM packages WHERE id=?",
+                                         (candidate,)).fetchone()[0]
+                self.db.move(candidate, item.location, stamp)
+                key = candidate
+                res.findings.append(problem("AUDIT-PACKAGE-MOVED", "",
+                                            f"first recorded at {old}; its record follows it here"))
+                break
+        pending = self.db.pending(key) if key else None
+        baseline = self.db.baseline(key) if key else None
+        verdict = judge(inv, baseline, stamp, pending)
+        res.findings += verdict.findings
+        res.accepted = verdict.accepted
+        res.outcome = "found" if res.findings else "ok"
+        if key is None:
+            res.first = True
+            key = self.db.add_package(item.location, inv.identifier or os.path.basename(item.location),
+                                      item.kind, verdict.baseline or {}, stamp)
+        elif verdict.baseline is not None:
+            self.db.set_baseline(key, verdict.baseline, stamp)
+        if pending is not None:
+            self.db.settle(key, "judged on the next audit")
+        findings = [f.to_dict() for f in res.findings]
+        self.db.record_audit(key, self.result.round, self.agent, res.outcome, findings,
+                             res.files, res.bytes, stamp)
+        self.db.count_round(self.result.round, res.outcome, len(findings), res.bytes)
+        if self.record:
+            self._record(key, item, inv, res)
+        self._maybe_commit()
+        self.result.results.append(res)
+        if self.progress:
+            self.progress(res)
+
+    def _record(self, key: int, item: Found, inv: Inventory, res: PackageResult) -> None:
+        """Write the outcome into the package's PREMIS, crash-safely: the intent (which old
+        audit events the write drops) is committed to the ledger first, so an audit after a
+        crash at any step knows the drop was the audit's own, and the baseline follows."""
+        from archiver.audit.record import audit_events, outcome_event, superseded
+        from archiver.metadata.provenance import SOFTWARE
+        from archiver.package import record_event
+
+        premis = Path(item.location) / PREMIS
+        if item.kind != "bag" or not premis.is_file():
+            res.notes.append("not recorded: --record writes into archiver package directories only")
+            return
+        try:
+            events = audit_events(premis.read_bytes())
+        except Exception as e:
+            res.notes.append(f"not recorded: metadata/premis.xml unreadable ({type(e).__name__})")
+            return
+        drop = superseded(events)
+        first_seen = self.db.db.execute("SELECT first_seen FROM packages WHERE id=?", (key,)).fetchone()[0]
+        audits = self.db.db.execute("SELECT COUNT(*), MIN(time) FROM records WHERE package=? "
+                                    "AND kind='audit'", (key,)).fetchone()
+        event = outcome_event(res.findings, res.files, res.bytes, first_seen,
+                              max(0, audits[0] - 1), audits[1])
+        self.db.set_pending(key, {"event": event.identifier, "drop": [e.digest for e in drop]})
+        self.db.commit()  # the intent is durable before the package changes
+        self.in_batch = 0
+        try:
+            record_event(item.location, event, [SOFTWARE], drop_events=[e.identifier for e in drop])
+        except Exception as e:
+            self.db.begin()
+            self.db.settle(key, "write failed")
+            res.notes.append(f"not recorded: {type(e).__name__}: {e}")
+            return
+        self.db.begin()
+        baseline = self.db.baseline(key)
+        _refresh_grown(baseline, Path(item.location))
+        self.db.set_baseline(key, baseline)
+        self.db.settle(key, "written")
+        res.recorded = event.identifier
+
+    def _gone(self) -> None:
+        """Packages the ledger knows under the locations audited, no longer there."""
+        for scope in self.scopes:
+            for key, location in list(self.db.known_under(scope)):
+                if location in self.seen_locations or os.path.lexists(location):
+                    continue
+                last, _, last_round = self.db.schedule_facts(key)
+                if last_round == self.result.round:
+                    continue
+                self._batch()
+                stamp = now()
+                identifier = self.db.db.execute("SELECT identifier, kind FROM packages WHERE id=?",
+                                                (key,)).fetchone()
+                res = PackageResult(location, identifier[1], identifier[0], outcome="gone")
+                res.findings.append(problem("AUDIT-PACKAGE-GONE", "",
+                                            f"no longer at {location} (last audited {last or 'never'})"))
+                self.db.record_audit(key, self.result.round, self.agent, "gone",
+                                     [f.to_dict() for f in res.findings], 0, 0, stamp)
+                self.db.count_round(self.result.round, "gone", 1, 0)
+                self._maybe_commit()
+                self.result.results.append(res)
+                if self.progress:
+                    self.progress(res)
+
+
+def _refresh_grown(baseline: dict, bag: Path) -> None:
+    """After audit --record: premis.xml and the tag manifests as the audit itself wrote them."""
+    from archiver.fixity import hash_file
+
+    for rel, entry in baseline.items():
+        if not entry.get("grows"):
+            continue
+        path = bag / rel
+        try:
+            size, digests = hash_file(path, [a for a in entry["digests"] if a in ALGORITHMS])
+        except OSError:
+            continue
+        entry.update(size=size, digests=dict(sorted(digests.items())))
+        if rel == PREMIS:
+            entry["elements"] = premis_elements(path.read_bytes()) or {}
+
+
+def _raise_interrupt(signum, frame):
+    raise _Interrupted()
