@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -259,3 +260,155 @@ class _ValidateProgress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _ledger_path(ledger):
+    from archiver.audit.ledger import default_ledger_path
+    from archiver.config import load_config
+    from archiver.problems import ArchiverError
+
+    try:
+        config = load_config()
+    except ArchiverError as e:
+        raise click.UsageError(str(e))
+    return (ledger or default_ledger_path(config)), config
+
+
+@main.command()
+@click.argument("locations", nargs=-1, type=click.Path())
+@click.option("--ledger", type=click.Path(dir_okay=False),
+              help="Ledger file (default: [audit] ledger in archiver.toml, else "
+                   "$XDG_DATA_HOME/archiver/ledger.sqlite).")
+@click.option("--due", metavar="AGE", help="Audit only what was not audited within AGE (e.g. 90d).")
+@click.option("--limit", metavar="SIZE", help="Stop starting packages after SIZE read (e.g. 50GB).")
+@click.option("--for", "for_", metavar="TIME", help="Stop starting packages after TIME (e.g. 30m).")
+@click.option("--record", is_flag=True,
+              help="Write the outcome into each archiver package's PREMIS (first, failures, latest).")
+@click.option("--check-ledger", is_flag=True, help="Verify the ledger's hash chain and summaries.")
+@click.option("--export", type=click.Choice(["csv", "premis"]),
+              help="Print every audit in the ledger as CSV or PREMIS XML.")
+@click.option("--agent", help="Operator recorded with each audit (default: [audit] agent, else the login name).")
+@click.option("--jobs", "-j", type=click.IntRange(1), help="Packages read side by side (default: CPU count).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON document.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only packages with findings and the summary.")
+def audit(locations, ledger, due, limit, for_, record, check_ledger, export, agent, jobs, as_json, quiet):
+    """Check each LOCATION (a store, a package, a .zip/.tar/.tar.gz, an OCFL storage root)
+    against its manifests and the ledger of what every package first was.
+
+    Exit status: 0 all good, 1 anything found (or a broken ledger), 2 bad usage.
+    """
+    from archiver.audit import LedgerError, LocationError, audit as run_audit
+    from archiver.audit.ledger import Ledger
+    from archiver.audit.schedule import parse_duration, parse_size
+
+    if not (locations or check_ledger or export):
+        raise click.UsageError("name at least one LOCATION (or give --check-ledger or --export)")
+    path, config = _ledger_path(ledger)
+    try:
+        due_s = parse_duration(due) if due else None
+        limit_b = parse_size(limit) if limit else None
+        for_s = parse_duration(for_) if for_ else None
+    except ValueError as e:
+        raise click.UsageError(str(e))
+    status = 0
+    if check_ledger or export:
+        try:
+            with Ledger.open(path, readonly=True) as db:
+                if export:
+                    from archiver.audit.export import export_csv, export_premis
+                    if export == "csv":
+                        export_csv(db, sys.stdout)
+                    else:
+                        sys.stdout.flush()
+                        export_premis(db, sys.stdout.buffer)
+                if check_ledger:
+                    problems = db.check()
+                    seq, head = db.head()
+                    for p in problems:
+                        click.echo(f"  error   {p.code}  {p.path}: {p.message}")
+                    verdict = "BROKEN" if problems else "intact"
+                    click.echo(f"{path}: ledger {verdict}: {seq} record(s), head {head}"
+                               + (f", {len(problems)} problem(s)" if problems else ""),
+                               err=bool(export))
+                    status = 1 if problems else 0
+        except LedgerError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+        if not locations:
+            sys.exit(status)
+
+    def progress(result):
+        if as_json or (quiet and result.outcome == "ok"):
+            return
+        _print_audit_result(result)
+
+    try:
+        run = run_audit(locations, ledger=path, due=due_s, limit=limit_b, seconds=for_s,
+                        record=record, agent=agent or None, jobs=jobs, progress=progress,
+                        config=config)
+    except (LocationError, LedgerError) as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    s = run.summary()
+    if as_json:
+        click.echo(json.dumps(run.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        line = (f"{s['audited']} package(s) audited: {s['ok']} ok, {s['found']} with findings "
+                f"({s['findings']} finding(s)), {s['gone']} gone, {s['first_seen']} first seen; "
+                f"{s['bytes']} bytes")
+        if s["not_due"]:
+            line += f"; {s['not_due']} not due"
+        if s["done_before"]:
+            line += f"; {s['done_before']} done earlier in this round"
+        if run.stopped:
+            line += f"; stopped ({run.stopped}), {s['remaining']} left for the next run"
+        line += f"; round {run.round}" + (" resumed" if run.resumed else "") + \
+            (" finished" if run.finished else " open") + f"; ledger {run.ledger}"
+        click.echo(line)
+    sys.exit(1 if run.found or status else 0)
+
+
+def _print_audit_result(result) -> None:
+    mark = {"ok": "ok", "found": "FOUND", "gone": "GONE"}[result.outcome]
+    extra = " (first seen: recorded as the baseline)" if result.first else ""
+    if result.recorded:
+        extra += f" [recorded event {result.recorded}]"
+    click.echo(f"{mark:6} {result.location}{extra}")
+    for f in result.findings:
+        where = f"{f.path}: " if f.path else ""
+        click.echo(f"  {f.severity:7} {f.code}  {where}{f.message}")
+    for note in result.accepted:
+        click.echo(f"  accepted {note}")
+    for note in result.notes:
+        click.echo(f"  note    {note}")
+
+
+@main.command()
+@click.argument("package")
+@click.option("--ledger", type=click.Path(dir_okay=False), help="Ledger file (default as for audit).")
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
+def history(package, ledger, as_json):
+    """Print the timeline of PACKAGE (a path, or an identifier the ledger knows): build,
+    capture, validations, deposits, seals from its PREMIS; first seen, audits, moves from
+    the ledger."""
+    from archiver.audit import LedgerError
+    from archiver.audit.history import history as timeline, render
+    from archiver.audit.ledger import Ledger
+
+    path, _ = _ledger_path(ledger)
+    db = None
+    try:
+        if os.path.isfile(path):
+            db = Ledger.open(path, readonly=True)
+    except LedgerError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    try:
+        h = timeline(package, db)
+    finally:
+        if db is not None:
+            db.close()
+    if not h.entries and not os.path.exists(package):
+        click.echo(f"error: {package}: no such package, and the ledger does not know it", err=True)
+        sys.exit(2)
+    click.echo(json.dumps(h.to_dict(), ensure_ascii=False, indent=2) if as_json else render(h))

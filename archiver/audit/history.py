@@ -166,7 +166,7 @@ def render(h: History) -> str:
         what = e.summary
         if e.count > 1:
             what = f"× {e.count} until {e.until}: {what} (the latest)"
-        lines.append(f"{e.time or '(no date)':20}  {e.kind:22} {outcome:7} {what}")
+        lines.append(f"{e.time or '(no date)':20}  {e.kind:28} {outcome:7} {what}")
         for d in e.details[:20]:
             lines.append(f"{'':44}{d}")
         if len(e.details) > 20:

@@ -22,7 +22,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 
-from archiver.bagit_rules import (DECLARATION_LIMIT, parse_declaration, parse_manifest,
+from archiver.bagit.rules import (DECLARATION_LIMIT, parse_declaration, parse_manifest,
                                   parse_tag_file, unsafe_reason)
 from archiver.fixity import ALGORITHMS, BLOCK, hash_many
 from archiver.problem_codes import problem
@@ -137,7 +137,7 @@ def _label(el) -> str:
 
 # -- a bag directory -------------------------------------------------------------------------------
 def read_bag_dir(bag_dir: str, jobs: int = 1) -> Inventory:
-    from archiver.validate import scan  # the same walk validate makes, with its safety rules
+    from archiver.validate.walk import scan  # the same walk validate makes, with its safety rules
 
     inv = Inventory(bag_dir, "bag")
     if not os.path.isdir(bag_dir):

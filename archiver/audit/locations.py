@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from archiver.store import SERIALIZED
+from archiver.package.store import SERIALIZED
 
 
 @dataclass(frozen=True)

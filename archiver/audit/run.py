@@ -300,7 +300,7 @@ class _Round:
         crash at any step knows the drop was the audit's own, and the baseline follows."""
         from archiver.audit.record import audit_events, outcome_event, superseded
         from archiver.metadata.provenance import SOFTWARE
-        from archiver.package import record_event
+        from archiver.package.record import record_event
 
         premis = Path(item.location) / PREMIS
         if item.kind != "bag" or not premis.is_file():
