@@ -1,0 +1,84 @@
+"""Serialized packages checked in place (streamed, never unpacked) and OCFL storage roots."""
+from __future__ import annotations
+
+import os
+import tarfile
+import zipfile
+from pathlib import Path
+
+from auditkit import cli, findings, payload_file, run_audit
+
+
+def _serialize(package: Path, out: Path, kind: str) -> Path:
+    if kind == "zip":
+        target = out / f"{package.name}.zip"
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(package.rglob("*")):
+                zf.write(path, f"{package.name}/{path.relative_to(package)}")
+        return target
+    target = out / f"{package.name}.{kind}"
+    with tarfile.open(target, "w:gz" if kind == "tar.gz" else "w") as tf:
+        tf.add(package, arcname=package.name)
+    return target
+
+
+def test_archives_are_audited_in_place_without_unpacking(store, ledger, tmp_path):
+    archives = tmp_path / "archives"
+    archives.mkdir()
+    packages = sorted(store.iterdir())
+    made = [_serialize(p, archives, kind) for p, kind in zip(packages, ("zip", "tar", "tar.gz"))]
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = {"TMPDIR": str(scratch), "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    done = cli("audit", archives, "--json", env=env, cwd=scratch)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert os.listdir(scratch) == []  # nothing was unpacked anywhere we can see
+    assert sorted(os.listdir(archives)) == sorted(p.name for p in made)
+    import json
+    doc = json.loads(done.stdout)
+    assert {p["kind"] for p in doc["packages"]} == {"zip", "tar"}
+    assert all(p["files"] == 11 for p in doc["packages"])
+
+
+def test_a_flipped_byte_in_a_tar_member_is_changed(store, ledger, tmp_path):
+    package = sorted(store.iterdir())[0]
+    tar = _serialize(package, tmp_path, "tar")
+    run_audit(tar, ledger=ledger)
+    name = payload_file(package).name
+    data = bytearray(tar.read_bytes())
+    with tarfile.open(tar) as tf:
+        at = tf.getmember(f"{package.name}/data/{name}").offset_data + 20
+    data[at] ^= 0x20
+    tar.write_bytes(bytes(data))
+    assert findings(run_audit(tar, ledger=ledger)) == {(tar.name, "AUDIT-FILE-CHANGED", f"data/{name}")}
+
+
+def test_tar_gz_damaged_in_the_middle(store, ledger, tmp_path):
+    package = sorted(store.iterdir())[0]
+    targz = _serialize(package, tmp_path, "tar.gz")
+    assert not run_audit(targz, ledger=ledger).found
+    data = bytearray(targz.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 64] = bytes(64)
+    targz.write_bytes(bytes(data))
+    run = run_audit(targz, ledger=ledger)
+    codes = {code for _, code, _ in findings(run)}
+    assert "AUDIT-ARCHIVE-DAMAGED" in codes
+    assert run.found and run.results[0].outcome == "found"
+
+
+def test_ocfl_root_made_by_deposit_and_content_altered(store, ledger, tmp_path):
+    from archiver.deposit import deposit
+    root = tmp_path / "repository"
+    results = deposit([str(store)], f"ocfl:{root}")
+    assert all(r.ok for r in results), [r.message for r in results]
+    first = run_audit(root, ledger=ledger)
+    assert len(first.results) == 3 and not first.found
+    assert {r.kind for r in first.results} == {"ocfl"}
+    assert {r.identifier for r in first.results} == {p.name for p in store.iterdir()}
+    obj = Path(first.results[0].location)
+    content = sorted((obj / "v1" / "content" / "data").iterdir())[0]
+    content.write_bytes(content.read_bytes()[::-1])
+    found = findings(run_audit(root, ledger=ledger))
+    assert (obj.name, "AUDIT-FILE-CHANGED", f"v1/content/data/{content.name}") in found  # inventory
+    assert (obj.name, "AUDIT-FILE-CHANGED", f"data/{content.name}") in found  # the bag's manifests
