@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from archiver.durable import step
+
 SCHEMA_VERSION = 1
 GENESIS = "0" * 64
 
@@ -200,6 +202,7 @@ class Ledger:
 
     def commit(self) -> None:
         if self._in_batch:
+            step(f"commit ledger {self.path}")  # a crash test can stop just before any batch
             self.db.execute("COMMIT")
             self._in_batch = False
 

@@ -241,6 +241,8 @@ class _Round:
                     break
                 queue.popleft()
                 self.bounds.take(estimate)
+                if item.kind == "bag" and (self.record or (key and self.db.pending(key))):
+                    _finish_interrupted_update(item.location)
                 if self.pool:
                     pending.append((item, key, self.pool.apply_async(_read, ((item.location, item.kind),))))
                 else:
@@ -374,6 +376,17 @@ def _refresh_grown(baseline: dict, bag: Path) -> None:
         entry.update(size=size, digests=dict(sorted(digests.items())))
         if rel == PREMIS:
             entry["elements"] = premis_elements(path.read_bytes()) or {}
+
+
+def _finish_interrupted_update(bag: str) -> None:
+    """An update of the package interrupted by a crash (this audit's own --record, or a
+    deposit's) is completed or undone before the package is judged, by the package's own
+    recovery (issue 13: package/record.py `recover`, where it exists)."""
+    from archiver.package import record
+
+    recover = getattr(record, "recover", None)
+    if recover is not None:
+        recover(bag)
 
 
 def _raise_interrupt(signum, frame):
