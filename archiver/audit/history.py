@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from archiver.audit.inventory import PREMIS
-from archiver.audit.record import DETAIL_PREFIX
+from archiver.audit.record import DETAIL_PREFIX, premis_events
 from archiver.metadata.premis import P
 from archiver.metadata.vocabulary import EVENT_TYPES
 
@@ -76,20 +76,15 @@ def premis_of(location: str) -> bytes | None:
 
 
 def premis_entries(document: bytes) -> list[Entry]:
-    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
-    root = etree.fromstring(document, parser)
     out = []
-    for el in root.iterfind(P + "event"):
+    for el, code, detail, outcome in premis_events(document):
         kind = el.find(P + "eventType")
-        code = (kind.get("valueURI") or "").rsplit("/", 1)[-1] if kind is not None else ""
         label = EVENT_TYPES.get(code, (kind.text if kind is not None else "") or "event")
-        detail = el.findtext(f"{P}eventDetailInformation/{P}eventDetail") or ""
         note = el.findtext(f"{P}eventOutcomeInformation/{P}eventOutcomeDetail/"
                            f"{P}eventOutcomeDetailNote")
         out.append(Entry(el.findtext(P + "eventDateTime") or "", "package",
                          "audit (recorded)" if detail.startswith(DETAIL_PREFIX) else label,
-                         el.findtext(f"{P}eventOutcomeInformation/{P}eventOutcome") or "",
-                         detail, [note] if note else []))
+                         outcome, detail, [note] if note else []))
     return out
 
 

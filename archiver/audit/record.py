@@ -24,21 +24,23 @@ class AuditEvent:
     digest: str  # of the element in canonical form (what the ledger keeps of premis.xml)
 
 
-def audit_events(document: bytes) -> list[AuditEvent]:
-    """The fixity-check events archiver audit wrote, in document order."""
+def premis_events(document: bytes):
+    """(element, eventType code, detail, outcome) of each PREMIS event, in document order."""
     parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
     root = etree.fromstring(document, parser)
-    out = []
     for el in root.iterfind(P + "event"):
         kind = el.find(P + "eventType")
-        detail = el.findtext(f"{P}eventDetailInformation/{P}eventDetail") or ""
-        if kind is None or not (kind.get("valueURI") or "").endswith("/fix") \
-                or not detail.startswith(DETAIL_PREFIX):
-            continue
-        out.append(AuditEvent(el.findtext(f"{P}eventIdentifier/{P}eventIdentifierValue") or "",
-                              el.findtext(f"{P}eventOutcomeInformation/{P}eventOutcome") or "",
-                              hashlib.sha256(etree.tostring(el, method="c14n")).hexdigest()))
-    return out
+        code = (kind.get("valueURI") or "").rsplit("/", 1)[-1] if kind is not None else ""
+        yield (el, code, el.findtext(f"{P}eventDetailInformation/{P}eventDetail") or "",
+               el.findtext(f"{P}eventOutcomeInformation/{P}eventOutcome") or "")
+
+
+def audit_events(document: bytes) -> list[AuditEvent]:
+    """The fixity-check events archiver audit wrote, in document order."""
+    return [AuditEvent(el.findtext(f"{P}eventIdentifier/{P}eventIdentifierValue") or "", outcome,
+                       hashlib.sha256(etree.tostring(el, method="c14n")).hexdigest())
+            for el, code, detail, outcome in premis_events(document)
+            if code == "fix" and detail.startswith(DETAIL_PREFIX)]
 
 
 def superseded(events: list[AuditEvent]) -> list[AuditEvent]:
