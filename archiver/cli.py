@@ -345,7 +345,7 @@ def audit(locations, ledger, due, limit, for_, record, check_ledger, export, age
     try:
         run = run_audit(locations, ledger=path, due=due_s, limit=limit_b, seconds=for_s,
                         record=record, agent=agent or None, jobs=jobs, progress=progress,
-                        config=config)
+                        config=config, keep_results=as_json)
     except (LocationError, LedgerError) as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
@@ -365,6 +365,8 @@ def audit(locations, ledger, due, limit, for_, record, check_ledger, export, age
         line += f"; round {run.round}" + (" resumed" if run.resumed else "") + \
             (" finished" if run.finished else " open") + f"; ledger {run.ledger}"
         click.echo(line)
+    if run.stopped == "interrupted":
+        sys.exit(130)  # the round stays open; the next run resumes it
     sys.exit(1 if run.found or status else 0)
 
 

@@ -99,6 +99,17 @@ def _read_tags(inv: Inventory, source, names: list[str]) -> set[str]:
     return algorithms
 
 
+def _named_algorithms(names) -> set[str]:
+    found = set()
+    for name in names:
+        for prefix in ("manifest-", "tagmanifest-"):
+            if "/" not in name and name.startswith(prefix) and name.endswith(".txt"):
+                alg = name[len(prefix):-4].lower()
+                if alg in ALGORITHMS:
+                    found.add(alg)
+    return found
+
+
 def premis_elements(data: bytes) -> dict[str, str] | None:
     """{digest of each top-level PREMIS element (canonical XML): a short label}.
 
@@ -148,8 +159,8 @@ def read_bag_dir(bag_dir: str, jobs: int = 1) -> Inventory:
     for rel in tree.blocked:
         inv.unreadable[rel] = "not a regular file inside the bag; not opened"
     names = [rel for rel in tree.tags if rel in tree.disk]
-    algorithms = _read_tags(inv, lambda rel: tree.disk[rel], names)
-    algorithms = tuple(sorted(algorithms | {LEDGER_ALGORITHM}))
+    # the manifests' names say which algorithms to compute: hashing starts before they are read
+    algorithms = tuple(sorted(_named_algorithms(names) | {LEDGER_ALGORITHM}))
     sizes = {}
     targets = {}
     for rel, disk in tree.disk.items():
@@ -157,7 +168,9 @@ def read_bag_dir(bag_dir: str, jobs: int = 1) -> Inventory:
             continue
         targets[disk] = rel
         sizes[disk] = tree.payload.get(rel, tree.tags.get(rel, 0))
-    for disk, size, digests in hash_many(list(targets), algorithms, jobs=jobs, sizes=sizes):
+    job = hash_many(list(targets), algorithms, jobs=jobs, sizes=sizes)
+    _read_tags(inv, lambda rel: tree.disk[rel], names)
+    for disk, size, digests in job:
         rel = targets[disk]
         if isinstance(digests, str):
             inv.unreadable[rel] = digests

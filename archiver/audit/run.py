@@ -64,17 +64,27 @@ class AuditRun:
     remaining: int = 0  # due, not reached this run
     head: str | None = None
     seal: str | None = None
+    keep: bool = True  # False: results are counted, not kept (memory flat over any store)
     results: list[PackageResult] = field(default_factory=list)
+    counts: dict = field(default_factory=lambda: dict.fromkeys(
+        ("ok", "found", "gone", "audited", "first_seen", "findings", "bytes"), 0))
+
+    def add(self, res: PackageResult) -> None:
+        c = self.counts
+        c[res.outcome] += 1
+        c["audited"] += 1
+        c["first_seen"] += res.first
+        c["findings"] += len(res.findings)
+        c["bytes"] += res.bytes
+        if self.keep:
+            self.results.append(res)
 
     @property
     def found(self) -> bool:
-        return any(r.outcome != "ok" for r in self.results)
+        return self.counts["found"] + self.counts["gone"] > 0
 
     def summary(self) -> dict:
-        counts = {k: sum(r.outcome == k for r in self.results) for k in ("ok", "found", "gone")}
-        return {**counts, "audited": len(self.results), "first_seen": sum(r.first for r in self.results),
-                "findings": sum(len(r.findings) for r in self.results),
-                "bytes": sum(r.bytes for r in self.results), "not_due": self.not_due,
+        return {**self.counts, "not_due": self.not_due,
                 "done_before": self.done_before, "remaining": self.remaining,
                 "round": self.round, "resumed": self.resumed, "round_finished": self.finished,
                 "stopped": self.stopped, "ledger": self.ledger, "head": self.head}
@@ -96,12 +106,13 @@ def default_agent(config: dict) -> str:
 def audit(locations, *, ledger: str | os.PathLike | None = None, due: float | None = None,
           limit: int | None = None, seconds: float | None = None, record: bool = False,
           agent: str | None = None, jobs: int | None = None, progress=None,
-          config: dict | None = None) -> AuditRun:
+          config: dict | None = None, keep_results: bool = True) -> AuditRun:
     """Audit every package at `locations` (see locations.py) against the ledger.
 
     due: audit only packages not audited within this many seconds; limit / seconds: bound
     the run by bytes / time (the round stays open, the next run resumes it); record: write
-    the outcome into each archiver package's PREMIS; progress(result) after each package.
+    the outcome into each archiver package's PREMIS; progress(result) after each package;
+    keep_results=False counts results instead of keeping them (a store of any size).
     Raises LocationError for a location that neither exists nor is known to the ledger, and
     ledger.LedgerError when the ledger cannot be used."""
     from archiver.audit.ledger import default_ledger_path
@@ -123,7 +134,7 @@ def audit(locations, *, ledger: str | os.PathLike | None = None, due: float | No
                 raise LocationError(f"{scope}: no such file or directory, and the ledger "
                                     "knows no package there")
         return _Round(db, scopes, found, agent, due, Bounds(limit, seconds), record, jobs,
-                      pool, progress, config).run()
+                      pool, progress, config, keep_results).run()
     finally:
         if pool is not None:
             pool.terminate()
@@ -156,11 +167,11 @@ class _Interrupted(Exception):
 
 class _Round:
     def __init__(self, db: Ledger, scopes, found, agent, due, bounds, record, jobs, pool,
-                 progress, config):
+                 progress, config, keep_results=True):
         self.db, self.scopes, self.found, self.agent = db, scopes, found, agent
         self.due, self.bounds, self.record, self.jobs = due, bounds, record, jobs
         self.pool, self.progress, self.config = pool, progress, config
-        self.result = AuditRun(ledger=str(db.path))
+        self.result = AuditRun(ledger=str(db.path), keep=keep_results)
         self.in_batch = 0
         self.batch_started = time.monotonic()
         self.seen_locations: set[str] = set()
@@ -292,7 +303,7 @@ class _Round:
         if self.record:
             self._record(key, item, inv, res)
         self._maybe_commit()
-        self.result.results.append(res)
+        self.result.add(res)
         if self.progress:
             self.progress(res)
 
@@ -356,7 +367,7 @@ class _Round:
                                      [f.to_dict() for f in res.findings], 0, 0, stamp)
                 self.db.count_round(self.result.round, "gone", 1, 0)
                 self._maybe_commit()
-                self.result.results.append(res)
+                self.result.add(res)
                 if self.progress:
                     self.progress(res)
 
