@@ -205,8 +205,6 @@ CODES: dict[str, tuple[str, str, str]] = {
     "AUDIT-ARCHIVE-DAMAGED": (E, "archiver audit", "a serialized package cannot be read to its end"),
     "AUDIT-OCFL-INVENTORY": (E, "OCFL 1.1 §3.5", "an OCFL object's inventory is unreadable, does "
                              "not match its digest sidecar, or names unsafe paths"),
-    "AUDIT-NOT-RECORDED": (W, "archiver audit", "--record could not write the outcome into "
-                           "the package"),
     "AUDIT-LEDGER-CHAIN": (E, "archiver audit", "a ledger record was changed, removed or "
                            "inserted after it was written (hash chain broken)"),
     "AUDIT-LEDGER-TABLE": (E, "archiver audit", "a ledger summary disagrees with the records"),
