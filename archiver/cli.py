@@ -29,6 +29,32 @@ def _key_value(ctx, param, values):
     return tuple(pairs)
 
 
+def _connect(option: str | None):
+    """--cluster, else `scheduler` in [cluster] of archiver.toml ("local": this machine);
+    the connected cluster, or None. A cluster that does not answer is exit 2."""
+    from archiver.config import load_config
+    from archiver.executor import ClusterError, connect
+    from archiver.problems import ArchiverError
+
+    try:
+        section = load_config().get("cluster", {})
+        address = option or section.get("scheduler")
+        return connect(address, timeout=float(section.get("timeout", 10))) if address else None
+    except ClusterError as e:
+        _cluster_failed(e)
+    except (ArchiverError, ValueError) as e:
+        raise click.UsageError(str(e))
+
+
+def _cluster_failed(e) -> None:
+    click.echo(f"error: {e.path}: {e.message}", err=True)
+    sys.exit(2)
+
+
+_CLUSTER_HELP = ("Run on the Dask cluster of this scheduler (tcp://HOST:8786; default: [cluster] "
+                 "scheduler in archiver.toml; 'local': this machine). Workers share this file system.")
+
+
 def _progress_bar(total: int, unit: str, quiet: bool):
     """A tqdm bar on stderr when it is a terminal; otherwise None."""
     if quiet or total < 2 or not sys.stderr.isatty():
@@ -53,11 +79,12 @@ def _progress_bar(total: int, unit: str, quiet: bool):
               help="Leave commenters' names out of the package metadata (the original keeps them).")
 @click.option("--no-fsync", is_flag=True, help="Skip the durability sync (scratch builds).")
 @click.option("--jobs", "-j", type=click.IntRange(1), help="Parallel builds (default: CPU count).")
+@click.option("--cluster", metavar="ADDRESS", help=_CLUSTER_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print results as one JSON document.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print warnings for each package.")
 def build(reports, out, meta, checksums, info, agent, source_organization,
-          withhold_commenter_names, no_fsync, jobs, as_json, quiet, verbose):
+          withhold_commenter_names, no_fsync, jobs, cluster, as_json, quiet, verbose):
     """Package each REPORT (file or directory of reports) as a BagIt bag."""
     from archiver.package.build import build as run_build, check_info
     from archiver.config import load_config
@@ -87,15 +114,21 @@ def build(reports, out, meta, checksums, info, agent, source_organization,
         if line and (result.status == "failed" or not quiet):
             (bar.write if bar else click.echo)(line, file=sys.stderr if result.status == "failed" else sys.stdout)
 
+    remote = _connect(cluster)
     try:
         results = run_build(reports, out, algorithms=algorithms, meta=meta, info=info,
                             agent=agent or config.get("agent"),
                             source_organization=source_organization or config.get("source_organization"),
                             withhold_commenter_names=withhold_commenter_names,
-                            durable=not no_fsync, jobs=jobs, progress=progress, started=started)
-    except ArchiverError as e:  # the store itself is unusable
-        click.echo(f"error: {e.path}: {e.message}", err=True)
-        sys.exit(2)
+                            durable=not no_fsync, jobs=jobs, progress=progress, started=started,
+                            cluster=remote)
+    except ArchiverError as e:  # the store itself is unusable, or the cluster failed
+        if bar:
+            bar.close()
+        _cluster_failed(e)
+    finally:
+        if remote is not None:
+            remote.join()
     if bar:
         bar.close()
     counts = {s: sum(r.status == s for r in results) for s in ("built", "exists", "failed")}
@@ -183,8 +216,9 @@ def deposit(packages, target, collection, dry_run, as_json, quiet):
                    "(default: CPU count).")
 @click.option("--record", is_flag=True,
               help="Append the outcome as a PREMIS event to an archiver package's premis.xml.")
+@click.option("--cluster", metavar="ADDRESS", help=_CLUSTER_HELP)
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and each bag's summary line.")
-def validate(bags, fast, completeness_only, profile_file, as_json, jobs, record, quiet):
+def validate(bags, fast, completeness_only, profile_file, as_json, jobs, record, cluster, quiet):
     """Validate each BAG (a directory, .zip, .tar, .tar.gz or .tgz) against RFC 8493.
 
     A folder of bags, such as packages/, stands for every bag in it.
@@ -208,15 +242,24 @@ def validate(bags, fast, completeness_only, profile_file, as_json, jobs, record,
             for p in e.problems:
                 click.echo(f"error: {p.code}: {p.path}: {p.message}", err=True)
             sys.exit(2)
+    from archiver.executor import ClusterError
     from archiver.package.store import expand_bags
 
     reports = []
     show_bars = not (as_json or quiet) and sys.stderr.isatty()
-    for report in validate_each(expand_bags(bags), mode=mode, profile=profile, jobs=jobs,
-                                record=record, progress=lambda path: _ValidateProgress(path, show_bars)):
-        reports.append(report)
-        if not as_json:
-            _print_bag_report(report, quiet)
+    remote = _connect(cluster)
+    try:
+        for report in validate_each(expand_bags(bags), mode=mode, profile=profile, jobs=jobs,
+                                    record=record, progress=lambda path: _ValidateProgress(path, show_bars),
+                                    cluster=remote):
+            reports.append(report)
+            if not as_json:
+                _print_bag_report(report, quiet)
+    except ClusterError as e:  # no verdict for what is left, and none of it recorded
+        _cluster_failed(e)
+    finally:
+        if remote is not None:
+            remote.join()
     if as_json:
         counts = {"valid": sum(r.valid for r in reports), "invalid": sum(not r.valid for r in reports)}
         click.echo(json.dumps({"reports": [r.to_dict() for r in reports], "summary": counts},

@@ -140,24 +140,65 @@ class HashJob:
 def _split(paths: Iterable[str], sizes: dict[str, int] | None) -> tuple[list[str], list[str]]:
     small, large = [], []
     for p in paths:
-        size = sizes.get(p) if sizes else None
-        if size is None:
-            try:
-                size = os.stat(p).st_size
-            except OSError:
-                size = 0
-        (large if size >= SMALL else small).append(p)
+        (large if _size(p, sizes) >= SMALL else small).append(p)
     return small, large
 
 
+def _size(path: str, sizes: dict[str, int] | None) -> int:
+    size = sizes.get(path) if sizes else None
+    if size is None:
+        try:
+            size = os.stat(path).st_size
+        except OSError:
+            size = 0
+    return size
+
+
 def hash_many(paths: Iterable[str], algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
-              jobs: int | None = None, sizes: dict[str, int] | None = None) -> HashJob:
+              jobs: int | None = None, sizes: dict[str, int] | None = None,
+              executor=None) -> HashJob | RemoteHashJob:
     """Start hashing every path (see HashJob); iterate the result for (path, size, digests).
 
     `sizes` (from an earlier stat) lets the scheduler split small and large files without a
-    second stat.
+    second stat. An executor (a cluster, see archiver.executor) hashes instead of this
+    machine's threads and processes.
     """
+    if executor is not None:
+        return RemoteHashJob(paths, algorithms, executor, sizes)
     return HashJob(paths, algorithms, jobs, sizes)
+
+
+class RemoteHashJob:
+    """Hashing under way on an executor's workers, in tasks of many small files or one large
+    one; iterate for (path, size, digests) as HashJob yields them, in the order given.
+
+    Workers are sent absolute paths (their working directory is not this one); a file a worker
+    cannot read while this machine can is the executor's error, not an unreadable file.
+    """
+
+    def __init__(self, paths: Iterable[str], algorithms: Sequence[str], executor,
+                 sizes: dict[str, int] | None = None):
+        self.algorithms = tuple(algorithms)
+        given = list(paths)
+        self._given = {os.path.abspath(p): p for p in given}
+        absolute = list(self._given)
+        weights = [_size(self._given[p], sizes) for p in absolute]
+        self._results = executor.map(_hash_one, absolute, args=(self.algorithms,), weights=weights,
+                                     per_task=1000, unseen=_unread)
+
+    def __iter__(self) -> Iterator[tuple[str, int, dict[str, str] | str]]:
+        try:
+            for path, size, digests in self._results:
+                yield self._given[path], size, digests
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._results.close()
+
+
+def _unread(path: str, result: tuple[str, int, dict[str, str] | str]) -> str | None:
+    return path if result[1] == -1 else None
 
 
 def copy_and_hash(src: str | os.PathLike, dst: str | os.PathLike,

@@ -144,6 +144,14 @@ CODES: dict[str, tuple[str, str, str]] = {
                              "schemas/archiver-mets.xsd"),
     "PACKAGE-METS-FILE": (E, "archiver", "the METS fileSec lists every payload file, and only "
                           "those, with the manifest's SHA-256"),
+    # -- the cluster (archiver.executor): the run stops, exit 2, rather than give a verdict --------
+    "CLUSTER-UNREACHABLE": (E, "archiver", "no Dask scheduler, or one without workers, answers at "
+                            "the address given"),
+    "CLUSTER-LOST": (E, "archiver", "the scheduler went away during the run, or a task was lost with "
+                     "every worker that ran it"),
+    "CLUSTER-VERSION": (E, "archiver", "every worker runs the same archiver version as the client"),
+    "CLUSTER-STORAGE-NOT-SHARED": (E, "archiver", "workers see the client's files under the same "
+                                   "paths (a shared file system) and can write into the store"),
     # -- BagIt Profiles --------------------------------------------------------------------------
     "PROFILE-UNREADABLE": (E, "Profiles §Implementation", "the profile could not be read as JSON"),
     "PROFILE-INVALID": (E, "Profiles §Implementation", "the profile document breaks the BagIt "

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import signal
-import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -23,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from archiver import __version__
 from archiver.bagit.bag import (BAGIT_TXT, bag_info_text, human_size, manifest_files, payload_oxum,
                                 tag_manifests_for)
+from archiver.executor import open_executor, task_groups
 from archiver.extract import apply_sidecar, extract_text
 from archiver.extract.language import preload as preload_language_model
 from archiver.extract.html import extract_html, missing_fields
@@ -303,11 +302,16 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
           source_organization: str | None = None, withhold_commenter_names: bool = False,
           durable: bool = True, jobs: int | None = None,
           progress: Callable[[BuildResult], None] | None = None,
-          started: Callable[[int], None] | None = None) -> list[BuildResult]:
+          started: Callable[[int], None] | None = None, cluster=None) -> list[BuildResult]:
     """Build one package per report into `out`. Never raises for a bad report: its result
     says "failed" with the reason; the others still build. A store that cannot be made or
     written raises ArchiverError before anything is read. `started` is told how many
-    results are coming once the inputs are known; `progress` gets each result."""
+    results are coming once the inputs are known; `progress` gets each result.
+
+    `cluster` (an address such as tcp://HOST:8786, or archiver.executor.connect's result)
+    builds on a Dask cluster sharing this file system: workers write the temporary packages,
+    this process renames them into the store; a cluster that fails raises ClusterError and
+    leaves no partial package."""
     opts = BuildOptions(out=str(out), algorithms=package_algorithms(algorithms), meta=meta,
                         info=check_info(info), agent=agent, source_organization=source_organization,
                         withhold_commenter_names=withhold_commenter_names, durable=durable)
@@ -330,15 +334,13 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
     run = uuid.uuid4().hex[:12]
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(reports) or 1))
     # Reports are always built in worker processes, so this process never loads Siegfried
-    # (see _pool_context); one worker costs a fork, a few milliseconds.
-    if reports:
+    # (see archiver.executor.local.pool_context); one worker costs a fork, a few milliseconds.
+    if reports and cluster is None:
         preload_language_model()  # once here, shared by every forked worker
-    pool = _pool_context().Pool(jobs, initializer=_worker_init) if reports else None
+    pool = open_executor(cluster, jobs) if reports else None
     restore = _stop_on_sigterm() if pool else None
     try:
-        work = [(inp, opts, run) for inp in reports]
-        done = (pool.imap(_build_one_args, work, chunksize=max(1, min(16, len(work) // (jobs * 8))))
-                if pool else ())
+        done = _submit(pool, reports, opts, run, store) if pool else ()
         batch: list[BuildResult] = []
         for result in done:
             batch.append(result)
@@ -365,13 +367,6 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
     return results
 
 
-def _worker_init() -> None:
-    # Ctrl-C reaches every process of the terminal's group: only this one's parent acts on
-    # it (it terminates the workers and removes their unfinished packages)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # terminate() ends a worker at once
-
-
 def _stop_on_sigterm():
     """SIGTERM (kill, timeout, systemd) stops the build as Ctrl-C does: the workers are
     terminated and their unfinished packages removed. Returns the handler to restore, or
@@ -387,19 +382,40 @@ def _stop_on_sigterm():
     return signal.signal(signal.SIGTERM, stop)
 
 
-def _build_one_args(args: tuple[ReportInput, BuildOptions, str]) -> BuildResult:
-    return build_one(*args)
+def _submit(pool, reports: list[ReportInput], opts: BuildOptions, run: str, store: Path):
+    """Every report's build started on the executor; its results in order. A cluster's
+    workers are checked to see the reports and to write into the store, and are given
+    absolute paths (their working directory is not this one), named back as given here."""
+    if not pool.remote:
+        return pool.map(build_one, reports, args=(opts, run), per_task=16)
+    pool.check_shared(read=[str(inp.root / inp.report) for inp in reports], write=[str(store)])
+    absolute = replace(opts, out=os.path.abspath(opts.out),
+                       meta=opts.meta and os.path.abspath(opts.meta))
+    work = [replace(inp, root=inp.root.absolute(), sidecar=inp.sidecar and inp.sidecar.absolute())
+            for inp in reports]
+    groups = [work[a:b] for a, b in task_groups([0] * len(work), BATCH, pool.slots, 0)]
+    done = (r for group in pool.map(_build_group, groups, args=(absolute, run), per_task=1) for r in group)
+    return (_as_given(result, inp, absolute.out, opts.out) for inp, result in zip(reports, done))
 
 
-def _pool_context() -> multiprocessing.context.BaseContext:
-    """Fork, unless this process has loaded Siegfried's Go runtime (a caller used pygfried):
-    children forked from it hang in their first identification, so they come from a clean
-    fork server instead."""
-    if "pygfried" in sys.modules and "forkserver" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("forkserver")
-    if "fork" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
+def _build_group(group: list[ReportInput], opts: BuildOptions, run: str) -> list[BuildResult]:
+    """A cluster's task: a group of packages, made durable by the worker that wrote them (the
+    client's sync reaches only what its own machine wrote) before the client renames them."""
+    results = [build_one(inp, opts, run) for inp in group]
+    if opts.durable and any(r.status == "built" for r in results):
+        sync_filesystem(Path(opts.out))
+    return results
+
+
+def _as_given(result: BuildResult, inp: ReportInput, absolute_out: str, out: str) -> BuildResult:
+    if result.status == "exists":
+        result.path = str(Path(out) / result.package_id)
+    if result.message:  # paths inside the input, then the store's
+        root, given = str(inp.root.absolute()), str(inp.root)
+        inside = "" if given == "." else given + os.sep  # Path(".") / name is just name
+        result.message = (result.message.replace(root + os.sep, inside)
+                          .replace(root, given).replace(absolute_out, out))
+    return result
 
 
 def _finish(batch: list[BuildResult], store: Path, durable: bool,

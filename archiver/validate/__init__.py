@@ -15,9 +15,11 @@ How it stays fast and safe:
 from __future__ import annotations
 
 import os
-import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 
+from archiver.executor import ClusterError, LocalPool, connect
+from archiver.executor.local import can_fork
 from archiver.package.store import expand_bags
 from archiver.problem_codes import problem
 from archiver.validate.report import ARCHIVER_PROFILE_ID, MODES, BagReport, Progress  # noqa: F401
@@ -27,14 +29,15 @@ __all__ = ["ARCHIVER_PROFILE_ID", "BagReport", "MODES", "validate", "validate_ba
 
 
 def validate_bag(path: str | os.PathLike, *, mode: str = "full", profile=None, jobs: int | None = None,
-                 progress: Progress | None = None, record: bool = False) -> BagReport:
+                 progress: Progress | None = None, record: bool = False, executor=None) -> BagReport:
     """Validate one bag (a directory or a serialized bag) and return its report.
 
     mode: "full" (everything, every checksum), "fast" (Payload-Oxum and completeness) or
     "completeness" (every file present and listed). `profile` is a path, a parsed JSON
     document or an archiver.validate.profile.Profile. `record=True` appends a PREMIS event with the
     outcome to an archiver package's metadata/premis.xml (tag manifests rewritten, payload
-    untouched).
+    untouched). `executor` (a cluster, see archiver.executor) hashes the payload of a bag
+    directory instead of this machine.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -43,7 +46,7 @@ def validate_bag(path: str | os.PathLike, *, mode: str = "full", profile=None, j
     try:
         loaded = _load_profile(profile, report)
         if os.path.isdir(path):
-            validate_dir(path, report, loaded, jobs, progress, record)
+            validate_dir(path, report, loaded, jobs, progress, record, executor=executor)
         elif os.path.isfile(path):
             validate_archive(path, report, loaded, jobs, progress, record)
         else:
@@ -51,6 +54,8 @@ def validate_bag(path: str | os.PathLike, *, mode: str = "full", profile=None, j
             report.problems.append(problem("VALIDATE-PATH-MISSING", path,
                                            "no such file or directory" if not os.path.lexists(path)
                                            else "neither a directory nor a file"))
+    except ClusterError:  # the cluster failed, not the bag: no verdict at all
+        raise
     except Exception as e:  # never raise on what a bag holds: report it instead
         report.problems.append(problem("VALIDATE-INTERNAL-ERROR", "", f"{type(e).__name__}: {e}"))
     return report
@@ -64,7 +69,8 @@ def validate(paths: Iterable[str | os.PathLike], **kw) -> list[BagReport]:
 
 def validate_each(paths: Sequence[str | os.PathLike], *, mode: str = "full", profile=None,
                   jobs: int | None = None, record: bool = False,
-                  progress: Callable[[str], Progress | None] | None = None) -> Iterator[BagReport]:
+                  progress: Callable[[str], Progress | None] | None = None,
+                  cluster=None) -> Iterator[BagReport]:
     """Validate the bags one after another, yielding each report in order as it is done.
 
     With more bags than jobs (a store of thousands of small packages), bags are validated
@@ -72,35 +78,68 @@ def validate_each(paths: Sequence[str | os.PathLike], *, mode: str = "full", pro
     each hashed by every core. `progress(path)` may give a progress callback per bag (used
     one at a time only). `--record` runs one at a time: an interrupted worker must not be
     killed between the staged writes of an event and their renames.
+
+    `cluster` (an address such as tcp://HOST:8786, or archiver.executor.connect's result) runs
+    the same work on a Dask cluster sharing this file system: bags side by side on the
+    workers, or one bag's files hashed by them; the events of --record are written here.
+    A cluster that fails raises ClusterError.
     """
     if profile is not None and not isinstance(profile, dict):
         from archiver.validate.profile import Profile, load_profile
         if not isinstance(profile, Profile):
             profile = load_profile(profile)  # ProfileError: a usage error for the caller
-    import multiprocessing  # here: validating one bag does not need it
-
     paths = [os.fspath(p) for p in paths]
-    jobs = max(1, jobs or os.cpu_count() or 1)
-    if jobs == 1 or record or len(paths) <= jobs or "fork" not in multiprocessing.get_all_start_methods():
-        for p in paths:
-            bar = progress(p) if progress else None
-            yield validate_bag(p, mode=mode, profile=profile, jobs=jobs, progress=bar, record=record)
-            if bar is not None and hasattr(bar, "close"):
-                bar.close()
-        return
-    work = [(p, mode, profile) for p in paths]
-    with multiprocessing.get_context("fork").Pool(jobs, initializer=_ignore_interrupts) as pool:
-        yield from pool.imap(_validate_one, work, chunksize=max(1, min(8, len(work) // (jobs * 8))))
+    remote = connect(cluster)
+    try:
+        if remote is not None:
+            remote.check_shared(read=paths)
+        jobs = remote.slots if remote else max(1, jobs or os.cpu_count() or 1)
+        if jobs == 1 or record or len(paths) <= jobs or not (remote or can_fork()):
+            for p in paths:
+                bar = progress(p) if progress else None
+                yield validate_bag(p, mode=mode, profile=profile, jobs=jobs, progress=bar, record=record,
+                                   executor=remote)
+                if bar is not None and hasattr(bar, "close"):
+                    bar.close()
+            return
+        yield from _side_by_side(remote or LocalPool(jobs), paths, mode, profile)
+    finally:
+        if remote is not None:
+            remote.join()
 
 
-def _validate_one(args: tuple[str, str, object]) -> BagReport:
-    path, mode, profile = args
+def _side_by_side(pool, paths: list[str], mode: str, profile) -> Iterator[BagReport]:
+    """Whole bags validated by the executor's workers, each hashing its own files; a cluster's
+    workers are given absolute paths (their working directory is not this one)."""
+    named = [os.path.abspath(p) for p in paths] if pool.remote else paths
+    try:
+        done = pool.map(_validate_one, named, args=(mode, profile), per_task=8, unseen=_unseen)
+        for given, report in zip(paths, done):
+            yield _as_named(report, given)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        if not pool.remote:
+            pool.join()
+
+
+def _validate_one(path: str, mode: str, profile) -> BagReport:
     return validate_bag(path, mode=mode, profile=profile, jobs=1)
 
 
-def _ignore_interrupts() -> None:
-    # Ctrl-C reaches the whole process group: the parent alone stops the pool
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _unseen(path: str, report: BagReport) -> str | None:
+    return path if any(p.code == "VALIDATE-PATH-MISSING" for p in report.problems) else None
+
+
+def _as_named(report: BagReport, given: str) -> BagReport:
+    """The report of a bag validated under its absolute path, named as the caller named it."""
+    if report.path != given:
+        absolute = report.path
+        report.path = given
+        report.problems = [replace(p, path=given) if p.path == absolute else p for p in report.problems]
+    return report
 
 
 def _load_profile(profile, report: BagReport):

@@ -25,7 +25,8 @@ class Checksums:
         paths = {self.tree.disk[rel]: rel for rel in self.tree.payload if rel in self.tree.disk}
         if algs and paths:
             sizes = {disk: self.tree.payload[rel] for disk, rel in paths.items()}
-            self.early = (algs, paths, hash_many(list(paths), algs, jobs=self.jobs, sizes=sizes))
+            self.early = (algs, paths, hash_many(list(paths), algs, jobs=self.jobs, sizes=sizes,
+                                                 executor=self.executor))
 
     def stop_hashing(self) -> None:
         if self.early:
@@ -65,11 +66,11 @@ class Checksums:
             if early_algs == algs and early_paths.keys() >= targets.keys():
                 return (r for r in job if r[0] in targets)  # files no manifest lists are not judged
             job.close()
-        return self._hash(targets, algs, self.jobs)
+        return self._hash(targets, algs, self.jobs, self.executor)
 
-    def _hash(self, targets: dict[str, str], algs: list[str], jobs: int | None) -> Iterable:
+    def _hash(self, targets: dict[str, str], algs: list[str], jobs: int | None, executor=None) -> Iterable:
         sizes = {disk: self.tree.payload.get(rel, self.tree.tags.get(rel, 0)) for disk, rel in targets.items()}
-        return hash_many(list(targets), algs, jobs=jobs, sizes=sizes)
+        return hash_many(list(targets), algs, jobs=jobs, sizes=sizes, executor=executor)
 
     def _verify(self, targets: dict[str, str], algs: list[str], manifests: list[ManifestEntries],
                 total: int, results: Iterable) -> None:

@@ -18,10 +18,12 @@ from archiver.validate.walk import Tree, scan
 class BagRun(TagFiles, Manifests, Checksums, PackageRules):
     """State for validating one bag directory: what was parsed, what was found."""
 
-    def __init__(self, bag_dir: str, report: BagReport, jobs: int | None, progress: Progress | None):
+    def __init__(self, bag_dir: str, report: BagReport, jobs: int | None, progress: Progress | None,
+                 executor=None):
         self.bag_dir = bag_dir
         self.report = report
         self.jobs = jobs
+        self.executor = executor  # a cluster hashes the payload (archiver.executor); None: here
         self.progress = progress
         self.problems = report.problems
         self.decl = Declaration()
@@ -54,13 +56,14 @@ def validate_archive(path: str, report: BagReport, profile, jobs, progress, reco
         if record:
             report.problems.append(problem("VALIDATE-NOT-RECORDED", path,
                                            "--record writes into a package directory, not into an archive"))
+        # unpacked into this machine's temporary folder, which no worker sees: hashed here
         validate_dir(archive.bag_dir, report, profile, jobs, progress, False,
                       serialization=archive.mime, archive_name=os.path.basename(path), archive_top=archive.top)
 
 
 def validate_dir(bag_dir: str, report: BagReport, profile, jobs, progress, record, *,
-                  serialization=None, archive_name=None, archive_top=None) -> None:
-    run = BagRun(bag_dir, report, jobs, progress)
+                  serialization=None, archive_name=None, archive_top=None, executor=None) -> None:
+    run = BagRun(bag_dir, report, jobs, progress, executor)
     run.tree = scan(bag_dir)
     has_declaration = run.declaration()
     if not has_declaration:
