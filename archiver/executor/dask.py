@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 import os
 import stat
 import uuid
@@ -33,6 +34,10 @@ class DaskCluster:
         self.address = address
         self._owner = True
         self._futures: list = []
+        # Dask logs what it meets (a lost scheduler, reconnection attempts) to stderr: the
+        # errors that matter come back to the caller as ClusterError, in archiver's words
+        for name in [n for n in logging.root.manager.loggerDict if n.split(".")[0] == "distributed"]:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         try:
             self.client = Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError) as e:  # nothing listening, or not a scheduler
@@ -142,8 +147,9 @@ class _Results:
             raise ClusterError(address, f"a task was lost with every worker that ran it ({e})",
                                "CLUSTER-LOST") from None
         except (CancelledError, OSError, TimeoutError) as e:
+            # Dask's own words name its task keys over several lines: the kind is enough
             raise ClusterError(address, f"the connection to the scheduler was lost "
-                               f"({type(e).__name__}: {e})", "CLUSTER-LOST") from None
+                               f"({type(e).__name__})", "CLUSTER-LOST") from None
 
     def _check_seen(self, worker: str, items: list, results: list) -> None:
         for item, result in zip(items, results):
