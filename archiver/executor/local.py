@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
+
+# multiprocessing is imported when a pool is made: validating one bag does not need it
 
 
 class LocalPool:
@@ -48,13 +49,15 @@ def _worker_init() -> None:
 
 
 def can_fork() -> bool:
+    import multiprocessing
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def pool_context() -> multiprocessing.context.BaseContext:
+def pool_context():
     """Fork, unless this process has loaded Siegfried's Go runtime (a caller used pygfried):
     children forked from it hang in their first identification, so they come from a clean
     fork server instead."""
+    import multiprocessing
     if "pygfried" in sys.modules and "forkserver" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("forkserver")
     if can_fork():
