@@ -71,7 +71,9 @@ def test_validate_on_the_cluster_gives_the_local_verdicts(cluster, tmp_path):
     victim.write_text("tampered")
     same_data(local, remote)
 
-    for args in (["bags"], ["big"], ["bags", "big", "--fast"], ["bags/bag-000", "bags/bag-001"]):
+    profile = str(REPO / "tests" / "validate" / "profiles" / "btr-1.0.json")
+    for args in (["bags"], ["big"], ["bags", "big", "--fast"], ["bags/bag-000", "bags/bag-001"],
+                 ["bags", "--profile", profile]):
         here = archiver(local, "validate", "--json", *args)
         there = archiver(remote, "validate", "--json", "--cluster", cluster.address, *args)
         assert here.returncode == there.returncode == 1, (args, there.stderr)
@@ -230,3 +232,26 @@ def test_a_scheduler_gone_mid_build_is_exit_2_and_no_partial_package(own_cluster
         assert done.returncode == 0, done.stdout
     # never renamed into place: only the client renames, and it stopped
     assert all(p.name.startswith(".new.tmp-") for p in store.iterdir() if p.name.startswith("."))
+
+
+def can_unshare() -> bool:
+    return shutil.which("unshare") is not None and subprocess.run(
+        ["unshare", "--mount", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not can_unshare(), reason="needs a private mount namespace (root)")
+def test_a_worker_that_does_not_share_the_storage_is_named(cluster, tmp_path):
+    """The client alone sees the bags (a bind mount in its own mount namespace): the workers see
+    an empty folder at the same path. No verdict, exit 2, a line naming a worker and the path."""
+    private, shared = tmp_path / "private", tmp_path / "shared"
+    bags_of(private, 3, 2, 1000)
+    shared.mkdir()
+    script = (f"mount --bind {private / 'bags'} {shared} && exec {sys.executable} -m archiver "
+              f"validate --json --cluster {cluster.address} {shared}")
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout == ""
+    line, = done.stderr.splitlines()
+    assert line.startswith(f"error: {shared}/bag-000: worker tcp://127.0.0.1:")
+    assert "cannot see it" in line
