@@ -216,6 +216,42 @@ CODES: dict[str, tuple[str, str, str]] = {
     "AUDIT-LEDGER-CHAIN": (E, "archiver audit", "a ledger record was changed, removed or "
                            "inserted after it was written (hash chain broken)"),
     "AUDIT-LEDGER-TABLE": (E, "archiver audit", "a ledger summary disagrees with the records"),
+    # -- evidence: seals, timestamps, signatures (archiver.evidence) -------------------------
+    "EVIDENCE-NOT-SEALED": (E, "archiver evidence", "the package has no seal (no evidence/ record)"),
+    "EVIDENCE-NOT-A-PACKAGE": (E, "archiver evidence", "only archiver packages are sealed"),
+    "EVIDENCE-PACKAGE-DAMAGED": (E, "archiver evidence", "a package that disagrees with its "
+                                 "manifests is not sealed: a seal must not pin damage"),
+    "EVIDENCE-PAYLOAD-CHANGED": (E, "archiver evidence", "the payload is not what the first seal "
+                                 "pinned (payload rewritten after sealing)"),
+    "EVIDENCE-METADATA-CHANGED": (E, "archiver evidence", "tag files changed after the last seal "
+                                  "(the events recorded since are named)"),
+    "EVIDENCE-CHAIN-BROKEN": (E, "archiver evidence", "a record does not pin the records before "
+                              "it, or a record is missing"),
+    "EVIDENCE-RECORD-UNREADABLE": (E, "archiver evidence", "a record's files are missing or malformed"),
+    "EVIDENCE-SIGNATURE-INVALID": (E, "archiver evidence", "the signature over a statement does not "
+                                   "verify with its key"),
+    "EVIDENCE-SIGNER-UNKNOWN": (E, "archiver evidence", "the signing key is not one the verifier "
+                                "named (a warning when none was named)"),
+    "EVIDENCE-TOKEN-UNREADABLE": (E, "RFC 3161 §2.4.2", "not a TimeStampResp"),
+    "EVIDENCE-TOKEN-WRONG-DIGEST": (E, "RFC 3161 §2.4.2", "the token (or the batch path to its "
+                                    "root) is for another digest"),
+    "EVIDENCE-TOKEN-INVALID": (E, "RFC 3161 §2.4.2", "the token's signature, signing certificate "
+                               "or EKU does not verify"),
+    "EVIDENCE-TSA-UNTRUSTED": (E, "RFC 3161 §4", "the authority's path does not end at an anchor "
+                               "the verifier trusts"),
+    "EVIDENCE-CERT-CHAIN-INCOMPLETE": (E, "RFC 5280 §6", "an issuer certificate is neither in the "
+                                       "package nor among the anchors"),
+    "EVIDENCE-CERT-NOT-VALID-AT-GENTIME": (E, "RFC 3161 §4", "a certificate of the path was not "
+                                           "valid at the token's genTime"),
+    "EVIDENCE-TSA-REVOKED": (E, "RFC 3161 §4", "a certificate of the path was revoked before the "
+                             "token's genTime"),
+    "EVIDENCE-REVOCATION-UNKNOWN": (W, "RFC 3161 §4", "no revocation data for a certificate of the "
+                                    "path was obtained at sealing time"),
+    "EVIDENCE-TSA-FAILED": (E, "RFC 3161 §3.4", "an authority did not answer with a token "
+                            "(a warning when others did)"),
+    "EVIDENCE-INTERRUPTED": (W, "archiver evidence", "a seal was interrupted; the next seal "
+                             "completes or undoes it"),
+    "EVIDENCE-STRAY-FILE": (W, "archiver evidence", "evidence/ holds something that is no record"),
 }
 
 

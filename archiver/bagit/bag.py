@@ -126,9 +126,14 @@ def write_payload_manifests(bag_dir: Path, digests: Mapping[str, Mapping[str, st
         write_file(bag_dir / name, text, durable)
 
 
+# The tag directory of seals (archiver.evidence): its files sign the tag manifests, so the
+# tag manifests cannot list them (RFC 8493 §2.2.1 lets a tag manifest leave tag files out).
+SEAL_DIRECTORY = "evidence"
+
+
 def _tag_entries(bag_dir: str | os.PathLike) -> list[tuple[str, str]]:
-    """(bag-relative path, path to open) of every file outside data/ except the tag manifests
-    themselves (RFC 8493 section 2.2.1), in one scandir walk."""
+    """(bag-relative path, path to open) of every file outside data/ and evidence/ except the
+    tag manifests themselves (RFC 8493 section 2.2.1), in one scandir walk."""
     found = []
     stack = [("", os.fspath(bag_dir))]
     while stack:
@@ -137,7 +142,7 @@ def _tag_entries(bag_dir: str | os.PathLike) -> list[tuple[str, str]]:
             for entry in entries:
                 rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
                 if entry.is_dir():  # as os.walk: a link to a directory is neither walked nor listed
-                    if rel != "data" and not entry.is_symlink():
+                    if rel not in ("data", SEAL_DIRECTORY) and not entry.is_symlink():
                         stack.append((rel, entry.path))
                 elif not (rel_dir == "" and entry.name.startswith("tagmanifest-")):
                     found.append((rel, entry.path))
@@ -145,7 +150,8 @@ def _tag_entries(bag_dir: str | os.PathLike) -> list[tuple[str, str]]:
 
 
 def tag_files(bag_dir: Path) -> list[str]:
-    """Every file outside data/ except the tag manifests themselves (RFC 8493 section 2.2.1)."""
+    """Every file outside data/ and evidence/ except the tag manifests themselves (RFC 8493
+    section 2.2.1): what the tag manifests list."""
     return sorted(rel for rel, _ in _tag_entries(bag_dir))
 
 

@@ -155,3 +155,14 @@ def fixity_values(document: bytes) -> dict[str, dict[str, str]]:
             alg = fixity.findtext("premis:messageDigestAlgorithm", namespaces=ns) or ""
             digests[alg] = fixity.findtext("premis:messageDigest", namespaces=ns) or ""
     return out
+
+
+def event_list(document: bytes) -> list[tuple[str, str, str]]:
+    """(identifier, eventType as written, dateTime) of every event, in document order."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    root = etree.fromstring(document, parser)
+    ns = {"premis": NS}
+    return [(ev.findtext("premis:eventIdentifier/premis:eventIdentifierValue", namespaces=ns) or "",
+             ev.findtext("premis:eventType", namespaces=ns) or "",
+             ev.findtext("premis:eventDateTime", namespaces=ns) or "")
+            for ev in root.iterfind("premis:event", ns)]

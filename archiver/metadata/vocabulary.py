@@ -6,6 +6,8 @@ LOC = "http://id.loc.gov/vocabulary/preservation/"
 EVENT_TYPES = {
     "cap": "capture",
     "cre": "creation",
+    "dig": "digital signature validation",
+    "dsg": "digital signature generation",
     "fix": "fixity check",
     "for": "format identification",
     "ing": "ingestion",

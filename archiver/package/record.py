@@ -22,11 +22,11 @@ def _check_tag_path(rel: str) -> None:
         raise ArchiverError(rel, "extra tag files must live under metadata/", "PACKAGE-PATH")
 
 
-def record_event(bag_dir: str | os.PathLike, event: Event, agents: Iterable[Agent] = (),
-                 extra_files: Mapping[str, bytes] | None = None,
-                 drop_events: Iterable[str] = ()) -> None:
-    """Append `event` (and any agents it names that are new) to metadata/premis.xml, add
-    `extra_files` ({"metadata/...": bytes}) and rewrite the tag manifests, all together.
+def event_files(bag_dir: str | os.PathLike, event: Event, agents: Iterable[Agent] = (),
+                extra_files: Mapping[str, bytes] | None = None,
+                drop_events: Iterable[str] = ()) -> dict[str, bytes]:
+    """The files recording `event` would write ({bag path: bytes}: premis.xml with the event,
+    `extra_files`, the new tag manifests last), computed in memory; nothing is written.
     `drop_events`: identifiers of earlier events the new one supersedes (audit --record)."""
     bag = Path(bag_dir)
     premis = bag / "metadata" / "premis.xml"
@@ -41,4 +41,13 @@ def record_event(bag_dir: str | os.PathLike, event: Event, agents: Iterable[Agen
     tags = {rel: (bag / rel).read_bytes() for rel in tag_files(bag) if rel not in changed}
     tags.update(changed)
     changed.update(tag_manifests_for(tags, tag_manifest_algorithms(bag)))
-    replace_files(bag, changed)
+    return changed
+
+
+def record_event(bag_dir: str | os.PathLike, event: Event, agents: Iterable[Agent] = (),
+                 extra_files: Mapping[str, bytes] | None = None,
+                 drop_events: Iterable[str] = ()) -> None:
+    """Append `event` (and any agents it names that are new) to metadata/premis.xml, add
+    `extra_files` ({"metadata/...": bytes}) and rewrite the tag manifests, all together.
+    `drop_events`: identifiers of earlier events the new one supersedes (audit --record)."""
+    replace_files(Path(bag_dir), event_files(bag_dir, event, agents, extra_files, drop_events))

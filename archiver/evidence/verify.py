@@ -1,0 +1,273 @@
+"""Verifying a sealed package offline: with only what the package holds, and the verifier's
+own choice of trust anchors and signer keys.
+
+Each record's chain link, signature and tokens are checked; the first record's copies of the
+payload manifests are compared with the payload (every file hashed, unless the caller has
+just checked the payload against its manifests, as validate does); the last record's tag
+files with the tag files now. What holds becomes a sentence in `statements`; what does not
+is a Problem with an EVIDENCE-... code.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archiver.bagit.bag import SEAL_DIRECTORY, bag_info_value
+from archiver.evidence import layout
+from archiver.evidence.keys import key_id, load_public_keys, signer_file_keys, verify_signature
+from archiver.evidence.layout import Record, digest, record_digest
+from archiver.evidence.merkle import Inclusion, root_of
+from archiver.evidence.statement import (chain_digests, current_tag_files, differing,
+                                         manifest_entries, payload_differences, payload_manifests)
+from archiver.evidence.timestamps import check_token, gen_time_text
+from archiver.evidence.trust import Anchors, anchors_from
+from archiver.metadata.premis import event_list
+from archiver.problem_codes import problem
+from archiver.problems import ERROR, WARNING, Problem
+
+
+@dataclass
+class EvidenceReport:
+    path: str
+    sealed: bool = False
+    proven: bool = False
+    problems: list[Problem] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)
+    records: list[dict] = field(default_factory=list)
+    anchors: str = ""
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "sealed": self.sealed, "proven": self.proven,
+                "statements": self.statements, "problems": [p.to_dict() for p in self.problems],
+                "records": self.records, "anchors": self.anchors}
+
+
+def is_sealed(bag_dir: str | os.PathLike) -> bool:
+    """Cheap: only looks for the evidence directory."""
+    return os.path.isdir(os.path.join(bag_dir, SEAL_DIRECTORY))
+
+
+def default_anchors(trust: Sequence[str | os.PathLike] = ()) -> Anchors:
+    """--trust files, else `trust` in [evidence] of archiver.toml, else the system's store."""
+    from archiver.config import load_config
+    try:
+        configured = load_config().get("evidence", {}).get("trust", [])
+    except Exception:  # an unreadable config is the CLI's to report; verification goes on
+        configured = []
+    return anchors_from(trust, configured)
+
+
+def default_signers(signers: Iterable = ()) -> list:
+    """Public keys named with --signer (files or key objects), else `signers` in [evidence]."""
+    named = list(signers)
+    if not named:
+        from archiver.config import load_config
+        try:
+            named = list(load_config().get("evidence", {}).get("signers", []))
+        except Exception:
+            named = []
+    keys = []
+    for s in named:
+        keys += signer_file_keys(s) if isinstance(s, (str, os.PathLike)) else [s]
+    return keys
+
+
+def _p(report: EvidenceReport, code: str, path: str, message: str, severity: str | None = None) -> None:
+    report.problems.append(problem(code, path, message, severity))
+
+
+def _check_record(report: EvidenceReport, record: Record, earlier: list[Record], anchors: Anchors,
+                  signers: list, package_id: str | None) -> dict:
+    where = f"{SEAL_DIRECTORY}/{record.name}"
+    st = record.statement
+    algorithm = st.get("algorithm", "sha256")
+    summary = {"record": record.name, "kind": record.kind, "created": st.get("created"),
+               "signer": st.get("signer"), "signer_known": None, "tokens": [], "proven": False}
+    if st.get("record") != record.number:
+        _p(report, "EVIDENCE-CHAIN-BROKEN", where, f"the statement says it is record {st.get('record')}")
+    if package_id and st.get("package") != package_id:
+        _p(report, "EVIDENCE-CHAIN-BROKEN", where, f"the statement seals package {st.get('package')}, "
+           f"not {package_id}")
+    if st.get("evidence", {}) != chain_digests(earlier, algorithm):
+        changed = differing(st.get("evidence", {}), chain_digests(earlier, algorithm))
+        _p(report, "EVIDENCE-CHAIN-BROKEN", where, "earlier evidence is not what this record pinned: "
+           + ", ".join(f"{SEAL_DIRECTORY}/{c}" for c in changed[:10]))
+    signature = record.files.get(layout.SIGNATURE)
+    signed_ok = True
+    if record.kind == "seal" or signature is not None:
+        keys = load_public_keys(record.files.get(layout.SIGNER, b""))
+        if signature is None or not keys or not verify_signature(keys[0], signature, record.files[layout.STATEMENT]):
+            _p(report, "EVIDENCE-SIGNATURE-INVALID", where, "the signature does not verify over "
+               "statement.json with the key beside it")
+            signed_ok = False
+        elif key_id(keys[0]) != st.get("signer"):
+            _p(report, "EVIDENCE-SIGNATURE-INVALID", where, f"signed by {key_id(keys[0])}, but the "
+               f"statement names {st.get('signer')}")
+            signed_ok = False
+        else:
+            known = any(key_id(k) == key_id(keys[0]) for k in signers)
+            summary["signer_known"] = known
+            if not known:
+                _p(report, "EVIDENCE-SIGNER-UNKNOWN", where, f"signed by key {key_id(keys[0])}, which "
+                   + ("is not among the signers named" if signers else "no --signer names: its holder is unknown"),
+                   ERROR if signers else WARNING)
+    try:
+        stamps = record.timestamps()
+        inclusion = Inclusion.from_dict(stamps["inclusion"])
+    except (KeyError, ValueError, TypeError) as e:
+        _p(report, "EVIDENCE-RECORD-UNREADABLE", f"{where}/{layout.TIMESTAMPS}", f"unreadable: {e}")
+        return summary
+    leaf = record_digest(algorithm, record.files[layout.STATEMENT], signature)
+    root = root_of(inclusion)
+    if inclusion.digest != leaf or root != inclusion.root or inclusion.algorithm != algorithm:
+        _p(report, "EVIDENCE-TOKEN-WRONG-DIGEST", f"{where}/{layout.TIMESTAMPS}", "the batch path does "
+           "not lead from this record to the root its tokens cover")
+        return summary
+    checks = []
+    for t in stamps.get("tokens", []):
+        response = record.files.get(t.get("response", ""))
+        if response is None:
+            _p(report, "EVIDENCE-RECORD-UNREADABLE", where, f"{t.get('response')} is missing")
+            continue
+        check = check_token(response, root, record.files.get(t.get("chain", ""), b""),
+                            record.files.get(t.get("crls", ""), b""), anchors)
+        checks.append((t, check))
+        summary["tokens"].append({"authority": t.get("authority"), "response": t.get("response"),
+                                  "genTime": gen_time_text(check.gen_time), "signed_by": check.authority,
+                                  "anchor": check.anchor, "proven": check.ok,
+                                  "problems": [c for c, _ in check.problems]})
+    good = [c for _, c in checks if c.ok]
+    for t, check in checks:
+        for code, message in check.problems:
+            severity = WARNING if (code == "EVIDENCE-REVOCATION-UNKNOWN" or good) else ERROR
+            _p(report, code, f"{where}/{t.get('response')}", f"{t.get('authority')}: {message}", severity)
+    if not checks:
+        _p(report, "EVIDENCE-RECORD-UNREADABLE", where, "no timestamp token")
+    summary["proven"] = bool(good) and signed_ok
+    summary["genTime"] = gen_time_text(min(c.gen_time for c in good)) if good else None
+    summary["authorities"] = f"{len(good)} of {len(checks)} time-stamping authorities"
+    return summary
+
+
+def _check_payload(report: EvidenceReport, bag: Path, first: Record, payload_checked: bool) -> bool:
+    st = first.statement
+    algorithm = st.get("algorithm", "sha256")
+    pinned = st.get("payload_manifests", {})
+    copies = {n: first.files.get(n) for n in pinned}
+    ok = True
+    for name, value in pinned.items():
+        if copies[name] is None or digest(algorithm, copies[name]) != value:
+            _p(report, "EVIDENCE-CHAIN-BROKEN", f"{SEAL_DIRECTORY}/{first.name}/{name}", "the first seal's "
+               "copy of the payload manifest is missing or altered")
+            return False
+    now = payload_manifests(bag)
+    for name in sorted(set(pinned) | set(now)):
+        if name in now and name in pinned and digest(algorithm, now[name]) == pinned[name]:
+            continue
+        ok = False
+        if name not in now:
+            _p(report, "EVIDENCE-PAYLOAD-CHANGED", name, "this payload manifest, pinned by the first seal, is gone")
+            continue
+        if name not in pinned:
+            _p(report, "EVIDENCE-PAYLOAD-CHANGED", name, "a payload manifest added after the first seal")
+            continue
+        for path in differing(manifest_entries(copies[name]), manifest_entries(now[name])):
+            _p(report, "EVIDENCE-PAYLOAD-CHANGED", path, f"payload changed after sealing: {name} "
+               f"no longer has the digest the first seal pinned for {path}")
+    if ok and not payload_checked:
+        # hash the payload against the pinned copy itself (sha256 when pinned, else the first)
+        name = "manifest-sha256.txt" if "manifest-sha256.txt" in copies else sorted(copies)[0]
+        for rel, what in payload_differences(bag, manifest_entries(copies[name]), name[9:-4]):
+            ok = False
+            _p(report, "EVIDENCE-PAYLOAD-CHANGED", rel, f"payload changed after sealing: {what}")
+    return ok
+
+
+def _check_metadata(report: EvidenceReport, bag: Path, last: Record) -> bool:
+    st = last.statement
+    algorithm = st.get("algorithm", "sha256")
+    now = {rel: digest(algorithm, data) for rel, data in current_tag_files(bag).items()}
+    changed = differing(st.get("tag_files", {}), now)
+    if not changed:
+        return True
+    later = []
+    try:
+        sealed_events = set(st.get("events", []))
+        later = [f"{etype} {date} ({eid})" for eid, etype, date in
+                 event_list((bag / "metadata" / "premis.xml").read_bytes()) if eid not in sealed_events]
+    except Exception:  # premis.xml unreadable or gone: the changed files say enough
+        pass
+    _p(report, "EVIDENCE-METADATA-CHANGED", changed[0], f"metadata changed after the last seal "
+       f"({SEAL_DIRECTORY}/{last.name}): {', '.join(changed)}"
+       + (f"; events since: {'; '.join(later)}" if later else ""))
+    return False
+
+
+def verify_package(bag_dir: str | os.PathLike, *, trust: Sequence | Anchors = (), signers: Iterable = (),
+                   payload_checked: bool = False) -> EvidenceReport:
+    """Verify a package's evidence. `trust`: PEM files of trusted roots (or an Anchors);
+    `signers`: public key or certificate files (or key objects) the verifier names.
+    `payload_checked`: the caller has just checked every payload file against the current
+    manifests (validate in full mode), so only the manifests are compared with the seal."""
+    bag = Path(bag_dir)
+    report = EvidenceReport(path=str(bag), sealed=is_sealed(bag))
+    if not report.sealed:
+        _p(report, "EVIDENCE-NOT-SEALED", "", "not sealed: no evidence/ directory")
+        return report
+    anchors = trust if isinstance(trust, Anchors) else default_anchors(trust)
+    report.anchors = anchors.source
+    keys = default_signers(signers)
+    for folder in layout.staged_records(bag):
+        _p(report, "EVIDENCE-INTERRUPTED", f"{SEAL_DIRECTORY}/{folder.name}", "an interrupted seal: "
+           "`archiver seal` completes or undoes it")
+    records, strays = layout.read_records(bag)
+    for name in strays:
+        _p(report, "EVIDENCE-STRAY-FILE", f"{SEAL_DIRECTORY}/{name}", "neither a record nor an interrupted seal")
+    if not records:
+        _p(report, "EVIDENCE-NOT-SEALED", SEAL_DIRECTORY, "the evidence directory holds no record")
+        return report
+    package_id = bag_info_value(bag, "External-Identifier")
+    for i, record in enumerate(records):
+        if record.number != i + 1:
+            _p(report, "EVIDENCE-CHAIN-BROKEN", f"{SEAL_DIRECTORY}/{record.name}",
+               f"record {layout.record_name(i + 1)} is missing")
+        if record.error:
+            _p(report, "EVIDENCE-RECORD-UNREADABLE", f"{SEAL_DIRECTORY}/{record.name}", record.error)
+            report.records.append({"record": record.name, "proven": False})
+            continue
+        report.records.append(_check_record(report, record, records[:i], anchors, keys, package_id))
+    first, last = records[0], records[-1]
+    payload_ok = not first.error and first.kind == "seal" and _check_payload(report, bag, first, payload_checked)
+    metadata_ok = not last.error and _check_metadata(report, bag, last)
+    _statements(report, payload_ok, metadata_ok)
+    report.proven = not any(p.severity == ERROR for p in report.problems)
+    return report
+
+
+def _statements(report: EvidenceReport, payload_ok: bool, metadata_ok: bool) -> None:
+    recs = report.records
+    if not recs or not recs[0].get("proven"):
+        return
+    first = recs[0]
+    if payload_ok:
+        report.statements.append(f"payload unchanged since {first['genTime']} ({first['authorities']}; "
+                                 f"seal {SEAL_DIRECTORY}/{first['record']})")
+    proven_run = all(r.get("proven") for r in recs)
+    last = recs[-1]
+    if metadata_ok and proven_run:
+        kind = "seal" if last["kind"] == "seal" else "renewal"
+        report.statements.append(f"metadata unchanged since {last['genTime']} ({last['authorities']}; "
+                                 f"{kind} {SEAL_DIRECTORY}/{last['record']})")
+    for r in recs:
+        if r.get("kind") == "renewal" and r.get("proven"):
+            report.statements.append(f"evidence renewed at {r['genTime']} ({r['authorities']}): every "
+                                     f"earlier record timestamped again ({SEAL_DIRECTORY}/{r['record']})")
+    for signer in dict.fromkeys(r.get("signer") for r in recs if r.get("signer")):
+        known = any(r.get("signer") == signer and r.get("signer_known") for r in recs)
+        report.statements.append(f"sealed by key {signer}" + ("" if known else
+                                 " (unknown to this verifier: name it with --signer)"))
+    anchors = sorted({t["anchor"] for r in recs for t in r.get("tokens", []) if t.get("proven")})
+    if anchors:
+        report.statements.append("timestamps rest on " + "; ".join(anchors))
