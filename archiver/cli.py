@@ -83,8 +83,10 @@ def _progress_bar(total: int, unit: str, quiet: bool):
 @click.option("--json", "as_json", is_flag=True, help="Print results as one JSON document.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print warnings for each package.")
+@click.option("--seal", "seal_built", is_flag=True,
+              help="Seal the packages built (key and authorities from [evidence] of archiver.toml).")
 def build(reports, out, meta, checksums, info, agent, source_organization,
-          withhold_commenter_names, no_fsync, jobs, cluster, as_json, quiet, verbose):
+          withhold_commenter_names, no_fsync, jobs, cluster, as_json, quiet, verbose, seal_built):
     """Package each REPORT (file or directory of reports) as a BagIt bag."""
     from archiver.package.build import build as run_build, check_info
     from archiver.config import load_config
@@ -99,6 +101,7 @@ def build(reports, out, meta, checksums, info, agent, source_organization,
         raise click.UsageError(str(e))
     if meta and len(reports) > 1:
         raise click.UsageError("--meta names the sidecar of one report; give a single REPORT")
+    sealing = _seal_setup(None, (), None, False) if seal_built else None
     bar = None
 
     def started(total):
@@ -132,13 +135,19 @@ def build(reports, out, meta, checksums, info, agent, source_organization,
     if bar:
         bar.close()
     counts = {s: sum(r.status == s for r in results) for s in ("built", "exists", "failed")}
+    built = [r.path for r in results if r.status == "built"]
+    sealed, seals = 0, []
+    if sealing and built:
+        sealed, seals = _run_seal(built, *sealing, renew=False, as_json=as_json, quiet=quiet)
     if as_json:
-        click.echo(json.dumps({"results": [r.to_dict() for r in results], "summary": counts},
-                              ensure_ascii=False, indent=2))
+        doc = {"results": [r.to_dict() for r in results], "summary": counts}
+        if sealing:
+            doc["seals"] = [r.to_dict() for r in seals]
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
         click.echo(f"{counts['built']} built, {counts['exists']} already packaged, "
                    f"{counts['failed']} failed")
-    sys.exit(1 if counts["failed"] else 0)
+    sys.exit(1 if counts["failed"] or sealed else 0)
 
 
 def _build_line(result, verbose: bool) -> str:
@@ -457,3 +466,121 @@ def history(package, ledger, as_json):
         click.echo(f"error: {package}: no such package, and the ledger does not know it", err=True)
         sys.exit(2)
     click.echo(json.dumps(h.to_dict(), ensure_ascii=False, indent=2) if as_json else render(h))
+
+
+# -- evidence: keygen, seal, verify ---------------------------------------------------------
+@main.command()
+@click.argument("keyfile", type=click.Path(dir_okay=False))
+def keygen(keyfile):
+    """Make an Ed25519 signing key: KEYFILE (private, mode 0600) and KEYFILE.pub."""
+    from archiver.evidence import keygen as make_key
+    from archiver.problems import ArchiverError
+
+    try:
+        private, public, kid = make_key(keyfile)
+    except ArchiverError as e:
+        click.echo(f"error: {e.path}: {e.message}", err=True)
+        sys.exit(2)
+    click.echo(f"{kid}\n  private key {private} (keep it secret)\n  public key  {public} (give it to verifiers)")
+
+
+def _seal_setup(key, tsas, certificate, renew: bool):
+    from archiver.evidence.settings import sealing_setup
+    from archiver.problems import ArchiverError
+
+    try:
+        signing, authorities = sealing_setup(key, tsas, certificate)
+    except ArchiverError as e:
+        raise click.UsageError(f"{e.path}: {e.message}")
+    if not authorities:
+        raise click.UsageError("no time-stamping authority: give --tsa URL or tsa in [evidence] of archiver.toml")
+    if signing is None and not renew:
+        raise click.UsageError("no signing key: give --key KEYFILE or key in [evidence] of archiver.toml")
+    return signing, authorities
+
+
+def _run_seal(packages, signing, authorities, renew: bool, as_json: bool, quiet: bool):
+    """Seal and print one line per package (nothing with --json); (exit status, results)."""
+    from archiver.evidence import seal as run_seal
+    from archiver.evidence.verify import default_anchors
+
+    results = run_seal(packages, key=signing, authorities=authorities, renew=renew, anchors=default_anchors())
+    for r in [] if as_json else results:
+        for line in r.recovered:
+            click.echo(f"  {line}")
+        if r.status == "failed" or not quiet:
+            stamps = ", ".join(f"{t['authority']} {t['genTime']}" for t in r.tokens)
+            click.echo(f"{r.status:8} {r.path}" + (f"  {r.record} ({stamps})" if r.record else ""))
+        for p in r.problems:
+            click.echo(f"  {p.severity:7} {p.code}  {p.path + ': ' if p.path else ''}{p.message}")
+    ok = all(r.status != "failed" and not any(p.severity == "error" for p in r.problems) for r in results)
+    return (0 if ok and results else 1), results
+
+
+@main.command()
+@click.argument("packages", nargs=-1, required=True, type=click.Path())
+@click.option("--key", type=click.Path(dir_okay=False), help="Signing key (default: key in [evidence]).")
+@click.option("--certificate", type=click.Path(dir_okay=False),
+              help="Certificate chain of an X.509 signing key, leaf first (PEM).")
+@click.option("--tsa", "tsas", multiple=True, metavar="URL",
+              help="RFC 3161 time-stamping authority; repeat for several (default: tsa in [evidence]).")
+@click.option("--renew", is_flag=True, help="Timestamp the existing evidence again (no key needed).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON document.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only failures.")
+def seal(packages, key, certificate, tsas, renew, as_json, quiet):
+    """Seal each PACKAGE (a folder of packages stands for each): sign its state and obtain
+    RFC 3161 timestamps, one request per authority for all of them.
+
+    Exit status: 0 all sealed and their tokens verified, 1 any failed, 2 bad usage.
+    """
+    signing, authorities = _seal_setup(key, tsas, certificate, renew)
+    status, results = _run_seal(packages, signing, authorities, renew, as_json, quiet)
+    if as_json:
+        click.echo(json.dumps({"results": [r.to_dict() for r in results]}, ensure_ascii=False, indent=2))
+    sys.exit(status)
+
+
+@main.command()
+@click.argument("packages", nargs=-1, required=True, type=click.Path())
+@click.option("--trust", "trust", multiple=True, type=click.Path(dir_okay=False),
+              help="PEM file of trusted root certificates for the authorities; repeatable "
+                   "(default: trust in [evidence], else the system's store).")
+@click.option("--signer", "signers", multiple=True, type=click.Path(dir_okay=False),
+              help="Public key or certificate of an accepted signer; repeatable (default: signers in [evidence]).")
+@click.option("--record", is_flag=True, help="Append the outcome as a PREMIS event (dig) to each package.")
+@click.option("--json", "as_json", is_flag=True, help="Print the reports as one JSON document.")
+def verify(packages, trust, signers, record, as_json):
+    """Verify the seals of each PACKAGE offline and say what is proven.
+
+    Exit status: 0 everything proven, 1 anything not, 2 bad usage.
+    """
+    from archiver.evidence.verify import default_anchors, default_signers, record_verification, verify_package
+    from archiver.package.store import expand_bags
+    from archiver.problems import ArchiverError
+
+    try:
+        anchors = default_anchors(trust)
+        keys = default_signers(signers)
+    except ArchiverError as e:
+        raise click.UsageError(f"{e.path}: {e.message}")
+    reports = []
+    for bag in expand_bags(packages):
+        report = verify_package(bag, trust=anchors, signers=keys)
+        if record and report.sealed:
+            try:
+                record_verification(bag, report)
+            except (ArchiverError, OSError) as e:
+                click.echo(f"warning: {bag}: the verification was not recorded: {e}", err=True)
+        reports.append(report)
+        if as_json:
+            continue
+        click.echo(f"{'proven' if report.proven else 'NOT PROVEN'}: {report.path}")
+        for s in report.statements:
+            click.echo(f"  {s}")
+        for p in report.problems:
+            click.echo(f"  {p.severity:7} {p.code}  {p.path + ': ' if p.path else ''}{p.message}")
+    if as_json:
+        counts = {"proven": sum(r.proven for r in reports), "not_proven": sum(not r.proven for r in reports)}
+        click.echo(json.dumps({"reports": [r.to_dict() for r in reports], "summary": counts},
+                              ensure_ascii=False, indent=2))
+    sys.exit(0 if reports and all(r.proven for r in reports) else 1)

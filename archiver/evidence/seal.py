@@ -233,15 +233,3 @@ def seal(packages: Iterable[str | os.PathLike], *, key: SigningKey | None, autho
         for r in results:
             progress(r)
     return sorted(results, key=lambda r: r.path)
-
-
-def read_evidence_config(config: dict) -> dict:
-    """[evidence] of archiver.toml, checked for the types the commands rely on."""
-    section = config.get("evidence", {})
-    if not isinstance(section, dict):
-        raise ArchiverError("archiver.toml", "[evidence] must be a table", "EVIDENCE-CONFIG")
-    for name in ("trust", "signers", "tsa"):
-        if name in section and not isinstance(section[name], list):
-            raise ArchiverError("archiver.toml", f"[evidence] {name} must be a list", "EVIDENCE-CONFIG")
-    return section
-

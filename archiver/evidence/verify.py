@@ -271,3 +271,24 @@ def _statements(report: EvidenceReport, payload_ok: bool, metadata_ok: bool) -> 
     anchors = sorted({t["anchor"] for r in recs for t in r.get("tokens", []) if t.get("proven")})
     if anchors:
         report.statements.append("timestamps rest on " + "; ".join(anchors))
+
+
+def record_verification(bag_dir: str | os.PathLike, report: EvidenceReport) -> str:
+    """Append the verification as a PREMIS event (`dig`, digital signature validation) with
+    its outcome; returns the event's identifier. The event is itself metadata that the next
+    seal covers."""
+    from archiver.metadata.provenance import SOFTWARE, event, now
+    from archiver.package.record import record_event
+
+    from archiver.model import Agent
+
+    codes = sorted({p.code for p in report.problems if p.severity == ERROR})
+    keys = [Agent(f"key-{k}", f"holder of signing key {k}", "organization")
+            for k in dict.fromkeys(r.get("signer") for r in report.records if r.get("signer"))]
+    recorded = event("dig", now(), [(SOFTWARE.identifier, "executing program")]
+                     + [(k.identifier, "authorizer") for k in keys], [],
+                     detail=f"archiver verify: {len(report.records)} evidence record(s); trust: {report.anchors}",
+                     outcome_detail="; ".join(report.statements + codes) or None,
+                     outcome="success" if report.proven else "failure")
+    record_event(bag_dir, recorded, [SOFTWARE, *keys])
+    return recorded.identifier

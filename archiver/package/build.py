@@ -34,7 +34,7 @@ from archiver.package.formats import identify
 from archiver.metadata.dc import dc_document
 from archiver.metadata.mets import mets_document
 from archiver.metadata.premis import premis_document
-from archiver.metadata.provenance import SOFTWARE, build_events, capture_agent, now
+from archiver.metadata.provenance import SOFTWARE, build_events, capture_agent, now, source_date
 from archiver.metadata.report_json import report_dict, report_json_bytes
 from archiver.model import Agent, Attachment, FileRecord, Report
 from archiver.problems import ArchiverError
@@ -118,7 +118,7 @@ def _bag_info(report: Report, package_id: str, payload: list[FileRecord], opts: 
     title = report.title or report.source.name
     info = [
         ("Source-Organization", opts.source_organization or report.publisher or "unknown"),
-        ("Bagging-Date", datetime.now(timezone.utc).date().isoformat()),
+        ("Bagging-Date", (source_date() or datetime.now(timezone.utc)).date().isoformat()),
         ("Payload-Oxum", payload_oxum(f.size for f in payload)),
         ("Bag-Size", human_size(bag_size)),
         ("Bag-Software-Agent", f"archiver {__version__}"),
@@ -183,7 +183,7 @@ def _write_package(tmp: Path, inp: ReportInput, payload: list[FileRecord], repor
         notes.append("hidden files left out: " + ", ".join(inp.skipped))
     when = now()
     events = build_events(report, payload, report_path, sidecar_path, operator, capturer,
-                          when, mismatches, notes)
+                          when, mismatches, notes, package_id=package_id)
     agents = [SOFTWARE] + [a for a in (operator, capturer) if a]
 
     withhold = opts.withhold_commenter_names

@@ -26,6 +26,7 @@ class BagReport:
     readable: bool = True  # False: the path itself could not be read (CLI exit 2)
     checked: list[str] = field(default_factory=list)
     recorded: str | None = None  # identifier of the PREMIS event written by record=True
+    evidence: list[str] = field(default_factory=list)  # what a sealed package's seals prove
 
     @property
     def errors(self) -> list[Problem]:
@@ -52,6 +53,6 @@ class BagReport:
             "archiver_package": self.archiver_package, "checked": self.checked,
             "summary": {"errors": len(self.errors), "warnings": len(self.warnings),
                         "payload_files": self.payload_files, "payload_bytes": self.payload_bytes},
-            "recorded": self.recorded,
+            "recorded": self.recorded, "evidence": self.evidence,
             "problems": [p.to_dict() for p in self.problems],
         }

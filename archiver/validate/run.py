@@ -7,6 +7,7 @@ import os
 from archiver.bagit.rules import Declaration, FetchEntry, ManifestEntries
 from archiver.fixity import HashJob
 from archiver.problem_codes import problem
+from archiver.problems import WARNING, Problem
 from archiver.validate.checksums import Checksums
 from archiver.validate.manifests import Manifests
 from archiver.validate.package_rules import PackageRules
@@ -114,12 +115,37 @@ def _check_dir(run: BagRun, report: BagReport, profile, record, serialization, a
             report.checked.append("report-package-profile")
         run.package_metadata()
         report.checked.append("package-metadata")
+        from archiver.evidence import is_sealed
+        if is_sealed(bag_dir):
+            _check_seals(bag_dir, report)
     if profile is not None:
         from archiver.validate.profile import check_bag
         report.problems += check_bag(profile, run.facts(serialization, archive_name, archive_top))
         report.checked.append("profile")
     if record:
         _record(bag_dir, report)
+
+
+# In validate, trust is not judged (the verifier decides it: `archiver verify --trust
+# --signer`) and metadata may grow after a seal (recorded validations, deposits); every
+# other evidence problem (payload rewritten, chain broken, bad signature or token) stands.
+_EVIDENCE_WARNINGS = ("EVIDENCE-TSA-UNTRUSTED", "EVIDENCE-SIGNER-UNKNOWN", "EVIDENCE-METADATA-CHANGED")
+
+
+def _check_seals(bag_dir: str, report: BagReport) -> None:
+    """A sealed archiver package: its evidence/ files are no unlisted tag files (the tag
+    manifests cannot list what signs them), and its seals are verified, the payload
+    comparison resting on the checksums just checked (manifests only in the fast modes)."""
+    from archiver.bagit.bag import SEAL_DIRECTORY
+    from archiver.evidence import verify_package
+
+    report.problems = [p for p in report.problems if not (
+        p.code == "BAGIT-TAGMANIFEST-UNLISTED-FILE" and p.path.startswith(SEAL_DIRECTORY + "/"))]
+    evidence = verify_package(bag_dir, payload_checked=True)
+    report.problems += [Problem(p.code, p.path, p.message, WARNING) if p.code in _EVIDENCE_WARNINGS
+                        else p for p in evidence.problems]
+    report.evidence = evidence.statements
+    report.checked.append("evidence")
 
 
 def _record(bag_dir: str, report: BagReport) -> None:
