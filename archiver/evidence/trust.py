@@ -10,10 +10,12 @@ certificate that expired after it issued a token leaves the token good.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 import re
 import urllib.request
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,11 +58,21 @@ def read_certificates(path: str | os.PathLike) -> list[x509.Certificate]:
 def system_anchors() -> list[x509.Certificate]:
     for candidate in (os.environ.get("SSL_CERT_FILE"), *SYSTEM_STORES):
         if candidate and os.path.isfile(candidate):
-            try:
-                return x509.load_pem_x509_certificates(Path(candidate).read_bytes())
-            except ValueError:
-                continue
+            st = os.stat(candidate)
+            certs = _load_store(candidate, st.st_mtime_ns, st.st_size)
+            if certs:
+                return list(certs)
     return []
+
+
+@functools.lru_cache(maxsize=4)  # read once per process, not once per package verified
+def _load_store(path: str, mtime_ns: int, size: int) -> tuple[x509.Certificate, ...]:
+    with warnings.catch_warnings():  # system stores hold a few roots older than RFC 5280
+        warnings.simplefilter("ignore")
+        try:
+            return tuple(x509.load_pem_x509_certificates(Path(path).read_bytes()))
+        except ValueError:
+            return ()
 
 
 @dataclass(frozen=True)
