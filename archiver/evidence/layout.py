@@ -176,8 +176,9 @@ def finish(bag: Path, folder: Path) -> Path:
                 raise Conflict(f"{rel} changed since the seal was prepared")
             durable.replace(staged_file, current)
         durable.fsync_directory(bag)
+        durable.remove(pending_list)  # first: without it, what is left of pending/ is empty folders
+    if (folder / PENDING).exists():
         durable.remove(folder / PENDING)
-        durable.remove(pending_list)
     durable.replace(folder, final)
     durable.fsync_directory(evidence_dir(bag))
     return final

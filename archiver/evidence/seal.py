@@ -227,7 +227,10 @@ def seal(packages: Iterable[str | os.PathLike], *, key: SigningKey | None, autho
                 for t in tokens:
                     check = check_token(t.response, root, t.chain_pem(), t.crls_pem(), anchors)
                     for code, message in check.problems:
-                        p.result.problems.append(problem(code, p.result.record, f"{t.authority.label}: {message}"))
+                        # whom to trust is the verifier's decision; anything else is wrong now
+                        severity = WARNING if code == "EVIDENCE-TSA-UNTRUSTED" else None
+                        p.result.problems.append(problem(code, p.result.record,
+                                                         f"{t.authority.label}: {message}", severity))
         results += [p.result for p in prepared]
     if progress:
         for r in results:

@@ -1,0 +1,38 @@
+"""A seal killed at every one of its steps: the next seal completes or undoes it, and the
+package is valid and proven afterwards, never half-sealed."""
+from __future__ import annotations
+
+import shutil
+
+from faults import archiver_command, run_killed_at, steps_of
+
+from archiver.evidence import seal, verify_package
+from archiver.evidence.layout import staged_records
+from archiver.validate import validate_bag
+
+
+def test_seal_killed_at_every_step_is_completed_or_undone(store, key_files, signing_key, two_authorities, tsa,
+                                                          tmp_path):
+    pristine = sorted(store.iterdir())[0]
+    tsas = [x for a in two_authorities[:1] for x in ("--tsa", a.url)]
+    cmd = lambda bag: archiver_command("seal", str(bag), "--key", str(key_files[0]), *tsas)  # noqa: E731
+    (tmp_path / "archiver.toml").write_text(f'[evidence]\ntrust = ["{tsa.root_pem}"]\n')
+    probe = tmp_path / "probe"
+    shutil.copytree(pristine, probe)
+    steps = steps_of(cmd(probe), cwd=tmp_path)
+    assert len(steps) >= 10, steps
+    for n in range(1, len(steps) + 1):
+        bag = tmp_path / f"killed-{n}"
+        shutil.copytree(pristine, bag)
+        run_killed_at(cmd(bag), n, cwd=tmp_path)
+        interrupted = verify_package(bag, trust=[tsa.root_pem]) if (bag / "evidence").exists() else None
+        assert validate_bag(bag).valid or interrupted is not None, n
+        result = seal([bag], key=signing_key, authorities=two_authorities[:1])[0]
+        assert result.status == "sealed", (n, [str(p) for p in result.problems])
+        assert not staged_records(bag)
+        report = verify_package(bag, trust=[tsa.root_pem])
+        assert report.proven, (n, steps[n - 1], [str(p) for p in report.problems])
+        assert validate_bag(bag).valid, n
+        records = sorted(p.name for p in (bag / "evidence").iterdir())
+        assert records in (["0001"], ["0001", "0002"]), (n, records)
+        shutil.rmtree(bag)
