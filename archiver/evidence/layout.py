@@ -91,7 +91,7 @@ def _read_folder(folder: Path) -> dict[str, bytes]:
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if entry.is_file(follow_symlinks=False):
             with open(entry.path, "rb") as f:
-                files[entry.name] = f.read(64 << 20)
+                files[entry.name] = f.read()  # read(n) would allocate n bytes first
         else:
             raise ValueError(f"{entry.name} is not a regular file")
     return files

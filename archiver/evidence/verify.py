@@ -9,6 +9,7 @@ is a Problem with an EVIDENCE-... code.
 """
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -49,25 +50,40 @@ def is_sealed(bag_dir: str | os.PathLike) -> bool:
     return os.path.isdir(os.path.join(bag_dir, SEAL_DIRECTORY))
 
 
-def default_anchors(trust: Sequence[str | os.PathLike] = ()) -> Anchors:
-    """--trust files, else `trust` in [evidence] of archiver.toml, else the system's store."""
+def _evidence_config() -> tuple[list, list]:
+    """`trust` and `signers` of [evidence], read once per process while the file is unchanged
+    (validate asks for every package of a store)."""
+    from archiver.config import config_path
+    path = config_path()
+    if path is None:
+        return [], []
+    st = path.stat()
+    return _read_evidence_config(str(path.resolve()), st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_evidence_config(path: str, mtime_ns: int) -> tuple[list, list]:
     from archiver.config import load_config
     try:
-        configured = load_config().get("evidence", {}).get("trust", [])
+        section = load_config(path).get("evidence", {})
     except Exception:  # an unreadable config is the CLI's to report; verification goes on
-        configured = []
-    return anchors_from(trust, configured)
+        return [], []
+    return list(section.get("trust", [])), list(section.get("signers", []))
+
+
+@functools.lru_cache(maxsize=8)
+def _anchors(named: tuple, configured: tuple) -> Anchors:
+    return anchors_from(list(named), list(configured))
+
+
+def default_anchors(trust: Sequence[str | os.PathLike] = ()) -> Anchors:
+    """--trust files, else `trust` in [evidence] of archiver.toml, else the system's store."""
+    return _anchors(tuple(map(str, trust)), tuple(map(str, _evidence_config()[0])))
 
 
 def default_signers(signers: Iterable = ()) -> list:
     """Public keys named with --signer (files or key objects), else `signers` in [evidence]."""
-    named = list(signers)
-    if not named:
-        from archiver.config import load_config
-        try:
-            named = list(load_config().get("evidence", {}).get("signers", []))
-        except Exception:
-            named = []
+    named = list(signers) or _evidence_config()[1]
     keys = []
     for s in named:
         keys += signer_file_keys(s) if isinstance(s, (str, os.PathLike)) else [s]
@@ -185,11 +201,19 @@ def _check_payload(report: EvidenceReport, bag: Path, first: Record, payload_che
     return ok
 
 
-def _check_metadata(report: EvidenceReport, bag: Path, last: Record) -> bool:
+def _check_metadata(report: EvidenceReport, bag: Path, last: Record, tags_checked: bool) -> bool:
     st = last.statement
     algorithm = st.get("algorithm", "sha256")
+    pinned = st.get("tag_files", {})
+    if tags_checked:
+        # the caller has checked every tag file against the tag manifests: unchanged tag
+        # manifests mean unchanged tag files, and only those few need reading here
+        manifests = {p.name: p for p in bag.glob("tagmanifest-*.txt")}
+        if manifests and set(manifests) == {n for n in pinned if n.startswith("tagmanifest-")} and all(
+                digest(algorithm, p.read_bytes()) == pinned[n] for n, p in manifests.items()):
+            return True
     now = {rel: digest(algorithm, data) for rel, data in current_tag_files(bag).items()}
-    changed = differing(st.get("tag_files", {}), now)
+    changed = differing(pinned, now)
     if not changed:
         return True
     later = []
@@ -209,8 +233,8 @@ def verify_package(bag_dir: str | os.PathLike, *, trust: Sequence | Anchors = ()
                    payload_checked: bool = False) -> EvidenceReport:
     """Verify a package's evidence. `trust`: PEM files of trusted roots (or an Anchors);
     `signers`: public key or certificate files (or key objects) the verifier names.
-    `payload_checked`: the caller has just checked every payload file against the current
-    manifests (validate in full mode), so only the manifests are compared with the seal."""
+    `payload_checked`: the caller has just checked the bag against its manifests and tag
+    manifests (validate), so only the manifests are compared with the seal."""
     bag = Path(bag_dir)
     report = EvidenceReport(path=str(bag), sealed=is_sealed(bag))
     if not report.sealed:
@@ -240,7 +264,7 @@ def verify_package(bag_dir: str | os.PathLike, *, trust: Sequence | Anchors = ()
         report.records.append(_check_record(report, record, records[:i], anchors, keys, package_id))
     first, last = records[0], records[-1]
     payload_ok = not first.error and first.kind == "seal" and _check_payload(report, bag, first, payload_checked)
-    metadata_ok = not last.error and _check_metadata(report, bag, last)
+    metadata_ok = not last.error and _check_metadata(report, bag, last, payload_checked)
     _statements(report, payload_ok, metadata_ok)
     report.proven = not any(p.severity == ERROR for p in report.problems)
     return report
