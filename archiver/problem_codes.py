@@ -252,6 +252,10 @@ CODES: dict[str, tuple[str, str, str]] = {
     "EVIDENCE-INTERRUPTED": (W, "archiver evidence", "a seal was interrupted; the next seal "
                              "completes or undoes it"),
     "EVIDENCE-STRAY-FILE": (W, "archiver evidence", "evidence/ holds something that is no record"),
+    "EVIDENCE-CONFIG": (E, "archiver evidence", "[evidence] of archiver.toml or the options are unusable"),
+    "EVIDENCE-KEY": (E, "archiver evidence", "a signing or signer key file is unusable (named, "
+                     "never quoted)"),
+    "EVIDENCE-TRUST": (E, "archiver evidence", "a trust anchor file is not PEM certificates"),
 }
 
 
