@@ -7,9 +7,13 @@ import subprocess
 import sys
 
 import bagit
+from pathlib import Path
 
 from archiver.evidence import is_sealed, seal, verify_package
 from archiver.validate import validate_bag
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "reports"
 
 
 def _codes(report, severity="error"):
@@ -172,7 +176,6 @@ tsa = ["{tsa.tsas['chained'].url}", {{url = "{tsa.tsas['plain'].url}", name = "p
 trust = ["{tsa.root_pem}"]
 signers = ["{key_files[1]}"]
 ''')
-    from conftest import EXAMPLES
     run = lambda *args: subprocess.run([sys.executable, "-m", "archiver", *args], cwd=tmp_path,  # noqa: E731
                                        capture_output=True, text=True, timeout=300)
     built = run("build", str(EXAMPLES), "--out", "store", "--seal", "--no-fsync")
