@@ -5,13 +5,12 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import bagit
-from pathlib import Path
 
 from archiver.evidence import is_sealed, seal, verify_package
 from archiver.validate import validate_bag
-
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "reports"
 
