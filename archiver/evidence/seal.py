@@ -219,9 +219,12 @@ def seal(packages: Iterable[str | os.PathLike], *, key: SigningKey | None, autho
         for folder in {p.bag.parent for p in staged}:
             durable.sync_filesystem(folder)
         for p in staged:
-            layout.finish(p.bag, p.staged)
+            layout.finish(p.bag, p.staged, durable_now=False)
             p.result.status = "renewed" if renew else "sealed"
             p.result.record = f"{SEAL_DIRECTORY}/{layout.record_name(p.number)}"
+        for folder in {p.bag.parent for p in staged}:
+            durable.sync_filesystem(folder)  # the renames of every package, made durable at once
+        for p in staged:
             if anchors is not None:
                 root = inclusions[0].root
                 for t in tokens:

@@ -230,11 +230,12 @@ def _check_metadata(report: EvidenceReport, bag: Path, last: Record, tags_checke
 
 
 def verify_package(bag_dir: str | os.PathLike, *, trust: Sequence | Anchors = (), signers: Iterable = (),
-                   payload_checked: bool = False) -> EvidenceReport:
+                   payload_checked: bool = False, package_id: str | None = None) -> EvidenceReport:
     """Verify a package's evidence. `trust`: PEM files of trusted roots (or an Anchors);
     `signers`: public key or certificate files (or key objects) the verifier names.
     `payload_checked`: the caller has just checked the bag against its manifests and tag
-    manifests (validate), so only the manifests are compared with the seal."""
+    manifests (validate), so only the manifests are compared with the seal; `package_id`: its
+    External-Identifier, when the caller has read bag-info.txt already."""
     bag = Path(bag_dir)
     report = EvidenceReport(path=str(bag), sealed=is_sealed(bag))
     if not report.sealed:
@@ -252,7 +253,7 @@ def verify_package(bag_dir: str | os.PathLike, *, trust: Sequence | Anchors = ()
     if not records:
         _p(report, "EVIDENCE-NOT-SEALED", SEAL_DIRECTORY, "the evidence directory holds no record")
         return report
-    package_id = bag_info_value(bag, "External-Identifier")
+    package_id = package_id or bag_info_value(bag, "External-Identifier")
     for i, record in enumerate(records):
         if record.number != i + 1:
             _p(report, "EVIDENCE-CHAIN-BROKEN", f"{SEAL_DIRECTORY}/{record.name}",

@@ -117,7 +117,7 @@ def _check_dir(run: BagRun, report: BagReport, profile, record, serialization, a
         report.checked.append("package-metadata")
         from archiver.evidence import is_sealed
         if is_sealed(bag_dir):
-            _check_seals(bag_dir, report)
+            _check_seals(run, report)
     if profile is not None:
         from archiver.validate.profile import check_bag
         report.problems += check_bag(profile, run.facts(serialization, archive_name, archive_top))
@@ -132,7 +132,7 @@ def _check_dir(run: BagRun, report: BagReport, profile, record, serialization, a
 _EVIDENCE_WARNINGS = ("EVIDENCE-TSA-UNTRUSTED", "EVIDENCE-SIGNER-UNKNOWN", "EVIDENCE-METADATA-CHANGED")
 
 
-def _check_seals(bag_dir: str, report: BagReport) -> None:
+def _check_seals(run: BagRun, report: BagReport) -> None:
     """A sealed archiver package: its evidence/ files are no unlisted tag files (the tag
     manifests cannot list what signs them), and its seals are verified, the payload
     comparison resting on the checksums just checked in full mode (the fast modes check no
@@ -142,7 +142,9 @@ def _check_seals(bag_dir: str, report: BagReport) -> None:
 
     report.problems = [p for p in report.problems if not (
         p.code == "BAGIT-TAGMANIFEST-UNLISTED-FILE" and p.path.startswith(SEAL_DIRECTORY + "/"))]
-    evidence = verify_package(bag_dir, payload_checked=report.mode == "full")
+    bag_dir = run.bag_dir
+    evidence = verify_package(bag_dir, payload_checked=report.mode == "full",
+                              package_id=run.info_value("External-Identifier"))
     report.problems += [Problem(p.code, p.path, p.message, WARNING) if p.code in _EVIDENCE_WARNINGS
                         else p for p in evidence.problems]
     report.evidence = evidence.statements
