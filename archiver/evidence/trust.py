@@ -75,15 +75,25 @@ def _load_store(path: str, mtime_ns: int, size: int) -> tuple[x509.Certificate, 
             return ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Anchors:
-    """The certificates a verifier trusts, and where they came from (said in the report)."""
+    """The certificates a verifier trusts, and where they came from (said in the report).
+    Compared and hashed by one digest of them all: token checks are cached by it."""
     certificates: tuple[x509.Certificate, ...]
     source: str
+    digest: str = field(init=False, default="")
 
-    @property
-    def key(self) -> tuple[bytes, ...]:
-        return tuple(der(c) for c in self.certificates)
+    def __post_init__(self) -> None:
+        h = hashlib.sha256()
+        for c in self.certificates:
+            h.update(hashlib.sha256(der(c)).digest())
+        object.__setattr__(self, "digest", h.hexdigest())
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Anchors) and other.digest == self.digest
 
     def find(self, cert: x509.Certificate) -> x509.Certificate | None:
         """The anchor that is `cert` (the same subject and key: a re-issued root counts)."""
