@@ -13,13 +13,18 @@ import base64
 
 
 def seal_round_head(head: str, config: dict) -> str | None:
-    """A time-stamp token over the chain head (base64), or None when sealing is not set up."""
+    """A time-stamp proof over the chain head (base64 of its JSON: archiver.evidence.DigestProof),
+    or None when sealing is not set up or no authority answered."""
     if not (config.get("audit") or {}).get("seal"):
         return None
     try:
         from archiver.evidence import timestamp_digests  # issue 15; absent until it lands
     except ImportError:
         return None
-    tokens = timestamp_digests([bytes.fromhex(head)], (config.get("evidence") or {}).get("tsa", []))
-    token = tokens[0] if isinstance(tokens, (list, tuple)) else tokens
-    return base64.b64encode(token if isinstance(token, bytes) else bytes(token)).decode("ascii")
+    proofs, _failures = timestamp_digests([bytes.fromhex(head)], (config.get("evidence") or {}).get("tsa", []))
+    if not proofs:
+        return None  # no authority answered: the round stays unsealed
+    # the proof, not the bare token: the token covers the batch root, and the proof carries
+    # the path from the head to it, the authorities' chains and CRLs (check_digest_proof)
+    from archiver.evidence.layout import canonical_json
+    return base64.b64encode(canonical_json(proofs[0].to_dict())).decode("ascii")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from archiver.evidence import merkle
 from archiver.evidence.timestamps import Authority, TimestampError, check_token, request_token
-from archiver.evidence.timestamps import complete_trust_material, gen_time_text
+from archiver.evidence.timestamps import authorities_from, complete_trust_material, gen_time_text
 from archiver.evidence.trust import Anchors
 
 
@@ -32,9 +32,11 @@ class DigestProof:
                     for t in d["tokens"]])
 
 
-def timestamp_digests(digests: Sequence[bytes], authorities: Sequence[Authority],
+def timestamp_digests(digests: Sequence[bytes], authorities: Sequence,
                       algorithm: str = "sha256") -> tuple[list[DigestProof], list[str]]:
-    """A proof per digest (in order) and the authorities' failures; no proofs when none answered."""
+    """A proof per digest (in order) and the authorities' failures; no proofs when none answered.
+    `authorities`: Authority objects, or `tsa` entries of [evidence] (URLs or tables)."""
+    authorities = [a if isinstance(a, Authority) else authorities_from([a], {})[0] for a in authorities]
     inclusions = merkle.batch(algorithm, list(digests))
     if not inclusions:
         return [], []

@@ -55,3 +55,16 @@ def test_timestamp_digests_one_token_per_authority_each_proof_alone(two_authorit
     checks = check_digest_proof(again, heads[3], anchors)
     assert [c.ok for _, c in checks] == [True, True]
     assert check_digest_proof(again, heads[2], anchors) == []
+
+
+def test_the_audit_ledger_round_head_is_sealed_through_timestamp_digests(tsa, anchors):
+    import base64
+    import json
+
+    from archiver.audit.seal import seal_round_head
+    from archiver.evidence.digests import DigestProof
+    head = hashlib.sha256(b"round head").hexdigest()
+    config = {"audit": {"seal": True}, "evidence": {"tsa": [tsa.tsas["chained"].url]}}
+    proof = DigestProof.from_dict(json.loads(base64.b64decode(seal_round_head(head, config))))
+    assert [c.ok for _, c in check_digest_proof(proof, bytes.fromhex(head), anchors)] == [True]
+    assert seal_round_head(head, {"audit": {}}) is None
