@@ -216,6 +216,11 @@ CODES: dict[str, tuple[str, str, str]] = {
     "AUDIT-LEDGER-CHAIN": (E, "archiver audit", "a ledger record was changed, removed or "
                            "inserted after it was written (hash chain broken)"),
     "AUDIT-LEDGER-TABLE": (E, "archiver audit", "a ledger summary disagrees with the records"),
+
+    # -- the web view (archiver serve) ----------------------------------------------------
+    "SERVE-METADATA-UNREADABLE": (E, "archiver", "a package file the web view shows (bag-info.txt, "
+                                  "metadata/*, a manifest, a deposit receipt) is missing, not a "
+                                  "regular file, too large or not well-formed"),
 }
 
 
