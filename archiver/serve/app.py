@@ -38,6 +38,7 @@ def create_app(catalogue: Catalogue, *, indexer: Indexer | None = None, port: in
     app.config.update(JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=0, TEMPLATES_AUTO_RELOAD=False)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    app.url_map.merge_slashes = False  # "//etc/passwd" is refused, not redirected
     app.jinja_env.filters["size"] = lambda n: "—" if n is None else human_size(int(n))
     app.jinja_env.filters["http_url"] = _http_url
     app.jinja_env.globals.update(STATE_LABELS=STATE_LABELS, CHECK_LABELS=CHECK_LABELS,
@@ -169,7 +170,7 @@ def create_app(catalogue: Catalogue, *, indexer: Indexer | None = None, port: in
 
     def health_data() -> dict:
         data = {"counts": catalogue.counts(due_before()), "due_days": due_days,
-                "problems": catalogue.with_problems(), "rounds": [], "findings": [],
+                "problems": catalogue.with_problems(), "rounds": [], "findings_by_package": {},
                 "index": status()}
         if sources is not None:
             data.update(sources.health())
