@@ -27,15 +27,12 @@ import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from run import WORDS  # noqa: E402  (the same seeded vocabulary as the other benchmarks)
+
 REPO = HERE.parent
 SEED = 20261201
 PROFILE = "https://archiver.example.org/profiles/report-package/v1.json"
-WORDS = ("the city council said on reports residents water electricity shelling night market "
-         "families fled north river bridge checkpoint fighters civilians hospital doctors school "
-         "children killed wounded witnesses told activists documented airstrike village road "
-         "morning local sources according statement group forces campaign since week months "
-         "humanitarian aid convoy blocked food prices rose sharply camp displaced thousands "
-         "negotiations ceasefire collapsed journalists arrested internet cut communications").split()
 PREMIS = """<?xml version='1.0' encoding='UTF-8'?>
 <premis:premis xmlns:premis="http://www.loc.gov/premis/v3" version="3.0">
 {events}</premis:premis>
