@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from conftest import HOSTILE, HOSTILE_NAME, HOSTILE_TITLE, SIDECAR, Server, archiver
+from servefixtures import HOSTILE, HOSTILE_NAME, HOSTILE_TITLE, SIDECAR, Server, archiver
 from seeds import SEED_000, SEED_002
 
 

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import HOSTILE_TITLE, SIDECAR
+from servefixtures import HOSTILE_TITLE, SIDECAR
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
