@@ -26,6 +26,7 @@ from archiver.serve import describe
 
 SCHEMA_VERSION = "1"
 BATCH = 500                        # packages written per transaction while indexing
+PARALLEL_FROM = 5000               # packages to read before a pool of processes pays
 WATCHED = ("", "metadata")         # folders whose mtimes say a package changed
 PAGE_SIZES = (25, 50, 100, 200)
 STATES = ("failed", "unreadable", "unchecked", "passed")  # also the sort order: worst first
@@ -55,6 +56,8 @@ CREATE INDEX IF NOT EXISTS by_size ON packages (size);
 CREATE INDEX IF NOT EXISTS by_checked ON packages (checked);
 CREATE INDEX IF NOT EXISTS by_built ON packages (built);
 CREATE INDEX IF NOT EXISTS by_identifier ON packages (identifier);
+CREATE INDEX IF NOT EXISTS by_language ON packages (language);
+CREATE INDEX IF NOT EXISTS by_sealed ON packages (sealed);
 CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
     identifier, title, text, source_url, tokenize = 'unicode61 remove_diacritics 2'
 );
@@ -131,6 +134,35 @@ def _row(name: str, kind: str, stamp: str, store: Path) -> tuple[dict, str]:
         return s, ""
     s = describe.summary(describe.read(store / name))
     return s, s.pop("text")
+
+
+def _read_batch(store: Path, items: list[tuple[str, str, str]]) -> list[tuple]:
+    return [(*item, *_row(*item, store)) for item in items]
+
+
+def _read_all(store: Path, todo: list[tuple[str, str, str]]) -> Iterator[list[tuple]]:
+    """The rows of `todo`, BATCH at a time; many packages (a first indexing) are read by a
+    pool of processes, one per core, in order."""
+    batches = [todo[i:i + BATCH] for i in range(0, len(todo), BATCH)]
+    workers = min(os.cpu_count() or 1, len(batches))
+    if len(todo) < PARALLEL_FROM or workers < 2:
+        for batch in batches:
+            yield _read_batch(store, batch)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    done = 0
+    try:
+        # forkserver: the server has threads running, which a fork would copy mid-flight
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+            for rows in pool.map(_read_batch, [store] * len(batches), batches):
+                yield rows
+                done += 1
+    except (BrokenProcessPool, OSError):  # no processes to be had: read here, more slowly
+        for batch in batches[done:]:
+            yield _read_batch(store, batch)
 
 
 def state_of(row: dict) -> tuple[str, str | None]:
@@ -231,8 +263,7 @@ class Catalogue:
                     todo.append((name, kind, stamp))
             gone = [n for n in known if n not in seen]
             self.progress.done, self.progress.total = 0, len(todo)
-            for start in range(0, len(todo), BATCH):
-                rows = [(*item, *_row(*item, self.store)) for item in todo[start:start + BATCH]]
+            for rows in _read_all(self.store, todo):
                 with _transaction(db):
                     for name, kind, stamp, row, text in rows:
                         self._upsert(db, name, kind, stamp, row, text)
@@ -242,6 +273,8 @@ class Catalogue:
                     self._delete(db, name)
             for annotate in self.annotators:
                 annotate(self)
+            if todo or gone:
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # keep the -wal file small
             return {"read": len(todo), "removed": len(gone), "packages": len(seen)}
         except Exception as e:
             self.progress.error = f"{type(e).__name__}: {e}"
@@ -333,8 +366,8 @@ class Catalogue:
             where.append("(checked IS NULL OR checked < ?)")
             args.append(due_before or "")
         elif state in STATES:
-            where.append("state = ?")
-            args.append(state)
+            where.append("state_rank = ?")
+            args.append(STATES.index(state))
         if language:
             where.append("language = ?")
             args.append(language)
@@ -365,7 +398,8 @@ class Catalogue:
     def counts(self, due_before: str) -> dict:
         db = self.reader()
         counts = dict.fromkeys(STATES, 0)
-        counts.update(db.execute("SELECT state, count(*) FROM packages GROUP BY state").fetchall())
+        counts.update((STATES[rank], n) for rank, n in db.execute(
+            "SELECT state_rank, count(*) FROM packages GROUP BY state_rank"))
         counts["due"] = db.execute("SELECT count(*) FROM packages WHERE checked IS NULL OR checked < ?",
                                    (due_before,)).fetchone()[0]
         counts["total"] = sum(counts[s] for s in STATES)
@@ -375,7 +409,7 @@ class Catalogue:
     def with_problems(self, limit: int = 200) -> list[dict]:
         """Packages that failed their latest check or cannot be read, worst first."""
         rows = self.reader().execute(
-            f"SELECT {COLUMNS} FROM packages WHERE state IN ('failed', 'unreadable') "
+            f"SELECT {COLUMNS} FROM packages WHERE state_rank < 2 "  # failed, unreadable
             f"ORDER BY state_rank, checked DESC, title_key LIMIT ?", (limit,)).fetchall()
         return [_public(r) for r in rows]
 
@@ -440,7 +474,8 @@ class Indexer:
                 self.catalogue.refresh()
             except Exception:  # recorded in progress.error, shown on the pages; try again later
                 pass
-            self._wake.wait(self.interval)
+            # a sweep of a large store costs seconds of stats: never more than a tenth of the time
+            self._wake.wait(max(self.interval, 10 * (self.catalogue.progress.last_seconds or 0)))
             self._wake.clear()
 
     def stop(self) -> None:
