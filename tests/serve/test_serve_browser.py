@@ -105,7 +105,8 @@ def test_package_page_shows_comments_with_dates_and_the_timeline(page, server, s
     assert "replication" in events
     assert page.locator("ol.timeline .receipt").count() == 1
     assert page.locator("#files table a[download]").first.inner_text().startswith("data/")
-    page.screenshot(path=str(shots / "serve-package.png"), full_page=True)
+    page.screenshot(path=str(shots / "serve-package.png"), full_page=True,
+                    clip={"x": 0, "y": 0, "width": 1400, "height": 1700})
     assert (shots / "serve-package.png").stat().st_size > 10_000
 
 
