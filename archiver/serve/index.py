@@ -199,7 +199,9 @@ class Catalogue:
         if real_index == str(self.store) or real_index.startswith(str(self.store) + os.sep):
             raise ValueError(f"the index {self.path} would be inside the store {self.store}: "
                              "the web view writes nothing into the store")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # the catalogue holds the reports' text: readable by its owner only
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path.touch(mode=0o600, exist_ok=True)
         self.progress = Progress()
         self._local = threading.local()
         self._store_mtime: int | None = None
@@ -230,6 +232,7 @@ class Catalogue:
                 # a cache of another version, or damaged: start it again
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+                self.path.touch(mode=0o600)
         raise AssertionError("unreachable")
 
     def reader(self) -> sqlite3.Connection:

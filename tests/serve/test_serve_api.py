@@ -275,3 +275,20 @@ def test_new_changed_and_removed_packages_are_seen_without_a_restart(tmp_path):
         assert server.json("/api/packages")["total"] == 1
     finally:
         server.stop()
+
+
+def test_the_catalogue_is_its_owners_alone_and_rebuilt_when_damaged(tmp_path):
+    from archiver.serve.index import Catalogue
+
+    store = tmp_path / "packages"
+    archiver("build", str(SEED_002), "--out", str(store), "--no-fsync", "-q")
+    index = tmp_path / "cache" / "index.sqlite3"
+    catalogue = Catalogue(store, index)
+    catalogue.refresh()
+    catalogue.close()
+    assert index.stat().st_mode & 0o777 == 0o600
+    index.write_bytes(b"not a database at all" * 100)
+    catalogue = Catalogue(store, index)
+    assert catalogue.refresh()["read"] == 1 and catalogue.page()["total"] == 1
+    catalogue.close()
+    assert index.stat().st_mode & 0o777 == 0o600
