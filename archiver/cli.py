@@ -468,11 +468,14 @@ def history(package, ledger, as_json):
                    "(ARCHIVER_SERVE_TOKEN or [serve] token in archiver.toml).")
 @click.option("--index", "index_path", type=click.Path(dir_okay=False),
               help="The catalogue file (default: in ~/.cache/archiver/serve/; never in the store).")
+@click.option("--due", default="90d", show_default=True, metavar="DURATION",
+              help="A package is due when its last check is older than this (as audit --due).")
 @click.option("--refresh", type=click.FloatRange(0.1), default=30.0, show_default=True,
               help="Seconds between looks for changes inside packages (new and removed "
                    "packages are seen at once).")
-def serve(store, ledger, port, host, index_path, refresh):
+def serve(store, ledger, port, host, index_path, due, refresh):
     """Browse STORE (default packages/) in a web browser: read-only, with a JSON API."""
+    from archiver.audit.schedule import parse_duration
     from archiver.config import load_config
     from archiver.problems import ArchiverError
     from archiver.serve import serve as run_serve
@@ -484,8 +487,12 @@ def serve(store, ledger, port, host, index_path, refresh):
 
     try:
         token = configured_token(load_config())
+        due_days = parse_duration(due) / 86400
+    except (ValueError, ArchiverError) as e:
+        raise click.UsageError(str(e))
+    try:
         run_serve(store, host=host, port=port, ledger=ledger, index=index_path, token=token,
-                  refresh=refresh, ready=ready)
+                  refresh=refresh, due_days=due_days, ready=ready)
     except ArchiverError as e:
         click.echo(f"error: {e.path}: {e.message}", err=True)
         sys.exit(2)

@@ -29,9 +29,24 @@ def open_store(store: str | os.PathLike) -> Path:
     return path
 
 
+def _ledger(path: str | os.PathLike | None, store: Path):
+    """The audit ledger named, else the default one when it exists, else None."""
+    from archiver.audit.ledger import LedgerError, default_ledger_path
+    from archiver.serve.sources import LedgerSource
+
+    if path is None:
+        path = default_ledger_path()
+        if not path.is_file():
+            return None
+    try:
+        return LedgerSource(path, store)
+    except LedgerError as e:
+        raise ArchiverError(str(path), str(e).removeprefix(f"{path}: "), "USAGE") from None
+
+
 def serve(store: str | os.PathLike = "packages", *, host: str = "127.0.0.1", port: int = 8000,
           ledger: str | os.PathLike | None = None, index: str | os.PathLike | None = None,
-          token: str | None = None, refresh: float = 30.0,
+          token: str | None = None, refresh: float = 30.0, due_days: float = 90,
           ready: Callable[[str], None] | None = None) -> None:
     """Serve `store` until interrupted. `ready(url)` is called once the socket listens."""
     from werkzeug.serving import make_server
@@ -45,11 +60,13 @@ def serve(store: str | os.PathLike = "packages", *, host: str = "127.0.0.1", por
         catalogue = Catalogue(open_store(store), index)
     except ValueError as e:
         raise ArchiverError(str(index or store), str(e), "USAGE") from None
+    source = _ledger(ledger, catalogue.store)
+    if source is not None:
+        catalogue.annotators.append(source.annotate)
     indexer = Indexer(catalogue, interval=refresh)
-    sources = None
     server = make_server(host, port, None, threaded=True)
     server.app = create_app(catalogue, indexer=indexer, port=server.server_port, token=token,
-                            sources=sources)
+                            due_days=due_days, ledger=source)
     indexer.start()
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{server.server_port}/"

@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from archiver.bagit.bag import human_size
 from archiver.serve import access, describe
 from archiver.serve.index import PAGE_SIZES, STATES, Catalogue, Indexer
+from archiver.serve.sources import LedgerSource, merge_timeline
 
 log = logging.getLogger("archiver.serve")
 
@@ -30,10 +31,9 @@ DEFAULT_DUE_DAYS = 90
 
 
 def create_app(catalogue: Catalogue, *, indexer: Indexer | None = None, port: int = 0,
-               token: str | None = None, due_days: int = DEFAULT_DUE_DAYS,
-               sources=None) -> Flask:
-    """`sources` adds what lives outside the packages (the audit ledger, seals): an object
-    with `package(name, identifier) -> dict` and `health() -> dict`, or None."""
+               token: str | None = None, due_days: float = DEFAULT_DUE_DAYS,
+               ledger: LedgerSource | None = None) -> Flask:
+    """The application over `catalogue`; `ledger` adds the audit ledger's history."""
     app = Flask(__name__)
     app.config.update(JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=0, TEMPLATES_AUTO_RELOAD=False)
     app.json.ensure_ascii = False
@@ -137,9 +137,9 @@ def create_app(catalogue: Catalogue, *, indexer: Indexer | None = None, port: in
         page["index"] = {k: row[k] for k in ("state", "checked", "check_type", "check_time",
                                               "check_outcome", "audit_time", "audit_outcome",
                                               "audit_findings", "sealed")}
-        if sources is not None:
-            page.update(sources.package(name, page["identifier"]))
-        page["timeline"].sort(key=lambda e: e.get("time") or "")
+        if ledger is not None:
+            page.update(ledger.package(name, page["identifier"]))
+            merge_timeline(page)
         return page
 
     @app.get("/packages/<name>")
@@ -172,8 +172,8 @@ def create_app(catalogue: Catalogue, *, indexer: Indexer | None = None, port: in
         data = {"counts": catalogue.counts(due_before()), "due_days": due_days,
                 "problems": catalogue.with_problems(), "rounds": [], "findings_by_package": {},
                 "index": status()}
-        if sources is not None:
-            data.update(sources.health())
+        if ledger is not None:
+            data.update(ledger.health(data["problems"]))
         return data
 
     @app.get("/health")

@@ -5,7 +5,8 @@ receipt; one damaged and validated with --record, so its last check failed), a r
 source URL and dates from a sidecar whose commenters' names are withheld, a hostile report
 (script in its title, a comment and its file name), a package whose report.json is not JSON,
 a package whose manifest lists a link out of the store, and a link to a package outside the
-store.
+store. Every package but the sidecar's has been audited (`archiver audit`, a ledger of its
+own): the damaged one's audit failed.
 """
 from __future__ import annotations
 
@@ -65,7 +66,11 @@ def store(tmp_path_factory) -> Store:
     outside_bag = next(outside.iterdir())
     # another name than the packages (seed 003 is in the store too): a link is never followed
     os.symlink(outside_bag, path / "rpt-linked-from-outside")
-    return Store(path=path, outside=outside_bag, seed000=seed000, seed002=seed002,
+    ledger = base / "ledger.sqlite"
+    audited = [p for p in path.iterdir() if p.name != package_of(path, "with-sidecar.txt").name]
+    assert archiver("audit", *map(str, audited), "--ledger", str(ledger), "-q",
+                    check=False).returncode == 1  # the damaged packages
+    return Store(path=path, ledger=ledger, outside=outside_bag, seed000=seed000, seed002=seed002,
                  seed003=package_of(path, SEED_003.name),
                  sidecar=package_of(path, "with-sidecar.txt"), hostile=package_of(path, HOSTILE_NAME),
                  broken=broken, linking=linking)
@@ -73,7 +78,8 @@ def store(tmp_path_factory) -> Store:
 
 @pytest.fixture(scope="session")
 def server(store, tmp_path_factory):
-    s = Server(store.path, tmp_path_factory.mktemp("index") / "index.sqlite3", "--refresh", "0.5")
+    s = Server(store.path, tmp_path_factory.mktemp("index") / "index.sqlite3", "--refresh", "0.5",
+               "--ledger", str(store.ledger))
     s.wait_indexed()
     yield s
     s.stop()

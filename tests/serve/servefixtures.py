@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -56,6 +57,7 @@ def package_of(store: Path, source_name: str) -> Path:
 @dataclass
 class Store:
     path: Path
+    ledger: Path            # the audit ledger
     outside: Path           # a package outside the store, linked into it
     seed000: Path           # deposited: a receipt and a replication event
     seed002: Path           # damaged, then validated with --record: its last check failed
@@ -76,6 +78,8 @@ class Server:
 
     def __init__(self, store: Path, index: Path, *args: str, env: dict | None = None):
         self.log = index.with_suffix(".log")
+        # no default ledger of the machine's: a test names the ledger it means
+        env = {**(env if env is not None else os.environ), "XDG_DATA_HOME": str(index.parent / "data")}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "archiver", "serve", str(store), "--port", "0",
              "--index", str(index), *args],

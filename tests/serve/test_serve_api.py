@@ -55,23 +55,29 @@ def test_list_columns_come_from_the_packages(server, store):
     assert broken["state"] == "unreadable"
     assert [(p["code"], p["path"]) for p in broken["problems"]] == [
         ("SERVE-METADATA-UNREADABLE", "metadata/report.json")]
-    assert rows[store.seed003.name]["state"] == "unchecked"
+    assert rows[store.sidecar.name]["state"] == "unchecked"  # the one package never audited
+    audited = rows[store.seed003.name]
+    assert (audited["state"], audited["audit_outcome"], audited["audit_findings"]) == ("passed", "success", 0)
+    assert audited["checked"] == audited["audit_time"]
+    linking = rows[store.linking.name]
+    assert (linking["state"], linking["audit_outcome"], linking["audit_findings"]) == ("failed", "failure", 3)
 
 
 def test_problems_come_first_then_by_title(server, store):
     listing = server.json("/api/packages?per_page=100")
     states = [p["state"] for p in listing["packages"]]
-    assert states[:2] == ["failed", "unreadable"]
-    assert listing["packages"][0]["name"] == store.seed002.name
-    rest = [p["title"].casefold() for p in listing["packages"][2:]]
+    assert states[:3] == ["failed", "failed", "unreadable"]
+    assert {p["name"] for p in listing["packages"][:2]} == {store.seed002.name, store.linking.name}
+    order = ("failed", "unreadable", "unchecked", "passed")
+    rest = [(order.index(p["state"]), p["title"].casefold()) for p in listing["packages"]]
     assert rest == sorted(rest)
 
 
 def test_filter_by_state_and_language(server, store):
-    assert names(server.json("/api/packages?state=failed")) == [store.seed002.name]
+    assert set(names(server.json("/api/packages?state=failed"))) == {store.seed002.name, store.linking.name}
     assert names(server.json("/api/packages?state=unreadable")) == [store.broken.name]
     due = server.json("/api/packages?state=due")
-    assert store.seed003.name in names(due) and store.seed002.name not in names(due)
+    assert names(due) == [store.sidecar.name]
     assert server.json("/api/packages?language=xx")["total"] == 0
 
 
@@ -115,11 +121,18 @@ def test_package_page_data(server, store):
     assert ["External-Identifier", store.seed000.name] in p["bag_info"]
 
 
-def test_failed_check_is_on_the_timeline(server, store):
+def test_failed_checks_and_audits_are_on_the_timeline(server, store):
     p = server.json(f"/api/packages/{store.seed002.name}")
-    check = p["timeline"][-1]
-    assert (check["type"], check["outcome"]) == ("fix", "failure")
+    check, first_seen, audit = p["timeline"][-3:]
+    assert (check["type"], check["outcome"], check["source"]) == ("fix", "failure", "premis")
     assert "BAGIT-CHECKSUM-MISMATCH" in check["outcome_detail"]
+    assert (first_seen["label"], first_seen["source"]) == ("first seen", "ledger")
+    assert (audit["type"], audit["outcome"], audit["source"]) == ("audit", "failure", "ledger")
+    assert audit["details"][0].startswith(f"AUDIT-FILE-CHANGED data/{SEED_002.name}")
+    assert p["ledger"]["last_outcome"] == "failure"
+    assert [(f["code"], f["path"]) for f in p["ledger"]["findings"]] == [
+        ("AUDIT-FILE-CHANGED", f"data/{SEED_002.name}")]
+    assert server.json(f"/api/packages/{store.sidecar.name}")["ledger"] == {"known": False}
 
 
 def test_withheld_names_stay_withheld(server, store):
@@ -214,8 +227,9 @@ def _snapshot(root: Path) -> dict:
     return out
 
 
-def test_serving_changes_nothing_in_the_store(server, store):
+def test_serving_changes_nothing_in_the_store_or_the_ledger(server, store):
     before = _snapshot(store.path)
+    ledger = store.ledger.read_bytes()
     server.json("/api/packages?q=raqqa&per_page=100")
     for bag in store.packages:
         server.get(f"/packages/{bag.name}")
@@ -224,19 +238,25 @@ def test_serving_changes_nothing_in_the_store(server, store):
     server.get("/health")
     server.get("/api/health")
     assert _snapshot(store.path) == before
+    assert store.ledger.read_bytes() == ledger
 
 
 def test_health_counts_and_problems(server, store):
     h = server.json("/api/health")
     counts = h["counts"]
-    assert (counts["failed"], counts["unreadable"], counts["total"]) == (1, 1, len(store.packages))
-    assert counts["passed"] + counts["unchecked"] == len(store.packages) - 2
+    assert (counts["failed"], counts["unreadable"], counts["unchecked"], counts["passed"],
+            counts["due"], counts["total"]) == (2, 1, 1, 3, 1, len(store.packages))
     problems = {p["name"]: p for p in h["problems"]}
-    assert set(problems) == {store.seed002.name, store.broken.name}
+    assert set(problems) == {store.seed002.name, store.linking.name, store.broken.name}
+    assert [(f["code"], f["path"]) for f in h["findings_by_package"][store.seed002.name]] == [
+        ("AUDIT-FILE-CHANGED", f"data/{SEED_002.name}")]
+    assert h["ledger"] == str(store.ledger)
+    assert h["rounds"][0]["found"] == 3 and h["rounds"][0]["finished"]
     status, _, html = server.get("/health")
     assert status == 200
     assert f'href="/packages/{store.seed002.name}"'.encode() in html
     assert b"SERVE-METADATA-UNREADABLE" in html and b"metadata/report.json" in html
+    assert b"AUDIT-FILE-CHANGED" in html and f"data/{SEED_002.name}".encode() in html
 
 
 def eventually(check, timeout: float = 30):

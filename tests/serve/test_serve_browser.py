@@ -150,9 +150,12 @@ def test_a_traversal_url_gets_404(page, server, store):
 
 def test_health_page_links_each_problem_to_its_package(page, server, store):
     page.goto(server.url + "health")
-    assert page.locator("#count-failed").inner_text() == "1"
+    assert page.locator("#count-failed").inner_text() == "2"
     assert page.locator("#count-unreadable").inner_text() == "1"
     assert page.locator("#count-total").inner_text() == str(len(store.packages))
+    audited = page.locator("table.problems tr", has_text="Raqqa, the so-called")
+    assert "AUDIT-FILE-CHANGED data/002_7411d2c347773d6f.txt" in audited.inner_text()
+    assert page.locator("#rounds tbody tr").count() == 1
     row = page.locator("table.problems tr", has_text="SERVE-METADATA-UNREADABLE")
     assert "metadata/report.json" in row.inner_text()
     row.locator("a").first.click()
