@@ -9,7 +9,9 @@ words) and metadata/premis.xml (a creation event; one package in 50 also a faile
 check). That is all the list reads; payloads are left out to spare the disk. Then it starts
 `archiver serve` on the store with a new catalogue and times, as a browser would fetch them:
 the first indexing, the list's first page (HTML and JSON), a deep page, sorts, a filter, a
-search, the health page, and a restart on the same catalogue (nothing to read again).
+search, the health page, and a restart on the same catalogue (nothing to read again). With
+--ledger, the store is audited once (`archiver audit`, its ledger kept beside the data) and
+served with that ledger, so every row carries an audit.
 """
 from __future__ import annotations
 
@@ -92,9 +94,11 @@ def generate(store: Path, count: int) -> None:
 
 
 class Server:
-    def __init__(self, store: Path, index: Path, env: dict):
+    def __init__(self, store: Path, index: Path, env: dict, ledger: Path | None):
+        extra = ["--ledger", str(ledger)] if ledger else []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "archiver", "serve", str(store), "--port", "0", "--index", str(index)],
+            [sys.executable, "-m", "archiver", "serve", str(store), "--port", "0", "--index", str(index),
+             *extra],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO, env=env)
         self.started = time.monotonic()
         self.url = re.search(r"http://\S+/", self.process.stdout.readline()).group(0)
@@ -143,6 +147,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--data", type=Path, default=HERE / "data")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--ledger", action="store_true", help="audit the store once and serve its ledger")
     args = ap.parse_args()
 
     store = args.data / f"serve-{args.packages}" / "packages"
@@ -153,10 +158,18 @@ def main() -> None:
         marker.write_text(str(args.packages))
         print(f"generated {args.packages:,} packages in {time.monotonic() - t:.1f} s", file=sys.stderr)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    results = {"packages": args.packages, "cases": []}
+    ledger = None
+    if args.ledger:
+        ledger = store.parent / "ledger.sqlite"
+        if not ledger.exists():
+            t = time.monotonic()
+            subprocess.run([sys.executable, "-m", "archiver", "audit", str(store), "--ledger", str(ledger),
+                            "-q"], cwd=REPO, env=env, stdout=subprocess.DEVNULL)
+            print(f"audited the store in {time.monotonic() - t:.1f} s", file=sys.stderr)
+    results = {"packages": args.packages, "ledger": bool(ledger), "cases": []}
     with tempfile.TemporaryDirectory() as tmp:
         index = Path(tmp) / "index.sqlite3"
-        server = Server(store, index, env)
+        server = Server(store, index, env, ledger)
         try:
             results["first_index_s"] = server.wait_indexed()
             for label, path in CASES:
@@ -171,14 +184,14 @@ def main() -> None:
         finally:
             server.stop()
         results["index_mb"] = sum(p.stat().st_size for p in Path(tmp).iterdir()) / 1e6
-        server = Server(store, index, env)  # a restart: the catalogue is current
+        server = Server(store, index, env, ledger)  # a restart: the catalogue is current
         try:
             results["restart_index_s"] = server.wait_indexed()
             results["restart_first_page_s"] = server.fetch("/")[0]
         finally:
             server.stop()
 
-    print(f"| {args.packages:,} packages | median | max |")
+    print(f"| {args.packages:,} packages{' (with a ledger)' if ledger else ''} | median | max |")
     print("|---|---|---|")
     for c in results["cases"]:
         print(f"| {c['case']} | {c['median_s'] * 1000:.0f} ms | {c['max_s'] * 1000:.0f} ms |")
