@@ -312,3 +312,23 @@ def test_the_catalogue_is_its_owners_alone_and_rebuilt_when_damaged(tmp_path):
     assert catalogue.refresh()["read"] == 1 and catalogue.page()["total"] == 1
     catalogue.close()
     assert index.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_serialized_bag_is_listed_not_opened(tmp_path):
+    store = tmp_path / "packages"
+    archiver("build", str(SEED_002), "--out", str(store), "--no-fsync", "-q")
+    bag = next(store.iterdir())
+    shutil.make_archive(str(store / "rpt-zipped"), "zip", store, bag.name)
+    server = Server(store, tmp_path / "index.sqlite3")
+    try:
+        server.wait_indexed()
+        rows = {p["name"]: p for p in server.json("/api/packages")["packages"]}
+        assert set(rows) == {bag.name, "rpt-zipped.zip"}
+        assert rows["rpt-zipped.zip"]["kind"] == "serialized"
+        assert rows["rpt-zipped.zip"]["size"] == (store / "rpt-zipped.zip").stat().st_size
+        for path in ("/packages/rpt-zipped.zip", "/packages/rpt-zipped.zip/files/bagit.txt"):
+            assert server.get(path)[0] == 404
+        status, _, html = server.get("/")
+        assert status == 200 and b"serialized bag, not opened" in html
+    finally:
+        server.stop()
