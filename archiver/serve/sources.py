@@ -51,26 +51,31 @@ class LedgerSource:
                 out.append(None)
         return tuple(out)
 
-    def _name_in_store(self, location: str) -> str | None:
+    def _name_in_store(self, location: str, parents: dict) -> str | None:
         parent, name = os.path.split(os.path.normpath(location))
-        return name if os.path.realpath(parent) == os.path.realpath(self.store) else None
+        if parent not in parents:  # one realpath per folder, not per package
+            parents[parent] = os.path.realpath(parent) == os.path.realpath(self.store)
+        return name if parents[parent] else None
 
     def annotate(self, catalogue) -> None:
-        """Copy each package's latest audit onto its catalogue row (when the ledger changed)."""
+        """Copy each package's latest audit onto its catalogue row (when the ledger changed,
+        or packages were read anew). The store's own copy has the word; a copy elsewhere (an
+        OCFL root) speaks for a package only when the ledger knows no copy in this store."""
         stamp = self._file_stamp()
         if stamp == self._stamp and not catalogue.progress.done:
             return
-        by_name, by_identifier = [], []
+        by_name, elsewhere, here, parents = [], [], set(), {}
         for state in self.ledger().packages():
             cols = {"audit_time": state.last_audit, "audit_outcome": outcome(state.last_outcome),
                     "audit_findings": state.findings if state.last_audit else None}
-            name = self._name_in_store(state.location)
+            name = self._name_in_store(state.location, parents)
             if name:
                 by_name.append((name, cols))
-            elif not state.gone:  # a copy elsewhere (an OCFL root): the same package
-                by_identifier.append((state.identifier, cols))
-        catalogue.annotate(by_identifier, by="identifier")
-        catalogue.annotate(by_name, by="name")  # the store's own copy has the last word
+                here.add(state.identifier)
+            elif not state.gone:
+                elsewhere.append((state.identifier, cols))
+        catalogue.annotate([(i, c) for i, c in elsewhere if i not in here], by="identifier")
+        catalogue.annotate(by_name, by="name")
         self._stamp = stamp
 
     def package(self, name: str, identifier: str) -> dict:
