@@ -10,6 +10,7 @@ renames new tag files and tag manifests into both). Nothing here writes to the s
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import sqlite3
@@ -337,18 +338,20 @@ class Catalogue:
 
     def annotate(self, values: Iterable[tuple[str, dict]], by: str = "name") -> None:
         """Set the ledger's columns (audit_time, audit_outcome, audit_findings) on the packages
-        named (by directory name or identifier), and their states with them. One read of the
-        catalogue, then writes for the rows that change only: a ledger of 100,000 packages
-        that says what the catalogue already holds costs no write."""
+        named (by directory name or identifier), and their states with them. `values` is
+        read BATCH at a time, and only rows that change are written: a ledger of 100,000
+        packages that says what the catalogue already holds costs no write, and memory does
+        not grow with the store."""
         db = self._writer
         column = {"name": "name", "identifier": "identifier"}[by]
-        rows: dict[str, list] = {}
-        for row in db.execute(f"SELECT {column}, id, problems, check_time, check_outcome, "
-                              f"audit_time, audit_outcome, audit_findings FROM packages"):
-            rows.setdefault(row[0], []).append(row[1:])
-        changes = []
-        for key, cols in values:
-            for rowid, problems, check_time, check_outcome, *audit in rows.get(key, ()):
+        values = iter(values)
+        while batch := dict(itertools.islice(values, BATCH)):
+            changes = []
+            for key, rowid, problems, check_time, check_outcome, *audit in db.execute(
+                    f"SELECT {column}, id, problems, check_time, check_outcome, audit_time, "
+                    f"audit_outcome, audit_findings FROM packages WHERE {column} IN "
+                    f"({', '.join('?' * len(batch))})", list(batch)).fetchall():
+                cols = batch[key]
                 new = [cols["audit_time"], cols["audit_outcome"], cols["audit_findings"]]
                 if new == audit:
                     continue
@@ -356,9 +359,11 @@ class Catalogue:
                                            "check_time": check_time, "check_outcome": check_outcome,
                                            "audit_time": new[0], "audit_outcome": new[1]})
                 changes.append((*new, state, STATES.index(state), checked, rowid))
-        with _transaction(db):
-            db.executemany("UPDATE packages SET audit_time=?, audit_outcome=?, audit_findings=?, "
-                           "state=?, state_rank=?, checked=? WHERE id=?", changes)
+            if changes:
+                with _transaction(db):
+                    db.executemany("UPDATE packages SET audit_time=?, audit_outcome=?, "
+                                   "audit_findings=?, state=?, state_rank=?, checked=? WHERE id=?",
+                                   changes)
 
     # -- queries ----------------------------------------------------------------------------
     def page(self, q: str = "", sort: str = "", order: str = "", state: str = "",

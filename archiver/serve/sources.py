@@ -64,18 +64,21 @@ class LedgerSource:
         stamp = self._file_stamp()
         if stamp == self._stamp and not catalogue.progress.done:
             return
-        by_name, elsewhere, here, parents = [], [], set(), {}
-        for state in self.ledger().packages():
-            cols = {"audit_time": state.last_audit, "audit_outcome": outcome(state.last_outcome),
-                    "audit_findings": state.findings if state.last_audit else None}
-            name = self._name_in_store(state.location, parents)
-            if name:
-                by_name.append((name, cols))
-                here.add(state.identifier)
-            elif not state.gone:
-                elsewhere.append((state.identifier, cols))
+        elsewhere, here, parents = [], set(), {}
+
+        def in_store():
+            for state in self.ledger().packages():
+                cols = {"audit_time": state.last_audit, "audit_outcome": outcome(state.last_outcome),
+                        "audit_findings": state.findings if state.last_audit else None}
+                name = self._name_in_store(state.location, parents)
+                if name:
+                    here.add(state.identifier)
+                    yield name, cols
+                elif not state.gone:
+                    elsewhere.append((state.identifier, cols))
+
+        catalogue.annotate(in_store(), by="name")
         catalogue.annotate([(i, c) for i, c in elsewhere if i not in here], by="identifier")
-        catalogue.annotate(by_name, by="name")
         self._stamp = stamp
 
     def package(self, name: str, identifier: str) -> dict:
