@@ -584,3 +584,46 @@ def verify(packages, trust, signers, record, as_json):
         click.echo(json.dumps({"reports": [r.to_dict() for r in reports], "summary": counts},
                               ensure_ascii=False, indent=2))
     sys.exit(0 if reports and all(r.proven for r in reports) else 1)
+
+@main.command()
+@click.argument("store", default="packages", required=False, type=click.Path(file_okay=False))
+@click.option("--ledger", type=click.Path(dir_okay=False),
+              help="Audit ledger to show (default: the audit's default ledger, when it exists).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="TCP port (0: any free port; the address is printed).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; another than the loopback needs an access token "
+                   "(ARCHIVER_SERVE_TOKEN or [serve] token in archiver.toml).")
+@click.option("--index", "index_path", type=click.Path(dir_okay=False),
+              help="The catalogue file (default: in ~/.cache/archiver/serve/; never in the store).")
+@click.option("--due", default="90d", show_default=True, metavar="DURATION",
+              help="A package is due when its last check is older than this (as audit --due).")
+@click.option("--refresh", type=click.FloatRange(0.1), default=30.0, show_default=True,
+              help="Seconds between looks for changes inside packages (new and removed "
+                   "packages are seen at once).")
+def serve(store, ledger, port, host, index_path, due, refresh):
+    """Browse STORE (default packages/) in a web browser: read-only, with a JSON API."""
+    from archiver.audit.schedule import parse_duration
+    from archiver.config import load_config
+    from archiver.problems import ArchiverError
+    from archiver.serve import serve as run_serve
+    from archiver.serve.access import configured_token
+
+    def ready(url):
+        click.echo(f"archiver serve: {url} (store {store}; Ctrl-C stops)")
+        sys.stdout.flush()
+
+    try:
+        token = configured_token(load_config())
+        due_days = parse_duration(due) / 86400
+    except (ValueError, ArchiverError) as e:
+        raise click.UsageError(str(e))
+    try:
+        run_serve(store, host=host, port=port, ledger=ledger, index=index_path, token=token,
+                  refresh=refresh, due_days=due_days, ready=ready)
+    except ArchiverError as e:
+        click.echo(f"error: {e.path}: {e.message}", err=True)
+        sys.exit(2)
+    except OSError as e:  # the port is taken, the address is not ours...
+        click.echo(f"error: {host}:{port}: {e.strerror or e}", err=True)
+        sys.exit(2)

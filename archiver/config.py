@@ -16,6 +16,11 @@ def config_path() -> Path | None:
     return None
 
 
+def cache_dir() -> Path:
+    """archiver's folder in the user's cache directory (what can be rebuilt at will)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "archiver"
+
+
 def load_config(path: str | os.PathLike | None = None) -> dict:
     path = Path(path) if path else config_path()
     if path is None:

@@ -256,6 +256,12 @@ CODES: dict[str, tuple[str, str, str]] = {
     "EVIDENCE-KEY": (E, "archiver evidence", "a signing or signer key file is unusable (named, "
                      "never quoted)"),
     "EVIDENCE-TRUST": (E, "archiver evidence", "a trust anchor file is not PEM certificates"),
+
+
+    # -- the web view (archiver serve) ----------------------------------------------------
+    "SERVE-METADATA-UNREADABLE": (E, "archiver", "a package file the web view shows (bag-info.txt, "
+                                  "metadata/*, a manifest, a deposit receipt) is missing, not a "
+                                  "regular file, too large or not well-formed"),
 }
 
 

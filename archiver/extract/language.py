@@ -7,15 +7,13 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
+from archiver.config import cache_dir
+
 MIN_CHARS = 20
 # Classifying costs time in proportion to the text; a report's first 500 characters tell
 # its language as surely as the whole (the seeds: English at 0.99997 from 500 characters,
 # 1.0 from 4 KB) in a seventh of the time (0.23 ms, against 1.6 ms for 4 KB).
 SAMPLE_CHARS = 500
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "archiver"
 
 
 @cache

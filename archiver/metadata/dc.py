@@ -70,3 +70,14 @@ def dc_document(report: Report, package_id: str, withhold_names: bool = False) -
     etree.indent(root, space="  ")
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
+
+
+def read_dc(root: etree._Element) -> list[tuple[str, str, str | None]]:
+    """(term, value, language) for each DC element of a record, in document order; `term`
+    is the element's local name (title, issued, hasPart...)."""
+    out = []
+    for el in root:
+        if isinstance(el.tag, str) and el.tag.startswith((T, f"{{{DC}}}")) and el.text:
+            out.append((etree.QName(el).localname, el.text.strip(),
+                        el.get("{http://www.w3.org/XML/1998/namespace}lang")))
+    return out

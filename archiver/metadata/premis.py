@@ -166,3 +166,59 @@ def event_list(document: bytes) -> list[tuple[str, str, str]]:
              ev.findtext("premis:eventType", namespaces=ns) or "",
              ev.findtext("premis:eventDateTime", namespaces=ns) or "")
             for ev in root.iterfind("premis:event", ns)]
+
+# -- reading --------------------------------------------------------------------------------------
+# (the root from archiver.metadata.xmlread.parse_untrusted)
+_NS = {"premis": NS}
+
+
+def read_events(root: etree._Element) -> list[Event]:
+    """Every event, in document order. `type` is the eventType vocabulary code where the
+    element names it (valueURI), else the element's text."""
+    events = []
+    for el in root.iterfind("premis:event", _NS):
+        type_el = el.find("premis:eventType", _NS)
+        uri = type_el.get("valueURI", "") if type_el is not None else ""
+        code = uri.rsplit("/", 1)[-1] if uri.startswith(LOC + "eventType/") else None
+        agents = tuple((link.findtext("premis:linkingAgentIdentifierValue", "", _NS),
+                        link.findtext("premis:linkingAgentRole", "", _NS))
+                       for link in el.iterfind("premis:linkingAgentIdentifier", _NS))
+        objects = tuple(link.findtext("premis:linkingObjectIdentifierValue", "", _NS)
+                        for link in el.iterfind("premis:linkingObjectIdentifier", _NS))
+        events.append(Event(
+            identifier=el.findtext("premis:eventIdentifier/premis:eventIdentifierValue", "", _NS),
+            type=code or (type_el.text or "" if type_el is not None else ""),
+            date_time=el.findtext("premis:eventDateTime", "", _NS),
+            outcome=el.findtext("premis:eventOutcomeInformation/premis:eventOutcome", "", _NS),
+            detail=el.findtext("premis:eventDetailInformation/premis:eventDetail", None, _NS),
+            outcome_detail=el.findtext("premis:eventOutcomeInformation/premis:eventOutcomeDetail/"
+                                       "premis:eventOutcomeDetailNote", None, _NS),
+            agents=agents, objects=objects))
+    return events
+
+
+def read_agents(root: etree._Element) -> list[Agent]:
+    return [Agent(identifier=el.findtext("premis:agentIdentifier/premis:agentIdentifierValue", "", _NS),
+                  name=el.findtext("premis:agentName", "", _NS),
+                  type=el.findtext("premis:agentType", "", _NS),
+                  version=el.findtext("premis:agentVersion", None, _NS))
+            for el in root.iterfind("premis:agent", _NS)]
+
+
+def read_objects(root: etree._Element) -> dict[str, dict]:
+    """{object identifier: {"size", "format", "pronom"}} as PREMIS recorded them."""
+    out = {}
+    for obj in root.iterfind("premis:object", _NS):
+        oid = obj.findtext("premis:objectIdentifier/premis:objectIdentifierValue", "", _NS)
+        chars = obj.find("premis:objectCharacteristics", _NS)
+        if chars is None:
+            continue
+        size = chars.findtext("premis:size", None, _NS)
+        out[oid] = {
+            "size": int(size) if size and size.isdigit() else None,
+            "format": chars.findtext("premis:format/premis:formatDesignation/premis:formatName",
+                                     None, _NS),
+            "pronom": chars.findtext("premis:format/premis:formatRegistry/premis:formatRegistryKey",
+                                     None, _NS),
+        }
+    return out

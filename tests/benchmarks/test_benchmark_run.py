@@ -28,3 +28,14 @@ def test_benchmark_runs_on_tiny_data(tmp_path):
     assert all(c["archiver_s"] > 0 and c["bagit_s"] > 0 for c in results["cases"])
     assert all(c["interpreter_start"] > 0 and c["file_creation"] > 0 for c in results["cases"])
     assert not list((tmp_path / "data").glob("scale-*/work-*"))  # work folders removed
+
+
+def test_serve_benchmark_runs_on_a_small_store(tmp_path):
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "serve.py"), "--packages", "60",
+                          "--rounds", "1", "--data", str(tmp_path / "data"),
+                          "--json", str(tmp_path / "serve.json")],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    results = json.loads((tmp_path / "serve.json").read_text())
+    assert results["packages"] == 60 and len(results["cases"]) == 9
+    assert all(c["median_s"] > 0 and c["bytes"] > 0 for c in results["cases"])

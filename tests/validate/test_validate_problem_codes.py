@@ -8,14 +8,14 @@ from archiver.problem_codes import CODES, describe, problem
 from archiver.problems import ERROR, WARNING
 
 ARCHIVER = Path(__file__).resolve().parents[2] / "archiver"
-SOURCES = sorted(str(p.relative_to(ARCHIVER)) for folder in ("validate", "bagit", "audit", "evidence") for p in (ARCHIVER / folder).glob("*.py"))
+SOURCES = sorted(str(p.relative_to(ARCHIVER)) for folder in ("validate", "bagit", "audit", "evidence", "serve") for p in (ARCHIVER / folder).glob("*.py"))
 SOURCES += ["metadata/check.py", "executor/dask.py"]  # the cluster's codes stop a run
 
 
 def _codes_in_source() -> set[str]:
     """Codes written literally, plus those built as f"{prefix}-REQUIRED" / "-NOT-ALLOWED"."""
     text = "".join((ARCHIVER / name).read_text(encoding="utf-8") for name in SOURCES)
-    literal = set(re.findall(r'"((?:BAGIT|VALIDATE|ARCHIVE|PROFILE|PACKAGE|AUDIT|CLUSTER|EVIDENCE)-[A-Z0-9-]+)"', text))
+    literal = set(re.findall(r'"((?:BAGIT|VALIDATE|ARCHIVE|PROFILE|PACKAGE|AUDIT|CLUSTER|EVIDENCE|SERVE)-[A-Z0-9-]+)"', text))
     prefixes = {"PROFILE-MANIFEST", "PROFILE-TAGMANIFEST"}
     assert prefixes <= literal
     return (literal - prefixes) | {f"{p}-{s}" for p in prefixes for s in ("REQUIRED", "NOT-ALLOWED")}
