@@ -28,6 +28,8 @@ STATE_LABELS = {"failed": "check failed", "unreadable": "unreadable metadata",
                 "unchecked": "never checked", "passed": "passed", "due": "due for a check"}
 CHECK_LABELS = {"fix": "fixity check", "val": "validation", "audit": "audit"}
 DEFAULT_DUE_DAYS = 90
+# Verifying a seal hashes the payload; a page opens without waiting for more than this
+VERIFY_ON_PAGE_BYTES = 256 * 1024 * 1024
 
 
 def create_app(catalogue: Catalogue, *, indexer: Indexer | None = None, port: int = 0,
@@ -134,6 +136,8 @@ def create_app(catalogue: Catalogue, *, indexer: Indexer | None = None, port: in
         if not bag.is_dir() or bag.is_symlink():
             abort(404)
         page = describe.describe(describe.read(bag))
+        if page["sealed"]:
+            page["evidence"] = evidence(bag, page["size"], request.args.get("verify") == "1")
         page["index"] = {k: row[k] for k in ("state", "checked", "check_type", "check_time",
                                               "check_outcome", "audit_time", "audit_outcome",
                                               "audit_findings", "sealed")}
@@ -186,6 +190,21 @@ def create_app(catalogue: Catalogue, *, indexer: Indexer | None = None, port: in
         return jsonify(health_data())
 
     return app
+
+
+def evidence(bag: Path, size: int | None, asked: bool) -> dict:
+    """What the package's seals prove, verified now, offline (trust anchors and signers from
+    [evidence] of archiver.toml, else the system's store). A payload over
+    VERIFY_ON_PAGE_BYTES is verified only when asked (?verify=1)."""
+    from archiver.evidence import verify_package
+
+    if size is not None and size > VERIFY_ON_PAGE_BYTES and not asked:
+        return {"verified": False, "size": size}
+    report = verify_package(bag).to_dict()
+    report["verified"] = True
+    report["verified_at"] = (datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+                             .replace("+00:00", "Z"))
+    return report
 
 
 def _http_url(value) -> str | None:

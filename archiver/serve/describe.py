@@ -19,6 +19,7 @@ from archiver.bagit.bag import read_bag_info
 from archiver.bagit.rules import (manifest_algorithm, parse_declaration,
                                   parse_manifest, parse_oxum, unsafe_reason)
 from archiver.deposit.receipt import DEPOSITS_DIR, read_receipts
+from archiver.evidence import is_sealed
 from archiver.metadata.dc import read_dc
 from archiver.metadata.premis import read_agents, read_events, read_objects
 from archiver.metadata.vocabulary import EVENT_TYPES
@@ -161,6 +162,7 @@ def summary(r: Read) -> dict:
         "check_time": check.date_time if check else None,
         "check_outcome": check.outcome if check else None,
         "check_detail": check.outcome_detail if check else None,
+        "sealed": is_sealed(r.bag),
         "deposits": len(deposits),
         "deposit_targets": sorted({x.get("target") or "" for x in deposits}),
         "last_deposit": max((x.get("ended") or "" for x in deposits), default=None),

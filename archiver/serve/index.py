@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from archiver.bagit.bag import SEAL_DIRECTORY
 from archiver.config import cache_dir
 from archiver.package.store import SERIALIZED
 from archiver.serve import describe
@@ -28,7 +29,7 @@ from archiver.serve import describe
 SCHEMA_VERSION = "1"
 BATCH = 500                        # packages written per transaction while indexing
 PARALLEL_FROM = 5000               # packages to read before a pool of processes pays
-WATCHED = ("", "metadata")         # folders whose mtimes say a package changed
+WATCHED = ("", "metadata", SEAL_DIRECTORY)  # folders whose mtimes say a package changed
 PAGE_SIZES = (25, 50, 100, 200)
 STATES = ("failed", "unreadable", "unchecked", "passed")  # also the sort order: worst first
 
@@ -290,11 +291,10 @@ class Catalogue:
 
     def _upsert(self, db: sqlite3.Connection, name: str, kind: str, stamp: str, row: dict,
                 text: str) -> None:
-        old = db.execute("SELECT id, audit_time, audit_outcome, audit_findings, sealed "
+        old = db.execute("SELECT id, audit_time, audit_outcome, audit_findings "
                          "FROM packages WHERE name=?", (name,)).fetchone()
-        if old:
-            row.update(audit_time=old[1], audit_outcome=old[2], audit_findings=old[3],
-                       sealed=old[4])
+        if old:  # the ledger's columns stay until the ledger says otherwise
+            row.update(audit_time=old[1], audit_outcome=old[2], audit_findings=old[3])
         state, checked = state_of(row)
         values = (
             name, stamp, kind, row.get("identifier"), row.get("title"),

@@ -6,22 +6,46 @@ source URL and dates from a sidecar whose commenters' names are withheld, a host
 (script in its title, a comment and its file name), a package whose report.json is not JSON,
 a package whose manifest lists a link out of the store, and a link to a package outside the
 store. Every package but the sidecar's has been audited (`archiver audit`, a ledger of its
-own): the damaged one's audit failed.
+own): the damaged one's audit failed. Seed 003 is sealed before the audit (`archiver seal`,
+tokens from a real local time-stamping authority: tests/evidence/tsa_server.py); the server
+runs in a folder whose archiver.toml trusts that authority's root and names the signing key.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import sys
+from pathlib import Path
 
 import pytest
 
 from seeds import SEED_000, SEED_002, SEED_003
 from servefixtures import HOSTILE, HOSTILE_NAME, SIDECAR, Server, Store, archiver, package_of
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "evidence"))
+from tsa_server import TestAuthorities  # noqa: E402  (a real RFC 3161 authority on 127.0.0.1)
+
 
 @pytest.fixture(scope="session")
-def store(tmp_path_factory) -> Store:
+def evidence_config(tmp_path_factory):
+    """A folder whose archiver.toml names a signing key, an authority, its root and the key."""
+    folder = tmp_path_factory.mktemp("config")
+    authorities = TestAuthorities(folder / "pki")
+    authorities.add("chained")
+    archiver("keygen", str(folder / "seal.key"))
+    (folder / "archiver.toml").write_text(f'''[evidence]
+key = "{folder / 'seal.key'}"
+tsa = ["{authorities.tsas['chained'].url}"]
+trust = ["{authorities.root_pem}"]
+signers = ["{folder / 'seal.key.pub'}"]
+''')
+    yield folder
+    authorities.stop()
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory, evidence_config) -> Store:
     base = tmp_path_factory.mktemp("serve")
     inputs = base / "inputs"
     inputs.mkdir()
@@ -66,6 +90,7 @@ def store(tmp_path_factory) -> Store:
     outside_bag = next(outside.iterdir())
     # another name than the packages (seed 003 is in the store too): a link is never followed
     os.symlink(outside_bag, path / "rpt-linked-from-outside")
+    archiver("seal", str(package_of(path, SEED_003.name)), cwd=evidence_config)
     ledger = base / "ledger.sqlite"
     audited = [p for p in path.iterdir() if p.name != package_of(path, "with-sidecar.txt").name]
     assert archiver("audit", *map(str, audited), "--ledger", str(ledger), "-q",
@@ -77,9 +102,9 @@ def store(tmp_path_factory) -> Store:
 
 
 @pytest.fixture(scope="session")
-def server(store, tmp_path_factory):
+def server(store, tmp_path_factory, evidence_config):
     s = Server(store.path, tmp_path_factory.mktemp("index") / "index.sqlite3", "--refresh", "0.5",
-               "--ledger", str(store.ledger))
+               "--ledger", str(store.ledger), cwd=evidence_config)
     s.wait_indexed()
     yield s
     s.stop()

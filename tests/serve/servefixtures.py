@@ -76,14 +76,15 @@ class Store:
 class Server:
     """`archiver serve` as a user starts it, on a free port of 127.0.0.1."""
 
-    def __init__(self, store: Path, index: Path, *args: str, env: dict | None = None):
+    def __init__(self, store: Path, index: Path, *args: str, env: dict | None = None,
+                 cwd: Path | None = None):
         self.log = index.with_suffix(".log")
         # no default ledger of the machine's: a test names the ledger it means
         env = {**(env if env is not None else os.environ), "XDG_DATA_HOME": str(index.parent / "data")}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "archiver", "serve", str(store), "--port", "0",
              "--index", str(index), *args],
-            stdout=subprocess.PIPE, stderr=open(self.log, "w"), text=True, env=env)
+            stdout=subprocess.PIPE, stderr=open(self.log, "w"), text=True, env=env, cwd=cwd)
         line = self.process.stdout.readline()
         match = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
         if not match:

@@ -332,3 +332,43 @@ def test_a_serialized_bag_is_listed_not_opened(tmp_path):
         assert status == 200 and b"serialized bag, not opened" in html
     finally:
         server.stop()
+
+
+def test_seal_status_and_what_the_evidence_proves(server, store):
+    rows = {p["name"]: p for p in server.json("/api/packages?per_page=100")["packages"]}
+    assert rows[store.seed003.name]["sealed"] is True
+    assert rows[store.seed000.name]["sealed"] is False
+    ev = server.json(f"/api/packages/{store.seed003.name}")["evidence"]
+    assert ev["verified"] and ev["proven"] and ev["problems"] == []
+    assert any(s.startswith("payload unchanged since") for s in ev["statements"])
+    assert any(s.startswith("sealed by key ed25519:") for s in ev["statements"])
+    assert "evidence" not in server.json(f"/api/packages/{store.seed000.name}")
+    timeline = server.json(f"/api/packages/{store.seed003.name}")["timeline"]
+    seal = next(e for e in timeline if e["type"] == "dsg")
+    assert seal["label"] == "digital signature generation" and seal["outcome"] == "success"
+    assert server.json("/api/health")["counts"]["sealed"] == 1
+
+
+def test_a_seal_broken_after_the_fact_is_shown_not_proven(store, evidence_config, tmp_path):
+    """The payload rewritten and every manifest regenerated (bagit-python calls it valid)."""
+    import bagit
+
+    copy = tmp_path / "packages"
+    copy.mkdir()
+    bag = copy / store.seed003.name
+    shutil.copytree(store.seed003, bag, symlinks=True)
+    payload = next((bag / "data").iterdir())
+    payload.write_bytes(payload.read_bytes().replace(b"Raqqa", b"Rakka"))
+    loaded = bagit.Bag(str(bag))
+    loaded.save(manifests=True)
+    assert bagit.Bag(str(bag)).is_valid()
+    server = Server(copy, tmp_path / "index.sqlite3", cwd=evidence_config)
+    try:
+        server.wait_indexed()
+        ev = server.json(f"/api/packages/{bag.name}")["evidence"]
+        assert ev["proven"] is False
+        assert "EVIDENCE-PAYLOAD-CHANGED" in {p["code"] for p in ev["problems"]}
+        status, _, html = server.get(f"/packages/{bag.name}")
+        assert b"Not proven" in html and b"EVIDENCE-PAYLOAD-CHANGED" in html
+    finally:
+        server.stop()

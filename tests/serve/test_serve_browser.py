@@ -110,6 +110,17 @@ def test_package_page_shows_comments_with_dates_and_the_timeline(page, server, s
     assert (shots / "serve-package.png").stat().st_size > 10_000
 
 
+def test_a_sealed_package_says_what_its_evidence_proves(page, server, store):
+    page.goto(server.url)
+    row = page.locator("table.packages tbody tr", has_text=store.seed003.name)
+    assert row.locator("td").nth(8).inner_text() == "sealed"
+    row.locator("td.title a").click()
+    section = page.locator("#evidence")
+    assert section.locator("strong").first.inner_text() == "Proven"
+    assert "payload unchanged since" in section.inner_text()
+    assert "digital signature generation" in page.locator("ol.timeline").inner_text()
+
+
 def test_a_script_in_a_title_comment_or_file_name_does_not_run(page, server, store):
     for path in ("", "?q=zebrafinch", f"packages/{store.hostile.name}", "health"):
         page.goto(server.url + path)
