@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import os
 import tarfile
 import zipfile
@@ -247,7 +248,7 @@ def read_archive(path: str, kind: str) -> Inventory:
             if hasher.kept is not None:
                 kept[rel] = bytes(hasher.kept)
     except (OSError, EOFError, tarfile.TarError, zipfile.BadZipFile, zlib.error, ValueError,
-            NotImplementedError) as e:
+            NotImplementedError, lzma.LZMAError) as e:
         inv.damaged = True
         inv.problems.append(problem("AUDIT-ARCHIVE-DAMAGED", "",
                                     f"the archive cannot be read beyond {len(inv.files)} file(s): {e}; "
@@ -278,7 +279,7 @@ def _members(path: str, kind: str):
                     with zf.open(info) as stream:
                         yield info.filename, info.file_size, stream, True
         return
-    with tarfile.open(path, "r|*") as tf:  # stream mode: one pass, nothing seeks back
+    with _decompressed(path) as raw, tarfile.open(fileobj=raw, mode="r|") as tf:  # one pass
         for info in tf:
             if info.isdir():
                 yield info.name, 0, None, False
@@ -286,6 +287,27 @@ def _members(path: str, kind: str):
                 yield info.name, info.size, tf.extractfile(info), True
             else:
                 yield info.name, 0, None, True
+        # tarfile stops at the first block of zeros, which damage can make: read on to the end,
+        # so the compressor's own check (gzip's CRC-32 and length, bzip2's and xz's) has its say
+        while raw.read(BLOCK):
+            pass
+
+
+def _decompressed(path: str):
+    """The archive's bytes as a tar stream, through a decompressor that checks its trailer
+    (tarfile's own gzip stream never checks the CRC)."""
+    import bz2
+    import gzip
+
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic.startswith(b"\x1f\x8b"):
+        return gzip.open(path, "rb")
+    if magic.startswith(b"BZh"):
+        return bz2.open(path, "rb")
+    if magic.startswith(b"\xfd7zXZ\x00"):
+        return lzma.open(path, "rb")
+    return open(path, "rb")
 
 
 def _rehash_archive(inv: Inventory, path: str, kind: str, top: str | None, algorithms) -> None:

@@ -6,6 +6,8 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from auditkit import cli, findings, payload_file, run_audit
 
 
@@ -53,12 +55,15 @@ def test_a_flipped_byte_in_a_tar_member_is_changed(store, ledger, tmp_path):
     assert findings(run_audit(tar, ledger=ledger)) == {(tar.name, "AUDIT-FILE-CHANGED", f"data/{name}")}
 
 
-def test_tar_gz_damaged_in_the_middle(store, ledger, tmp_path):
+@pytest.mark.parametrize("where", [0.3, 0.5, 0.7])
+def test_tar_gz_damaged_in_the_middle(store, ledger, tmp_path, where):
+    """Wherever the damage falls, even where the tar stream it decompresses to looks like an end
+    of archive (a block of zeros), the gzip trailer's CRC-32 says the archive is damaged."""
     package = sorted(store.iterdir())[0]
     targz = _serialize(package, tmp_path, "tar.gz")
     assert not run_audit(targz, ledger=ledger).found
     data = bytearray(targz.read_bytes())
-    middle = len(data) // 2
+    middle = int(len(data) * where)
     data[middle:middle + 64] = bytes(64)
     targz.write_bytes(bytes(data))
     run = run_audit(targz, ledger=ledger)
