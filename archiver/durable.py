@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import tempfile
 from pathlib import Path
 
@@ -163,3 +164,20 @@ def move_into_place(tmp: Path, final: Path) -> bool:
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
         return False
+
+
+def end_with_parent(parent: int) -> None:
+    """A worker's initializer: end this process when `parent` dies, however it dies (kill -9
+    included), so no worker goes on hashing or writing for a command that is gone. Linux
+    delivers SIGKILL on the parent's death (PR_SET_PDEATHSIG: the process that forked this
+    one, a fork server included, which ends with `parent`); elsewhere the pools' own pipes
+    end idle workers."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    try:  # the parent may have died before the request above took effect
+        os.kill(parent, 0)
+    except ProcessLookupError:
+        os._exit(1)

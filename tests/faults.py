@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -47,7 +48,7 @@ def run_killed_at(cmd: list[str], n: int, cwd: str | os.PathLike | None = None,
         try:
             out, err = proc.communicate(timeout=timeout)
         finally:
-            left = processes_in_group(proc.pid)
+            left = _outliving(proc.pid)
             _kill_group(proc.pid)
     assert proc.returncode == -signal.SIGKILL, (n, proc.returncode, out + err)
     assert not left, f"step {n}: processes outlived the crash: {left}"
@@ -68,6 +69,15 @@ def processes_in_group(pgid: int) -> list[int]:
         if fields[0] != "Z" and int(fields[2]) == pgid:
             found.append(int(entry.name))
     return found
+
+
+def _outliving(pgid: int, grace: float = 2.0) -> list[int]:
+    """Processes of the group still alive after `grace` seconds (a SIGKILLed process takes
+    a moment to go)."""
+    deadline = time.monotonic() + grace
+    while (left := processes_in_group(pgid)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return left
 
 
 def _kill_group(pgid: int) -> None:
