@@ -24,13 +24,13 @@ def peak_rss(cmd: list[str], timeout: float = 300, cwd=None) -> tuple[subprocess
     return subprocess.CompletedProcess(cmd, data["rc"], data["out"], data["err"]), data["peak"]
 
 
-def zeros_gzip(path, size: int, prefix: bytes = b"") -> None:
+def zeros_gzip(path, size: int, prefix: bytes = b"", level: int = 1) -> None:
     """A gzip file expanding to `prefix` then zeros up to `size` bytes, written as it goes
     (a 1 GB expansion is a 1 MB file)."""
     import zlib
 
     block = bytes(1 << 20)
-    packer = zlib.compressobj(1, wbits=31)
+    packer = zlib.compressobj(level, wbits=31)
     with open(path, "wb") as out:
         out.write(packer.compress(prefix))
         left = size - len(prefix)
