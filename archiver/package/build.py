@@ -25,7 +25,7 @@ from archiver.executor import open_executor, task_groups
 from archiver.extract import apply_sidecar, extract_text, read_for_extraction
 from archiver.extract.language import preload as preload_language_model
 from archiver.extract.html import extract_html, missing_fields
-from archiver.extract.inputs import ReportInput, collect_inputs
+from archiver.extract.inputs import LEFT_OUT, ReportInput, collect_inputs
 from archiver.extract.sidecar import load_sidecar
 from archiver.extract.warc import extract_wacz, extract_warc
 from archiver.extract.xmlsafe import bounded, xml_safe
@@ -61,7 +61,7 @@ class BuildOptions:
 @dataclass
 class BuildResult:
     source: str
-    status: str  # "built", "exists" or "failed"
+    status: str  # "built", "exists", "failed" or "left out" (not a report: a bag, say)
     package_id: str | None = None
     path: str | None = None
     message: str | None = None
@@ -302,7 +302,8 @@ def collect_reports(inputs: Iterable[str | os.PathLike], meta: str | None = None
     """Expand what was named into reports (see archiver.extract.inputs for the folder rule);
     paths that cannot be packaged become failed results. The store is never an input."""
     reports, errors = collect_inputs(inputs, meta, exclude=[store] if store else [])
-    return reports, [BuildResult(e.path, "failed", message=e.message) for e in errors]
+    return reports, [BuildResult(e.path, "left out" if e.code == LEFT_OUT else "failed",
+                                 message=e.message) for e in errors]
 
 
 def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "packages", *,

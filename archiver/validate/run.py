@@ -72,7 +72,10 @@ def validate_dir(bag_dir: str, report: BagReport, profile, jobs, progress, recor
     has_declaration = run.declaration()
     if not has_declaration:
         if not any(n.startswith("manifest-") for n in run.tree.tags):
+            empty = not (run.tree.tags or run.tree.payload or run.tree.dirs)
+            report.readable = False  # no bag found: a usage error (exit 2), not an invalid bag
             report.problems.append(problem("VALIDATE-NOT-A-BAG", "",
+                                           "an empty folder: no bag found" if empty else
                                            "no bagit.txt and no manifest: this directory is not a bag"))
             return
         what = "a directory, not a file" if "bagit.txt" in run.tree.dirs else "missing"
@@ -102,7 +105,7 @@ def _check_dir(run: BagRun, report: BagReport, profile, record, serialization, a
     run.read_fetch()
     run.completeness()
     report.checked.append("completeness")
-    if run.info_value("Payload-Oxum") is not None:
+    if run.info_value("Payload-Oxum") is not None:  # every mode, as bagit-python's
         report.checked.append("payload-oxum")
     run.oxum(fast=report.mode == "fast")
     if report.mode == "full":
