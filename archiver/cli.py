@@ -143,7 +143,9 @@ def build(reports, out, meta, checksums, info, agent, source_organization,
             remote.join()
     if bar:
         bar.close()
-    counts = {s: sum(r.status == s for r in results) for s in ("built", "exists", "failed", "left out")}
+    counts = {s: sum(r.status == s for r in results) for s in ("built", "exists", "failed")}
+    if any(r.status == "left out" for r in results):  # only then: the summary's keys stay as they were
+        counts["left out"] = sum(r.status == "left out" for r in results)
     built = [r.path for r in results if r.status == "built"]
     sealed, seals = 0, []
     if sealing and built:
@@ -156,7 +158,7 @@ def build(reports, out, meta, checksums, info, agent, source_organization,
     else:
         click.echo(f"{counts['built']} built, {counts['exists']} already packaged, "
                    f"{counts['failed']} failed" + (f", {counts['left out']} left out"
-                                                   if counts["left out"] else ""))
+                                                   if "left out" in counts else ""))
     sys.exit(1 if counts["failed"] or sealed else 0)
 
 

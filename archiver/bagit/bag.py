@@ -131,6 +131,12 @@ def _tag_entries(bag_dir: str | os.PathLike) -> list[tuple[str, str]]:
     return found
 
 
+def tag_files(bag_dir: Path) -> list[str]:
+    """Every file outside data/ and evidence/ except the tag manifests themselves (RFC 8493
+    section 2.2.1) and archiver's temporaries: what the tag manifests list."""
+    return sorted(rel for rel, _ in _tag_entries(bag_dir))
+
+
 def tag_manifest_texts(bag_dir: Path, algorithms: Iterable[str]) -> dict[str, bytes]:
     algorithms = tuple(algorithms)
     buf = bytearray(1 << 16)

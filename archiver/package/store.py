@@ -3,7 +3,7 @@ that validate and deposit accept for every bag in it.
 
 Packages enter a store complete or not at all: each is written in a hidden temporary
 directory of the store (`.new.tmp-<run>-<n>`) and renamed into place. A build holds a lock
-on `.new.tmp-<run>.lock` while it runs (the kernel drops it when the process dies, kill -9
+on `.archiver-build-<run>.lock` while it runs (the kernel drops it when the process dies, kill -9
 included), so the next build can tell a dead run's temporaries from a live one's and
 removes only the dead ones. Durability is bought per batch: one sync of
 the file system for many packages, then the renames, then one fsync of the store directory,
@@ -18,7 +18,8 @@ from pathlib import Path
 
 from archiver.durable import remove
 
-TEMPORARY = ".new.tmp-"  # every temporary of a build: TEMPORARY + run id + ...
+TEMPORARY = ".new.tmp-"  # every unfinished package of a build: TEMPORARY + run id + "-" + ...
+LOCK = ".archiver-build-{run}.lock"  # held by the build while it runs
 
 
 SERIALIZED = (".zip", ".tar", ".tar.gz", ".tgz")
@@ -55,7 +56,7 @@ def _looks_like_a_bag(folder: Path) -> bool:
 
 def claim_run(store: Path, run: str) -> int:
     """Take the lock that says run `run` is alive; returns the descriptor to release_run."""
-    fd = os.open(store / f"{TEMPORARY}{run}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(store / LOCK.format(run=run), os.O_RDWR | os.O_CREAT, 0o644)
     fcntl.flock(fd, fcntl.LOCK_EX)
     return fd
 
@@ -64,8 +65,7 @@ def release_run(store: Path, run: str, fd: int) -> None:
     """Remove what the run left (an interrupt's unfinished packages), then its lock."""
     for leftover in sorted(store.glob(f"{TEMPORARY}{run}-*")):
         remove(leftover)
-    lock = store / f"{TEMPORARY}{run}.lock"
-    remove(lock)
+    remove(store / LOCK.format(run=run))
     os.close(fd)
 
 
@@ -73,14 +73,20 @@ def clean_dead_runs(store: Path) -> list[str]:
     """Remove the temporaries of builds that died (their lock is free, or they hold none:
     archiver before the lock); returns the names removed."""
     runs: dict[str, list[str]] = {}
+    locks = set()
+    prefix, suffix = LOCK.split("{run}")
     for name in os.listdir(store):
         if name.startswith(TEMPORARY):
-            runs.setdefault(name[len(TEMPORARY):].split("-")[0].split(".")[0], []).append(name)
+            runs.setdefault(name[len(TEMPORARY):].split("-")[0], []).append(name)
+        elif name.startswith(prefix) and name.endswith(suffix):
+            run = name[len(prefix):-len(suffix)]
+            locks.add(run)
+            runs.setdefault(run, [])
     removed = []
     for run, names in sorted(runs.items()):
-        lock = f"{TEMPORARY}{run}.lock"
+        lock = LOCK.format(run=run)
         fd = None
-        if lock in names:
+        if run in locks:
             try:
                 fd = os.open(store / lock, os.O_RDWR)
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -89,7 +95,7 @@ def clean_dead_runs(store: Path) -> list[str]:
                     os.close(fd)
                 continue
         try:
-            for name in sorted(n for n in names if n != lock):
+            for name in sorted(names):
                 try:
                     remove(store / name)
                     removed.append(name)

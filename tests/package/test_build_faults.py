@@ -54,10 +54,10 @@ def test_the_next_build_removes_dead_runs_temporaries_and_keeps_live_ones(tmp_pa
     for folder in (dead_old, dead_locked, live):
         (folder / "data").mkdir(parents=True)
         (folder / "data" / "half.txt").write_bytes(b"half a package")
-    (store / ".new.tmp-aaaaaaaaaaaa.lock").touch()  # its process is gone: nobody holds it
+    (store / ".archiver-build-aaaaaaaaaaaa.lock").touch()  # its process is gone: nobody holds it
     holder = subprocess.Popen(  # a build still running holds its run's lock
         [sys.executable, "-c", "import fcntl, os, sys, time\n"
-         f"fd = os.open({str(store / '.new.tmp-bbbbbbbbbbbb.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
+         f"fd = os.open({str(store / '.archiver-build-bbbbbbbbbbbb.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
          "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, text=True)
     try:
@@ -66,12 +66,12 @@ def test_the_next_build_removes_dead_runs_temporaries_and_keeps_live_ones(tmp_pa
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
         assert not dead_old.exists() and not dead_locked.exists()
-        assert not (store / ".new.tmp-aaaaaaaaaaaa.lock").exists()
-        assert live.is_dir() and (store / ".new.tmp-bbbbbbbbbbbb.lock").exists()
+        assert not (store / ".archiver-build-aaaaaaaaaaaa.lock").exists()
+        assert live.is_dir() and (store / ".archiver-build-bbbbbbbbbbbb.lock").exists()
     finally:
         holder.kill()
         holder.wait()
-    fd = os.open(store / ".new.tmp-bbbbbbbbbbbb.lock", os.O_RDWR)
+    fd = os.open(store / ".archiver-build-bbbbbbbbbbbb.lock", os.O_RDWR)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again once its holder is gone
     os.close(fd)
 
