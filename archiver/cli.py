@@ -55,6 +55,14 @@ _CLUSTER_HELP = ("Run on the Dask cluster of this scheduler (tcp://HOST:8786; de
                  "scheduler in archiver.toml; 'local': this machine). Workers share this file system.")
 
 
+def _printable(text) -> str:
+    """A name as one line of output: control characters (a newline in a file name) escaped."""
+    text = str(text)
+    if not any(ord(c) < 32 or ord(c) == 127 for c in text):
+        return text
+    return "".join(repr(c)[1:-1] if ord(c) < 32 or ord(c) == 127 else c for c in text)
+
+
 def _progress_bar(total: int, unit: str, quiet: bool):
     """A tqdm bar on stderr when it is a terminal; otherwise None."""
     if quiet or total < 2 or not sys.stderr.isatty():
@@ -114,8 +122,9 @@ def build(reports, out, meta, checksums, info, agent, source_organization,
         if as_json:
             return
         line = _build_line(result, verbose)
-        if line and (result.status == "failed" or not quiet):
-            (bar.write if bar else click.echo)(line, file=sys.stderr if result.status == "failed" else sys.stdout)
+        if line and (result.status in ("failed", "left out") or not quiet):
+            err = result.status in ("failed", "left out")
+            (bar.write if bar else click.echo)(line, file=sys.stderr if err else sys.stdout)
 
     remote = _connect(cluster)
     try:
@@ -135,6 +144,8 @@ def build(reports, out, meta, checksums, info, agent, source_organization,
     if bar:
         bar.close()
     counts = {s: sum(r.status == s for r in results) for s in ("built", "exists", "failed")}
+    if any(r.status == "left out" for r in results):  # only then: the summary's keys stay as they were
+        counts["left out"] = sum(r.status == "left out" for r in results)
     built = [r.path for r in results if r.status == "built"]
     sealed, seals = 0, []
     if sealing and built:
@@ -146,18 +157,21 @@ def build(reports, out, meta, checksums, info, agent, source_organization,
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
         click.echo(f"{counts['built']} built, {counts['exists']} already packaged, "
-                   f"{counts['failed']} failed")
+                   f"{counts['failed']} failed" + (f", {counts['left out']} left out"
+                                                   if "left out" in counts else ""))
     sys.exit(1 if counts["failed"] or sealed else 0)
 
 
 def _build_line(result, verbose: bool) -> str:
     if result.status == "failed":
-        return f"error: {result.source}: {result.message}"
-    line = f"{result.status:7} {result.package_id}  {result.source}"
+        return _printable(f"error: {result.source}: {result.message}")
+    if result.status == "left out":
+        return _printable(f"warning: {result.source}: {result.message}")
+    line = f"{result.status:7} {result.package_id}  {_printable(result.source)}"
     if result.status == "exists":
         line += "  (already packaged)"
     if verbose and result.warnings:
-        line += "".join(f"\n  warning: {w}" for w in result.warnings)
+        line += "".join(f"\n  warning: {_printable(w)}" for w in result.warnings)
     return line
 
 
@@ -184,10 +198,11 @@ def deposit(packages, target, collection, dry_run, as_json, quiet):
             return
         name = result.package_id or result.package
         if result.status in ("failed", "refused"):
-            click.echo(f"error: {name}: {result.status}: {result.message}", err=True)
+            click.echo(_printable(f"error: {name}: {result.status}: {result.message}"), err=True)
             for problem in result.problems:
                 where = f"{problem.get('path')}: " if problem.get("path") else ""
-                click.echo(f"  {problem.get('code')}: {where}{problem.get('message')}", err=True)
+                click.echo(f"  {problem.get('code')}: {_printable(where + str(problem.get('message')))}",
+                           err=True)
             return
         line = f"{result.status:10} {name}"
         if result.remote_id:
@@ -282,13 +297,13 @@ def _print_bag_report(report, quiet: bool) -> None:
     shown = report.errors if quiet else report.problems
     for p in shown:
         where = f"{p.path}: " if p.path else ""
-        click.echo(f"  {p.severity:7} {p.code}  {where}{p.message}")
+        click.echo(f"  {p.severity:7} {p.code}  {_printable(where + p.message)}")
     extras = [f"BagIt {report.version}"] if report.version else []
     if report.profile:
         extras.append(f"profile {report.profile}")
     if report.recorded:
         extras.append(f"recorded event {report.recorded}")
-    line = f"{report.path}: {report.summary()}"
+    line = f"{_printable(report.path)}: {report.summary()}"
     click.echo(line + (f" [{'; '.join(extras)}]" if extras else ""))
 
 

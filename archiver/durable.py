@@ -6,33 +6,54 @@ of its steps in turn, not at random moments:
 
 - `ARCHIVER_CRASH_AT=N` kills the process (SIGKILL, no clean-up) at its N-th step;
 - `ARCHIVER_CRASH_LOG=FILE` appends one line per step, `<pid> <n> <what>`, so a test can count
-  an operation's steps first.
+  an operation's steps first (n counts across all the operation's processes).
 
 Neither is read unless set; a normal run pays one dictionary look-up per step.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
+import sys
 import tempfile
 from pathlib import Path
 
 _CRASH_AT = os.environ.get("ARCHIVER_CRASH_AT")
 _CRASH_LOG = os.environ.get("ARCHIVER_CRASH_LOG")
 _steps = 0
+# The process group an operation was started in (by the faults helpers, or a shell's job),
+# passed down to its workers: a crash kills the whole operation, workers included, as a
+# power cut or kill -9 of the command would. A group this process did not start is never hit.
+if (_CRASH_AT or _CRASH_LOG) and "ARCHIVER_CRASH_GROUP" not in os.environ and os.getpgrp() == os.getpid():
+    os.environ["ARCHIVER_CRASH_GROUP"] = str(os.getpid())
 
 
 def step(what: str) -> None:
-    """Count one step of a multi-step write (called just before the step is taken)."""
+    """Count one step of a multi-step write (called just before the step is taken).
+
+    With a log, steps are counted across every process of the operation (the log, locked,
+    is the counter), so N names the same step in every run even when workers do the
+    writes."""
     global _steps
     if _CRASH_AT is None and _CRASH_LOG is None:
         return
-    _steps += 1
     if _CRASH_LOG:
-        with open(_CRASH_LOG, "a", encoding="utf-8") as log:
+        import fcntl
+
+        with open(_CRASH_LOG, "a+", encoding="utf-8") as log:
+            fcntl.flock(log, fcntl.LOCK_EX)
+            log.seek(0)
+            _steps = sum(1 for _ in log) + 1
             log.write(f"{os.getpid()} {_steps} {what}\n")
+            log.flush()
+    else:
+        _steps += 1
     if _CRASH_AT is not None and _steps == int(_CRASH_AT):
+        group = os.environ.get("ARCHIVER_CRASH_GROUP")
+        if group and int(group) == os.getpgrp():
+            os.killpg(os.getpgrp(), signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -52,6 +73,17 @@ def write_file(path: str | os.PathLike, data: bytes, durable: bool = False) -> N
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# archiver's own temporaries: `.NAME.XXXXXXXX` beside the file they will replace (mkstemp's
+# eight characters), and hidden folders named `.archiver-...` or `.new.tmp-...`. They are
+# never evidence: never listed in a manifest, never deposited, removed by the next run.
+_MKSTEMP = re.compile(r"^\..+\.[a-z0-9_]{8}$")
+
+
+def is_temporary(name: str) -> bool:
+    """Whether a file or folder name is one of archiver's temporaries."""
+    return name.startswith((".archiver-", ".new.tmp-")) or bool(_MKSTEMP.match(name))
 
 
 def temporary_beside(path: Path) -> tuple[int, str]:
@@ -132,3 +164,20 @@ def move_into_place(tmp: Path, final: Path) -> bool:
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
         return False
+
+
+def end_with_parent(parent: int) -> None:
+    """A worker's initializer: end this process when `parent` dies, however it dies (kill -9
+    included), so no worker goes on hashing or writing for a command that is gone. Linux
+    delivers SIGKILL on the parent's death (PR_SET_PDEATHSIG: the process that forked this
+    one, a fork server included, which ends with `parent`); elsewhere the pools' own pipes
+    end idle workers."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    try:  # the parent may have died before the request above took effect
+        os.kill(parent, 0)
+    except ProcessLookupError:
+        os._exit(1)

@@ -10,6 +10,8 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from archiver.durable import end_with_parent
+
 BLOCK = 128 << 10  # 128 KiB reads: the buffer stays in L2 cache while every algorithm hashes it
 SMALL = 4 << 20  # files under this go to the batched process pool
 BATCH = 256
@@ -112,7 +114,7 @@ class HashJob:
             from concurrent.futures import ProcessPoolExecutor  # multiprocessing: only when needed
 
             batch = max(16, min(BATCH, len(small) // (jobs * 4) or 1))
-            procs = ProcessPoolExecutor(jobs)
+            procs = ProcessPoolExecutor(jobs, initializer=end_with_parent, initargs=(os.getpid(),))
             self._pools.append(procs)
             self._batches = [procs.submit(_hash_batch, small[i:i + batch], algorithms)
                              for i in range(0, len(small), batch)]
@@ -204,18 +206,34 @@ def _unread(path: str, result: tuple[str, int, dict[str, str] | str]) -> str | N
 def copy_and_hash(src: str | os.PathLike, dst: str | os.PathLike,
                   algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
                   buffer: bytearray | None = None) -> tuple[int, dict[str, str]]:
-    """Copy src to dst byte for byte, hashing what was read on the way (one read)."""
+    """Copy src to dst byte for byte, hashing what was read on the way (one read). An
+    OSError from the copy's side carries dst as its filename."""
     hashers = [ALGORITHMS[a]() for a in algorithms]
     buf = buffer if buffer is not None else bytearray(BLOCK)
     view = memoryview(buf)
     size = 0
-    with open(src, "rb", buffering=0) as fin, open(dst, "xb") as fout:
-        while n := fin.readinto(buf):
-            chunk = view[:n]
-            fout.write(chunk)
-            for h in hashers:
-                h.update(chunk)
-            size += n
+    with open(src, "rb", buffering=0) as fin:
+        try:
+            fout = open(dst, "xb")
+        except OSError as e:
+            e.filename = os.fspath(dst)
+            raise
+        with fout:
+            while n := fin.readinto(buf):
+                chunk = view[:n]
+                try:
+                    fout.write(chunk)
+                except OSError as e:  # the copy's side (a full disk): say so, not the source
+                    e.filename = os.fspath(dst)
+                    raise
+                for h in hashers:
+                    h.update(chunk)
+                size += n
+            try:
+                fout.flush()
+            except OSError as e:
+                e.filename = os.fspath(dst)
+                raise
     return size, {a: h.hexdigest() for a, h in zip(algorithms, hashers)}
 
 

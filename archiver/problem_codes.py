@@ -126,6 +126,11 @@ CODES: dict[str, tuple[str, str, str]] = {
                           "directory holding the bag"),
     "ARCHIVE-TOO-LARGE": (E, "archiver", "the archive expands beyond the space or limits allowed"),
     # -- archiver packages ---------------------------------------------------------------------
+    "PACKAGE-UPDATE-INTERRUPTED": (E, "archiver", "an update of the package (a recorded event) "
+                                   "died past its commit point, or cannot be completed: its "
+                                   "files are not all in place until the next record completes it"),
+    "PACKAGE-TEMPORARY-LEFTOVER": (W, "archiver", "a temporary of a killed archiver run outside "
+                                   "data/: not part of the bag, removed by the next record"),
     "PACKAGE-METADATA-MISSING": (E, "archiver", "an archiver package carries metadata/dc.xml, "
                                  "premis.xml and report.json"),
     "PACKAGE-XML-MALFORMED": (E, "archiver", "dc.xml and premis.xml are well-formed XML "

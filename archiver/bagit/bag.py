@@ -11,8 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from archiver.bagit.rules import parse_declaration
-from archiver.durable import (atomic_write, fsync_directory, replace, sync_filesystem, write_file,
-                              write_temporary)
+from archiver.durable import atomic_write, fsync_directory, is_temporary, sync_filesystem, write_file
 from archiver.fixity import hash_file
 
 BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
@@ -26,26 +25,6 @@ def encode_manifest_path(path: str) -> str:
 def decode_manifest_path(path: str) -> str:
     return path.replace("%0D", "\r").replace("%0d", "\r").replace(
         "%0A", "\n").replace("%0a", "\n").replace("%25", "%")
-
-
-def replace_files(bag_dir: Path, files: Mapping[str, bytes]) -> None:
-    """Replace several files of a bag together: every new content is first written and
-    fsynced beside its file, then all are renamed into place in the order given (tag
-    manifests last), so an interruption leaves the old bag or, for the instant of the
-    renames, a bag whose tag manifests still describe the old files."""
-    staged: list[tuple[str, Path]] = []
-    try:
-        for rel, data in files.items():
-            path = bag_dir / rel
-            staged.append((write_temporary(path, data), path))
-        for tmp, path in staged:
-            replace(tmp, path)
-        for folder in {path.parent for _, path in staged}:
-            fsync_directory(folder)
-    except BaseException:
-        for tmp, _ in staged:
-            Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def manifest_text(entries: Iterable[tuple[str, str]]) -> bytes:
@@ -69,7 +48,7 @@ def read_bag_info(bag_dir: str | os.PathLike) -> list[tuple[str, str]]:
     if not path.exists():
         return []
     pairs: list[tuple[str, str]] = []
-    text = path.read_bytes().decode(_tag_encoding(bag_dir), errors="replace")
+    text = path.read_bytes().decode(tag_encoding(bag_dir), errors="replace")
     for line in text.lstrip("\ufeff").splitlines():
         if line[:1] in (" ", "\t") and pairs:
             key, value = pairs[-1]
@@ -80,7 +59,7 @@ def read_bag_info(bag_dir: str | os.PathLike) -> list[tuple[str, str]]:
     return pairs
 
 
-def _tag_encoding(bag_dir: str | os.PathLike) -> str:
+def tag_encoding(bag_dir: str | os.PathLike) -> str:
     """The tag file encoding bagit.txt declares (UTF-8 when it cannot be read): validation
     judges the declaration; this only has to read a valid bag's values."""
 
@@ -133,7 +112,8 @@ SEAL_DIRECTORY = "evidence"
 
 def _tag_entries(bag_dir: str | os.PathLike) -> list[tuple[str, str]]:
     """(bag-relative path, path to open) of every file outside data/ and evidence/ except the
-    tag manifests themselves (RFC 8493 section 2.2.1), in one scandir walk."""
+    tag manifests themselves (RFC 8493 section 2.2.1) and archiver's own temporaries, in one
+    scandir walk."""
     found = []
     stack = [("", os.fspath(bag_dir))]
     while stack:
@@ -141,6 +121,8 @@ def _tag_entries(bag_dir: str | os.PathLike) -> list[tuple[str, str]]:
         with os.scandir(full_dir) as entries:
             for entry in entries:
                 rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                if is_temporary(entry.name):
+                    continue
                 if entry.is_dir():  # as os.walk: a link to a directory is neither walked nor listed
                     if rel not in ("data", SEAL_DIRECTORY) and not entry.is_symlink():
                         stack.append((rel, entry.path))
@@ -151,7 +133,7 @@ def _tag_entries(bag_dir: str | os.PathLike) -> list[tuple[str, str]]:
 
 def tag_files(bag_dir: Path) -> list[str]:
     """Every file outside data/ and evidence/ except the tag manifests themselves (RFC 8493
-    section 2.2.1): what the tag manifests list."""
+    section 2.2.1) and archiver's temporaries: what the tag manifests list."""
     return sorted(rel for rel, _ in _tag_entries(bag_dir))
 
 

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from archiver.bagit.rules import unsafe_reason
+from archiver.limits import expansion_limit, expansion_refusal
 from archiver.problem_codes import problem
 from archiver.problems import Problem
 
@@ -38,7 +39,7 @@ MIME_ALIASES = {
     "application/tar": {"application/tar", "application/x-tar"},
     "application/zip": {"application/zip", "application/x-zip-compressed"},
 }
-MAX_MEMBERS = 5_000_000
+MAX_MEMBERS = 500_000  # each listed member costs memory before anything is unpacked
 
 
 def serialization_of(path: str) -> str | None:
@@ -127,11 +128,18 @@ def _check_members(members: list[_Member], raw_names: dict[str, str]) -> tuple[s
     return tops.pop(), problems
 
 
-def _tar_members(tf: tarfile.TarFile) -> tuple[list[_Member], dict[str, str], list[Problem]]:
+def _tar_members(tf: tarfile.TarFile, limit: int) -> tuple[list[_Member], dict[str, str], list[Problem]]:
+    """The members, read header by header; stops as soon as they add up past `limit` bytes
+    (reading on through a compressed tar would inflate what is being refused)."""
     members, raw, problems = [], {}, []
+    total = 0
     for info in tf:
         if len(members) >= MAX_MEMBERS:
             problems.append(problem("ARCHIVE-TOO-LARGE", "", f"more than {MAX_MEMBERS} members"))
+            break
+        total += info.size if info.isreg() else 0
+        if total > limit:
+            members.append(_Member(_clean(info.name), "file", info.size))
             break
         name = _clean(info.name)
         raw[name] = info.name
@@ -159,7 +167,8 @@ def _zip_members(zf: zipfile.ZipFile) -> tuple[list[_Member], dict[str, str], li
         if info.is_dir():
             members.append(_Member(name, "dir"))
         elif stat.S_ISLNK(mode):
-            target = zf.read(info)[:4096].decode("utf-8", "replace")
+            with zf.open(info) as link:  # a link's target is short; a bomb posing as one is not
+                target = link.read(4096).decode("utf-8", "replace")
             members.append(_Member(name, "symlink", link=target))
         elif mode and stat.S_IFMT(mode) not in (0, stat.S_IFREG):
             problems.append(problem("ARCHIVE-SPECIAL-MEMBER", info.filename,
@@ -190,6 +199,8 @@ def unpacked(path: str, work_dir: str | None = None) -> Iterator[Unpacked]:
     mime = serialization_of(path) or "application/octet-stream"
     result = Unpacked(mime=mime)
     tmp = None
+    size = os.path.getsize(path)
+    limit = expansion_limit(size)
     try:
         try:
             if mime == "application/zip" or zipfile.is_zipfile(path):
@@ -197,19 +208,24 @@ def unpacked(path: str, work_dir: str | None = None) -> Iterator[Unpacked]:
                 members, raw, problems = _zip_members(archive)
             else:
                 archive = tarfile.open(path, "r:*")
-                members, raw, problems = _tar_members(archive)
+                members, raw, problems = _tar_members(archive, limit)
         except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError, ValueError, zlib.error) as e:
             result.problems.append(problem("ARCHIVE-UNREADABLE", "", f"cannot read the archive: {e}"))
             yield result
             return
         with archive:
+            total = sum(m.size for m in members)
+            if total > limit:  # before any check that could read on, and before unpacking
+                result.problems.append(problem("ARCHIVE-TOO-LARGE", "", "the archive holds "
+                                               + expansion_refusal(size, total) + "; nothing unpacked"))
+                yield result
+                return
             top, more = _check_members(members, raw)
             result.problems += problems + more
             result.top = top
             if result.problems:
                 yield result
                 return
-            total = sum(m.size for m in members)
             tmp = tempfile.mkdtemp(prefix="archiver-validate-", dir=work_dir)
             free = shutil.disk_usage(tmp).free
             if total > free:

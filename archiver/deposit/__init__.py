@@ -25,6 +25,7 @@ from archiver.deposit.receipt import Receipt, package_fingerprint, previous_depo
 from archiver.metadata.provenance import SOFTWARE
 from archiver.model import Event
 from archiver.package.store import expand_bags
+from archiver.problems import ArchiverError
 
 __all__ = ["deposit", "make_target", "DepositResult", "ConfigurationError", "DepositError"]
 
@@ -103,6 +104,12 @@ def deposit_one(bag: Path, target: Target, *, dry_run: bool = False) -> DepositR
         result.problems = [{"code": "BAGIT-NOT-A-BAG", "path": str(bag),
                             "message": "bagit.txt is missing", "severity": "error"}]
         return result
+    if not dry_run:
+        problem = _recover(bag)
+        if problem:
+            result.status, result.problems = REFUSED, [problem]
+            result.message = f"{bag}: {problem['message']}"
+            return result
     valid, problems = _validate(bag)
     if not valid:
         result.status = REFUSED
@@ -149,6 +156,22 @@ def deposit_one(bag: Path, target: Target, *, dry_run: bool = False) -> DepositR
     result.status = DEPOSITED
     _record(bag, target, result, package_id, fingerprint, started_at, outcome=outcome)
     return result
+
+
+def _recover(bag: Path) -> dict | None:
+    """Finish or undo an update of the package a dead run left (and remove archiver's
+    temporaries from it), so that none of it is deposited; a problem when that fails."""
+    from archiver.package.record import package_lock, recover
+
+    if not (bag / "metadata" / "premis.xml").is_file():
+        return None
+    try:
+        with package_lock(bag):
+            recover(bag)
+    except (ArchiverError, OSError) as e:
+        return {"code": "PACKAGE-UPDATE-INTERRUPTED", "path": getattr(e, "path", str(bag)),
+                "message": getattr(e, "message", None) or str(e), "severity": "error"}
+    return None
 
 
 def _record(bag: Path, target: Target, result: DepositResult, package_id: str, fingerprint: str,

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
+
+from archiver.durable import end_with_parent
 
 # multiprocessing is imported when a pool is made: validating one bag does not need it
 
@@ -16,7 +19,7 @@ class LocalPool:
 
     def __init__(self, jobs: int):
         self.slots = max(1, jobs)
-        self._pool = pool_context().Pool(self.slots, initializer=_worker_init)
+        self._pool = pool_context().Pool(self.slots, initializer=_worker_init, initargs=(os.getpid(),))
 
     def map(self, fn: Callable, items: Sequence, *, args: tuple = (), weights=None,
             per_task: int = 8, unseen=None) -> Iterator:
@@ -41,11 +44,12 @@ def _apply(fn: Callable, args: tuple, item):
     return fn(item, *args)
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
     # Ctrl-C reaches every process of the terminal's group: only the parent acts on it (it
     # terminates the workers and undoes their unfinished work)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # terminate() ends a worker at once
+    end_with_parent(parent)  # a parent killed outright (kill -9) takes its workers with it
 
 
 def can_fork() -> bool:

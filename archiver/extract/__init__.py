@@ -10,6 +10,7 @@ from archiver.extract.text import parse_text_report
 from archiver.model import Report, SourceFile
 
 TEXT_SUFFIXES = {".txt", ".text", ".md", ""}
+MAX_EXTRACT = 8 << 20  # bytes of a text or HTML report read for its metadata
 SIDECAR_FIELDS = {f.name for f in fields(Report)} - {"source", "attachments", "provenance", "warnings"}
 
 
@@ -27,6 +28,21 @@ def extract_text(data: bytes, name: str) -> Report:
         report.language = language
         report.provenance["language"] = "detected"
     return report
+
+
+def read_for_extraction(path: Path) -> tuple[bytes, str | None]:
+    """The bytes of a report that extraction reads: all of it, or for a larger report its
+    first MAX_EXTRACT bytes up to a line end, with a warning saying so (the payload is
+    copied whole; extracting a gigabyte would take gigabytes of memory)."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        data = f.read(MAX_EXTRACT)
+    if size <= MAX_EXTRACT:
+        return data, None
+    cut = data.rfind(b"\n")
+    data = data[:cut + 1] if cut > 0 else data
+    return data, (f"the report is {size} bytes: its metadata was extracted from the first "
+                  f"{len(data)}; the packaged original holds it whole")
 
 
 def apply_sidecar(report: Report, sidecar: dict | None) -> Report:

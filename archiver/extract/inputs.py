@@ -23,6 +23,7 @@ from archiver.problems import ArchiverError
 TEXT_SUFFIXES = {".txt", ".text", ".md", ""}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 PAGE_FOLDER = "_files"  # what browsers call the assets folder of a page saved "complete"
+LEFT_OUT = "INPUT-LEFT-OUT"  # the code of an input left out with a warning, not failed
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,9 @@ def _judge_folder(folder: Path, meta: Path | None, exclude: frozenset[Path]
         return [], [ArchiverError(str(folder), f"cannot read: {e.strerror}", "INPUT-UNREADABLE")]
     inputs: list[ReportInput] = []
     failed: list[ArchiverError] = []
+    holds = _holds_bags(folder, listing)
+    if holds:  # packages are never reports (a store made in the folder by an earlier build)
+        return [], [ArchiverError(str(folder), f"{holds}, not a report: left out", LEFT_OUT)]
     # the store may lie in the folder, or be the folder: it is never input, nor its packages
     is_store = folder.resolve() in exclude
     entries = []
@@ -211,6 +215,9 @@ def _judge_folder(folder: Path, meta: Path | None, exclude: frozenset[Path]
                                         "into the folder instead", "INPUT-LINK"))
         elif kind == "other":
             failed.append(ArchiverError(str(path), "is not a regular file", "INPUT-UNREADABLE"))
+        elif kind == "dir" and (holds := _subfolder_holds_bags(path)):
+            # left out before the folder rule: a store beside reports does not make them one report
+            failed.append(ArchiverError(str(path), f"{holds}, not a report: left out", LEFT_OUT))
         else:
             entries.append(path)
     files = [e for e in entries if listing[e.name] == "file"]
@@ -239,6 +246,25 @@ def _judge_folder(folder: Path, meta: Path | None, exclude: frozenset[Path]
     if not reports and not subfolders and not failed:
         failed.append(ArchiverError(str(folder), "directory holds no report files", "INPUT-NO-REPORT"))
     return inputs, failed
+
+
+def _holds_bags(folder: Path, listing: Listing) -> str | None:
+    """What the folder is when it is a bag, or a folder of bags with no report beside them."""
+    if listing.get("bagit.txt") == "file":
+        return "a bag (a package)"
+    if any(listing[n] == "file" and report_kind(n) and not n.startswith(".") for n in listing):
+        return None
+    for name, kind in listing.items():
+        if kind == "dir" and not name.startswith(".") and (folder / name / "bagit.txt").is_file():
+            return "a folder of packages (bags)"
+    return None
+
+
+def _subfolder_holds_bags(folder: Path) -> str | None:
+    try:
+        return _holds_bags(folder, _list(folder))
+    except OSError:
+        return None  # judged (and reported) when walked
 
 
 def _list(folder: Path) -> Listing:

@@ -19,12 +19,14 @@ from typing import BinaryIO
 from dateutil.parser import isoparse
 
 from archiver.extract.html import extract_html
+from archiver.limits import expansion_limit, expansion_refusal
 from archiver.model import Capture, Report, SourceFile
 from archiver.problems import ArchiverError
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 BLOCK = 1 << 20
 MAX_PAGE = 64 << 20  # bytes of a page or warcinfo record read into memory for extraction
+MAX_LINE = 1 << 20  # a WARC or HTTP header line; warcio would read any line whole
 
 
 @dataclass
@@ -41,9 +43,12 @@ def _corrupt(where: str, offset: int, why: str) -> ArchiverError:
                          f"offset {offset}: {why}", "INPUT-WARC-CORRUPT")
 
 
-def _check_gzip_members(stream: BinaryIO, where: str) -> None:
-    """A gzipped WARC is one gzip member per record: each must end with its trailer."""
-    offset, member_start = 0, 0
+def _check_gzip_members(stream: BinaryIO, where: str, compressed: int) -> None:
+    """A gzipped WARC is one gzip member per record: each must end with its trailer. Data is
+    inflated a bounded block at a time and the whole may expand only so far (a small file
+    of zeros would otherwise take the machine's memory, then its time)."""
+    offset, member_start, expanded = 0, 0, 0
+    limit = expansion_limit(compressed)
     inflater = zlib.decompressobj(wbits=31)
     pending = b""
     try:
@@ -52,7 +57,15 @@ def _check_gzip_members(stream: BinaryIO, where: str) -> None:
             pending = b""
             if not chunk:
                 break
-            inflater.decompress(chunk)
+            data = inflater.decompress(chunk, BLOCK)
+            while True:
+                expanded += len(data)
+                if expanded > limit:
+                    raise ArchiverError(where, "a compressed capture of "
+                                        + expansion_refusal(compressed, limit, at_least=True), "INPUT-WARC-TOO-LARGE")
+                if not inflater.unconsumed_tail or inflater.eof:
+                    break
+                data = inflater.decompress(inflater.unconsumed_tail, BLOCK)
             if inflater.eof:
                 used = len(chunk) - len(inflater.unused_data)
                 pending = inflater.unused_data
@@ -100,6 +113,7 @@ def _read_records(stream: BinaryIO, where: str, want_url: str | None, size: int
     stream.seek(0)
     page, software = None, None
     records = ArchiveIterator(stream, check_digests="raise")
+    records.reader.__class__ = _bounded_lines(type(records.reader))
     notes = io.StringIO()
     try:
         with redirect_stderr(notes):  # warcio prints its doubts about a record to stderr
@@ -140,6 +154,19 @@ def _read_records(stream: BinaryIO, where: str, want_url: str | None, size: int
     if size and records.offset < size:
         raise _corrupt(where, records.offset, "no complete record header")
     return page, software
+
+
+def _bounded_lines(reader: type) -> type:
+    """warcio's reader with header lines bounded: it reads a line whole, and a "line" of a
+    gigabyte of zeros (no newline) is read into memory before anything can object."""
+    class BoundedLines(reader):
+        def readline(self, length=None):
+            line = super().readline(MAX_LINE if not length or length > MAX_LINE else length)
+            if len(line) >= MAX_LINE and not line.endswith(b"\n"):
+                raise ValueError(f"a header line longer than {MAX_LINE >> 20} MiB")
+            return line
+
+    return BoundedLines
 
 
 def _wanted_page(record, page: _Page | None, want_url: str | None) -> str | None:
@@ -201,7 +228,7 @@ def extract_warc(path: Path, name: str) -> Report:
         gzipped = f.read(2) == b"\x1f\x8b"
         if gzipped:
             f.seek(0)
-            _check_gzip_members(f, name)
+            _check_gzip_members(f, name, size)
         f.seek(0)
         page, software = _read_records(f, name, None, 0 if gzipped else size)
     return _report(page, software, name, size, "application/warc")
@@ -256,7 +283,7 @@ def extract_wacz(path: Path, name: str) -> Report:
                     gzipped = stream.read(2) == b"\x1f\x8b"
                 if gzipped:
                     with z.open(member) as stream:
-                        _check_gzip_members(stream, where)
+                        _check_gzip_members(stream, where, z.getinfo(member).compress_size)
                 with z.open(member) as stream:
                     page, member_software = _read_records(
                         stream, where, want, 0 if gzipped else z.getinfo(member).file_size)

@@ -17,6 +17,32 @@ NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 PAGE_BREAKS = str.maketrans("\x0b\x0c", "  ")  # vertical tab, form feed: whitespace in the text
 
 
+TITLE_LIMIT = 1_000  # characters of a title or subtitle in the metadata
+VALUE_LIMIT = 1_000_000  # of any other value: lxml reads no text node over 10 MB back
+
+
+def bounded(report: Report) -> Report:
+    """`report` with every value cut to what the metadata can carry and read back (a title
+    line of 20 MB would make a dc.xml that validate cannot parse), marked " […]", and a
+    warning naming what was cut; the payload keeps the full text."""
+    cut = []
+
+    def clip(value: str, limit: int, what: str) -> str:
+        if len(value) <= limit:
+            return value
+        cut.append(f"{what} ({len(value)} characters)")
+        return value[:limit] + " […]"
+
+    heads = {name: clip(getattr(report, name), TITLE_LIMIT, name)
+             for name in ("title", "subtitle") if isinstance(getattr(report, name), str)}
+    if not cut and max(map(len, _strings(report, [])), default=0) <= VALUE_LIMIT:
+        return report
+    clipped = _map_strings(replace(report, **heads), lambda s: clip(s, VALUE_LIMIT, "a value"))
+    clipped.warnings = [*report.warnings, "metadata values cut to fit: " + ", ".join(cut)
+                        + "; the packaged original holds the full text"]
+    return clipped
+
+
 def xml_safe(report: Report) -> Report:
     """`report` with every character XML cannot carry left out of its values (form feeds and
     vertical tabs become spaces), and a warning saying how many went; the report itself when

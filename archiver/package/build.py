@@ -22,15 +22,16 @@ from archiver import __version__
 from archiver.bagit.bag import (BAGIT_TXT, bag_info_text, human_size, manifest_files, payload_oxum,
                                 tag_manifests_for)
 from archiver.executor import open_executor, task_groups
-from archiver.extract import apply_sidecar, extract_text
+from archiver.extract import apply_sidecar, extract_text, read_for_extraction
 from archiver.extract.language import preload as preload_language_model
 from archiver.extract.html import extract_html, missing_fields
-from archiver.extract.inputs import ReportInput, collect_inputs
+from archiver.extract.inputs import LEFT_OUT, ReportInput, collect_inputs
 from archiver.extract.sidecar import load_sidecar
 from archiver.extract.warc import extract_wacz, extract_warc
-from archiver.extract.xmlsafe import xml_safe
+from archiver.extract.xmlsafe import bounded, xml_safe
 from archiver.fixity import BLOCK, DEFAULT_ALGORITHMS, check_algorithms, copy_and_hash
 from archiver.package.formats import identify
+from archiver.package.store import TEMPORARY, claim_run, clean_dead_runs, release_run
 from archiver.metadata.dc import dc_document
 from archiver.metadata.mets import mets_document
 from archiver.metadata.premis import premis_document
@@ -38,7 +39,8 @@ from archiver.metadata.provenance import SOFTWARE, build_events, capture_agent, 
 from archiver.metadata.report_json import report_dict, report_json_bytes
 from archiver.model import Agent, Attachment, FileRecord, Report
 from archiver.problems import ArchiverError
-from archiver.durable import fsync_directory, move_into_place, sync_filesystem, write_file
+from archiver.durable import (fsync_directory, move_into_place, step, sync_filesystem,
+                              write_file)
 
 PROFILE_ID = "https://archiver.example.org/profiles/report-package/v1.json"
 BATCH = 64  # packages made durable together
@@ -59,7 +61,7 @@ class BuildOptions:
 @dataclass
 class BuildResult:
     source: str
-    status: str  # "built", "exists" or "failed"
+    status: str  # "built", "exists", "failed" or "left out" (not a report: a bag, say)
     package_id: str | None = None
     path: str | None = None
     message: str | None = None
@@ -139,13 +141,16 @@ def _copy_payload(inp: ReportInput, tmp: Path, algorithms: Sequence[str]
         src, dst = inp.root / rel, tmp / "data" / rel
         if "/" in rel:  # data/ itself is made with the package
             dst.parent.mkdir(parents=True, exist_ok=True)
+        step(f"copy {src} -> {dst}")
         try:
             size, digests = copy_and_hash(src, dst, algorithms, buffer)
-        except FileNotFoundError:
-            raise ArchiverError(str(src), "no such file", "INPUT-MISSING") from None
-        except IsADirectoryError:
-            raise ArchiverError(str(src), "is a directory", "INPUT-UNREADABLE") from None
         except OSError as e:
+            if e.filename == os.fspath(dst):  # the store's side: full, read-only, gone
+                raise
+            if isinstance(e, FileNotFoundError):
+                raise ArchiverError(str(src), "no such file", "INPUT-MISSING") from None
+            if isinstance(e, IsADirectoryError):
+                raise ArchiverError(str(src), "is a directory", "INPUT-UNREADABLE") from None
             raise ArchiverError(str(src), f"cannot read: {e.strerror}", "INPUT-UNREADABLE") from None
         fmt = identify(dst)
         record = FileRecord(path=f"data/{rel}", size=size, digests=digests,
@@ -158,13 +163,15 @@ def _copy_payload(inp: ReportInput, tmp: Path, algorithms: Sequence[str]
 
 
 def _extract(inp: ReportInput, path: Path) -> Report:
-    if inp.kind == "html":
-        return extract_html(path.read_bytes(), inp.report)
     if inp.kind == "warc":
         return extract_warc(path, inp.report)
     if inp.kind == "wacz":
         return extract_wacz(path, inp.report)
-    return extract_text(path.read_bytes(), inp.report)
+    data, note = read_for_extraction(path)
+    report = extract_html(data, inp.report) if inp.kind == "html" else extract_text(data, inp.report)
+    if note:
+        report = replace(report, warnings=[*report.warnings, note])
+    return report
 
 
 def _write_package(tmp: Path, inp: ReportInput, payload: list[FileRecord], report: Report,
@@ -234,7 +241,8 @@ def build_one(inp: ReportInput, opts: BuildOptions, run: str) -> BuildResult:
         if sidecar and sidecar.get("withhold_commenter_names"):
             opts = replace(opts, withhold_commenter_names=True)
         store = Path(opts.out)
-        tmp = store / f".new.tmp-{run}-{uuid.uuid4().hex[:8]}"
+        tmp = store / f"{TEMPORARY}{run}-{uuid.uuid4().hex[:8]}"
+        step(f"mkdir {tmp}")
         (tmp / "data").mkdir(parents=True)
         (tmp / "metadata").mkdir()
         payload, mismatches = _copy_payload(inp, tmp, opts.algorithms)
@@ -247,10 +255,11 @@ def build_one(inp: ReportInput, opts: BuildOptions, run: str) -> BuildResult:
                                "already packaged (same report bytes)")
         # extracted from the copy: the metadata describes exactly the bytes packaged
         name = PurePosixPath(inp.report).name
-        report = _titled(xml_safe(apply_sidecar(_extract(inp, tmp / "data" / inp.report), sidecar)), name)
+        report = _titled(bounded(xml_safe(apply_sidecar(_extract(inp, tmp / "data" / inp.report),
+                                                        sidecar))), name)
         by_path = {f.path: f for f in payload}
         main = by_path[f"data/{inp.report}"]
-        report = replace(report, source=replace(report.source, name=name,
+        report = replace(report, source=replace(report.source, name=name, size=main.size,
                                                 media_type=main.media_type),
                          attachments=[Attachment(path=f.path, size=f.size, media_type=f.media_type)
                                       for f in payload if f is not main])
@@ -293,7 +302,8 @@ def collect_reports(inputs: Iterable[str | os.PathLike], meta: str | None = None
     """Expand what was named into reports (see archiver.extract.inputs for the folder rule);
     paths that cannot be packaged become failed results. The store is never an input."""
     reports, errors = collect_inputs(inputs, meta, exclude=[store] if store else [])
-    return reports, [BuildResult(e.path, "failed", message=e.message) for e in errors]
+    return reports, [BuildResult(e.path, "left out" if e.code == LEFT_OUT else "failed",
+                                 message=e.message) for e in errors]
 
 
 def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "packages", *,
@@ -332,12 +342,18 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
         if progress:
             progress(r)
     run = uuid.uuid4().hex[:12]
+    claim = claim_run(store, run)
+    clean_dead_runs(store)  # temporaries of builds that were killed
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(reports) or 1))
     # Reports are always built in worker processes, so this process never loads Siegfried
     # (see archiver.executor.local.pool_context); one worker costs a fork, a few milliseconds.
     if reports and cluster is None:
         preload_language_model()  # once here, shared by every forked worker
-    pool = open_executor(cluster, jobs) if reports else None
+    try:
+        pool = open_executor(cluster, jobs) if reports else None
+    except BaseException:
+        release_run(store, run, claim)
+        raise
     restore = _stop_on_sigterm() if pool else None
     try:
         done = _submit(pool, reports, opts, run, store) if pool else ()
@@ -361,9 +377,7 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
             pool.join()
         if restore is not None:
             signal.signal(signal.SIGTERM, restore)
-        # an interrupt or error leaves no partial package behind
-        for leftover in store.glob(f".*.tmp-{run}-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+        release_run(store, run, claim)  # an interrupt or error leaves no partial package behind
     return results
 
 

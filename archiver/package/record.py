@@ -1,19 +1,40 @@
-"""Changing an existing package's metadata: add a PREMIS event, tag files, refresh tag manifests.
+"""Changing an existing package's metadata: add a PREMIS event and tag files, and the tag
+manifest entries of exactly those files.
 
-The payload is never touched. Every new tag file and the new tag manifests are computed in
-memory, written beside the files they replace and fsynced, and only then renamed into place,
-tag manifests last (bag.replace_files): an interruption leaves the package as it was.
+Recording never launders damage. The tag manifests keep every line of every other file
+verbatim, right or wrong, so a package that was invalid before a record is exactly as
+invalid after it; and a file about to be rewritten (premis.xml) must still match the tag
+manifests that list it, else nothing is recorded: writing over it would make an edit made
+since look vouched for.
+
+An update is recoverable at every step. Its new files are staged in `.archiver-update/` at
+the top of the bag, then an intent record (`intent.json`, written and renamed into place,
+the commit point) lists them, then they are renamed into place (tag manifests last) and the
+folder removed. The next record (or deposit, or validate --record) of the package finds a
+folder left by a dead run and completes the update when its intent record is there, or
+removes it when it is not (the package was never touched). A lock on the bag directory
+keeps two runs from updating one package at once.
 """
 from __future__ import annotations
 
+import fcntl
+import json
 import os
-from collections.abc import Iterable, Mapping
+import shutil
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
-from archiver.bagit.bag import replace_files, tag_files, tag_manifest_algorithms, tag_manifests_for
+from archiver.bagit.bag import encode_manifest_path, tag_encoding
+from archiver.bagit.rules import decode_path
+from archiver.durable import fsync_directory, is_temporary, remove, replace, step, write_file
+from archiver.fixity import ALGORITHMS, hash_bytes, hash_file
 from archiver.metadata.premis import add_event
 from archiver.model import Agent, Event
 from archiver.problems import ArchiverError
+
+UPDATE_DIR = ".archiver-update"  # at the top of the bag: staged files and the intent record
+INTENT = "intent.json"
 
 
 def _check_tag_path(rel: str) -> None:
@@ -25,9 +46,11 @@ def _check_tag_path(rel: str) -> None:
 def event_files(bag_dir: str | os.PathLike, event: Event, agents: Iterable[Agent] = (),
                 extra_files: Mapping[str, bytes] | None = None,
                 drop_events: Iterable[str] = ()) -> dict[str, bytes]:
-    """The files recording `event` would write ({bag path: bytes}: premis.xml with the event,
-    `extra_files`, the new tag manifests last), computed in memory; nothing is written.
-    `drop_events`: identifiers of earlier events the new one supersedes (audit --record)."""
+    """The files recording `event` would write ({bag path: bytes}: premis.xml with the event
+    and any agents it names that are new, `extra_files` ({"metadata/...": bytes}), the tag
+    manifests with exactly those files' entries changed, last), computed in memory; nothing
+    is written. `drop_events`: identifiers of earlier events the new one supersedes (audit
+    --record). Raises ArchiverError when premis.xml no longer matches its tag manifests."""
     bag = Path(bag_dir)
     premis = bag / "metadata" / "premis.xml"
     if not premis.is_file():
@@ -37,17 +60,217 @@ def event_files(bag_dir: str | os.PathLike, event: Event, agents: Iterable[Agent
     for rel in changed:
         _check_tag_path(rel)
     changed["metadata/premis.xml"] = add_event(premis.read_bytes(), event, agents, drop_events)
-    # the tag manifests of the bag as it will be: unchanged tag files read, new ones in memory
-    tags = {rel: (bag / rel).read_bytes() for rel in tag_files(bag) if rel not in changed}
-    tags.update(changed)
-    changed.update(tag_manifests_for(tags, tag_manifest_algorithms(bag)))
+    manifests = _tag_manifests(bag)
+    _check_vouched(bag, changed, manifests)
+    changed.update(_updated_manifests(bag, changed, manifests))
     return changed
 
 
 def record_event(bag_dir: str | os.PathLike, event: Event, agents: Iterable[Agent] = (),
                  extra_files: Mapping[str, bytes] | None = None,
                  drop_events: Iterable[str] = ()) -> None:
-    """Append `event` (and any agents it names that are new) to metadata/premis.xml, add
-    `extra_files` ({"metadata/...": bytes}) and rewrite the tag manifests, all together.
-    `drop_events`: identifiers of earlier events the new one supersedes (audit --record)."""
-    replace_files(Path(bag_dir), event_files(bag_dir, event, agents, extra_files, drop_events))
+    """Write what event_files computes, all together and recoverably (see above); an update
+    a dead run left is finished or undone first. Raises ArchiverError (nothing written) when
+    premis.xml no longer matches its tag manifests."""
+    bag = Path(bag_dir)
+    if not (bag / "metadata" / "premis.xml").is_file():
+        raise ArchiverError(str(bag), "not an archiver package: metadata/premis.xml is missing",
+                            "PACKAGE-NOT-ARCHIVER")
+    with package_lock(bag):
+        recover(bag)
+        _apply(bag, event_files(bag, event, agents, extra_files, drop_events))
+
+
+@contextmanager
+def package_lock(bag: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the bag directory (released by the kernel if we die)."""
+    fd = os.open(bag, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def update_state(bag: str | os.PathLike) -> str | None:
+    """None when no update was left in the bag; "staged" when one died before its commit
+    point (the package is untouched); "committed" when one died while moving its files into
+    place (the tag manifests may not match yet); "running" when another process holds it."""
+    folder = Path(bag) / UPDATE_DIR
+    if not folder.is_dir():
+        return None
+    try:
+        fd = os.open(bag, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return "staged"
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return "running"
+    finally:
+        os.close(fd)
+    return "committed" if (folder / INTENT).is_file() else "staged"
+
+
+def recover(bag_dir: str | os.PathLike) -> None:
+    """Finish or undo an update a dead run left, and remove archiver's temporary files left
+    beside tag files by earlier versions. The caller holds package_lock (record_event does)."""
+    bag = Path(bag_dir)
+    for leftover in leftover_temporaries(bag):
+        remove(bag / leftover)
+    folder = bag / UPDATE_DIR
+    if not folder.is_dir():
+        return
+    intent = folder / INTENT
+    if not intent.is_file():
+        remove(folder)  # died while staging: nothing of the package was touched
+        return
+    try:
+        rels = json.loads(intent.read_bytes())["files"]
+        for rel in rels:
+            if not _is_top_tag_file(rel):
+                _check_tag_path(rel)  # an intent record names tag files only
+    except (ValueError, KeyError, TypeError, ArchiverError):
+        raise ArchiverError(str(intent), "the record of an interrupted update cannot be read; "
+                            "nothing changed", "PACKAGE-UPDATE-INTERRUPTED") from None
+    _complete(bag, folder, rels)
+
+
+def leftover_temporaries(bag: Path) -> list[str]:
+    """archiver's temporary files outside data/ (a killed write of an earlier version left
+    them): bag-relative paths."""
+    found = []
+    for folder in (bag, bag / "metadata", bag / "metadata" / "deposits"):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        rel = folder.relative_to(bag).as_posix()
+        found += [f"{rel}/{n}" if rel != "." else n for n in names
+                  if is_temporary(n) and (folder / n).is_file()]
+    return sorted(found)
+
+
+def _is_top_tag_file(rel: str) -> bool:
+    return "/" not in rel and rel.startswith("tagmanifest-") and rel.endswith(".txt")
+
+
+# -- the tag manifests, line by line ------------------------------------------------------------
+def _tag_manifests(bag: Path) -> dict[str, tuple[str, list[bytes]]]:
+    """{name: (algorithm, lines with their endings)} of every tag manifest of the bag."""
+    found = {}
+    for name in sorted(os.listdir(bag)):
+        if not _is_top_tag_file(name) or not (bag / name).is_file():
+            continue
+        alg = name[len("tagmanifest-"):-len(".txt")].lower()
+        if alg not in ALGORITHMS:
+            raise ArchiverError(name, f"{alg} is not an algorithm archiver computes: its entries "
+                                "could not be updated; nothing recorded", "PACKAGE-TAG-MISMATCH")
+        found[name] = (alg, (bag / name).read_bytes().splitlines(keepends=True))
+    return found
+
+
+def _line_path(line: bytes, encoding: str) -> str | None:
+    """The bag path a manifest line names (as the validator reads it), or None."""
+    try:
+        text = line.decode(encoding).rstrip("\r\n")
+    except (UnicodeDecodeError, LookupError):
+        return None
+    cut = min((i for i in (text.find(" "), text.find("\t")) if i > 0), default=-1)
+    if cut <= 0:
+        return None
+    raw = text[cut:].lstrip(" \t")
+    return decode_path(raw[1:] if raw.startswith("*") else raw)[0] if raw else None
+
+
+def _line_digest(line: bytes, encoding: str) -> str:
+    text = line.decode(encoding, "replace")
+    return text.split(None, 1)[0].lower() if text.strip() else ""
+
+
+def _check_vouched(bag: Path, changed: Mapping[str, bytes],
+                   manifests: Mapping[str, tuple[str, list[bytes]]]) -> None:
+    """Refuse to write over a file that no longer matches a tag manifest listing it (or
+    that a tag manifest lists although it is gone): the new entry would vouch for the
+    change."""
+    encoding = tag_encoding(bag)
+    for name, (alg, lines) in manifests.items():
+        for line in lines:
+            rel = _line_path(line, encoding)
+            if rel not in changed:
+                continue
+            path = bag / rel
+            if not path.is_file():
+                raise ArchiverError(rel, f"listed in {name} but missing: recording would hide "
+                                    "that; nothing recorded", "PACKAGE-TAG-MISMATCH")
+            if hash_file(path, (alg,))[1][alg] != _line_digest(line, encoding):
+                raise ArchiverError(rel, f"does not match {name}: it changed since it was "
+                                    "recorded, and recording would vouch for the change; "
+                                    "nothing recorded", "PACKAGE-TAG-MISMATCH")
+
+
+def _updated_manifests(bag: Path, changed: Mapping[str, bytes],
+                       manifests: Mapping[str, tuple[str, list[bytes]]]) -> dict[str, bytes]:
+    """Each tag manifest with the lines of the changed files replaced, new files added, and
+    every other line kept byte for byte."""
+    encoding = tag_encoding(bag)
+    new_files = [rel for rel in changed if not (bag / rel).exists()]
+    updated = {}
+    for name, (alg, lines) in manifests.items():
+        digests = {rel: hash_bytes(data, (alg,))[alg] for rel, data in changed.items()}
+
+        def entry(rel: str, ending: bytes = b"\n") -> bytes:
+            return f"{digests[rel]}  {encode_manifest_path(rel)}".encode(encoding) + ending
+
+        out = []
+        for line in lines:
+            rel = _line_path(line, encoding)
+            if rel in changed:
+                out.append(entry(rel, line[len(line.rstrip(b"\r\n")):] or b"\n"))
+            else:
+                out.append(line)
+        if new_files and out and not out[-1].endswith(b"\n"):
+            out[-1] += b"\n"
+        out += [entry(rel) for rel in sorted(new_files)]
+        updated[name] = b"".join(out)
+    return updated
+
+
+# -- the update itself --------------------------------------------------------------------------
+def _apply(bag: Path, files: Mapping[str, bytes]) -> None:
+    """Stage every file, commit the intent, move them into place (in the order given: tag
+    manifests last)."""
+    folder = bag / UPDATE_DIR
+    step(f"mkdir {folder}")
+    folder.mkdir()
+    rels = list(files)
+    try:
+        for i, rel in enumerate(rels):
+            write_file(folder / str(i), files[rel], durable=True)
+        write_file(folder / f"{INTENT}.tmp", json.dumps({"files": rels}).encode("utf-8"),
+                   durable=True)
+        fsync_directory(folder)
+        replace(folder / f"{INTENT}.tmp", folder / INTENT)  # the commit point
+    except BaseException:  # an error or Ctrl-C before the commit: the package was not touched
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    fsync_directory(folder)
+    _complete(bag, folder, rels)
+
+
+def _complete(bag: Path, folder: Path, rels: list[str]) -> None:
+    targets = set()
+    for i, rel in enumerate(rels):
+        staged, target = folder / str(i), bag / rel
+        if not staged.exists():  # moved before the crash
+            continue
+        if not target.parent.is_dir():
+            step(f"mkdir {target.parent}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+        replace(staged, target)
+        targets.add(target.parent)
+    for parent in targets:
+        fsync_directory(parent)
+    remove(folder / INTENT)  # done: from here the update needs nothing more
+    remove(folder)
+    fsync_directory(bag)

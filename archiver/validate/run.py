@@ -3,6 +3,7 @@ checksums and, for archiver packages, the profile and the package metadata rules
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from archiver.bagit.rules import Declaration, FetchEntry, ManifestEntries
 from archiver.fixity import HashJob
@@ -64,12 +65,17 @@ def validate_archive(path: str, report: BagReport, profile, jobs, progress, reco
 
 def validate_dir(bag_dir: str, report: BagReport, profile, jobs, progress, record, *,
                   serialization=None, archive_name=None, archive_top=None, executor=None) -> None:
+    if record and not _recovered(bag_dir, report):
+        return
     run = BagRun(bag_dir, report, jobs, progress, executor)
     run.tree = scan(bag_dir)
     has_declaration = run.declaration()
     if not has_declaration:
         if not any(n.startswith("manifest-") for n in run.tree.tags):
+            empty = not (run.tree.tags or run.tree.payload or run.tree.dirs)
+            report.readable = False  # no bag found: a usage error (exit 2), not an invalid bag
             report.problems.append(problem("VALIDATE-NOT-A-BAG", "",
+                                           "an empty folder: no bag found" if empty else
                                            "no bagit.txt and no manifest: this directory is not a bag"))
             return
         what = "a directory, not a file" if "bagit.txt" in run.tree.dirs else "missing"
@@ -86,7 +92,7 @@ def validate_dir(bag_dir: str, report: BagReport, profile, jobs, progress, recor
 def _check_dir(run: BagRun, report: BagReport, profile, record, serialization, archive_name,
                archive_top) -> None:
     bag_dir = run.bag_dir
-    report.problems += run.tree.problems
+    report.problems += run.tree.problems + _temporaries(bag_dir, run.tree.temporaries)
     if not run.tree.has_data:
         report.problems.append(problem("BAGIT-PAYLOAD-DIR-MISSING", "data",
                                        "no data/ directory" if "data" not in run.tree.tags
@@ -99,7 +105,7 @@ def _check_dir(run: BagRun, report: BagReport, profile, record, serialization, a
     run.read_fetch()
     run.completeness()
     report.checked.append("completeness")
-    if run.info_value("Payload-Oxum") is not None:
+    if run.info_value("Payload-Oxum") is not None:  # every mode, as bagit-python's
         report.checked.append("payload-oxum")
     run.oxum(fast=report.mode == "fast")
     if report.mode == "full":
@@ -149,6 +155,45 @@ def _check_seals(run: BagRun, report: BagReport) -> None:
                         else p for p in evidence.problems]
     report.evidence = evidence.statements
     report.checked.append("evidence")
+
+
+def _recovered(bag_dir: str, report: BagReport) -> bool:
+    """--record first finishes (or undoes) an update a dead run left in the package, so the
+    verdict recorded is the verdict on the package as it now stands."""
+    from archiver.package.record import package_lock, recover
+    from archiver.problems import ArchiverError
+
+    if not os.path.isfile(os.path.join(bag_dir, "metadata", "premis.xml")):
+        return True
+    try:
+        with package_lock(Path(bag_dir)):
+            recover(bag_dir)
+    except (ArchiverError, OSError) as e:
+        report.problems.append(problem("PACKAGE-UPDATE-INTERRUPTED", getattr(e, "path", bag_dir),
+                                       getattr(e, "message", None) or str(e)))
+        return False
+    return True
+
+
+def _temporaries(bag_dir: str, found: list[str]) -> list:
+    """archiver's temporaries left in the tag area: not part of the bag (never listed, never
+    deposited); an update that died past its commit point leaves the package between states."""
+    from archiver.package.record import UPDATE_DIR, update_state
+
+    problems = []
+    for rel in found:
+        state = update_state(bag_dir) if rel == UPDATE_DIR else None
+        if state in ("committed", "running"):
+            problems.append(problem(
+                "PACKAGE-UPDATE-INTERRUPTED", rel,
+                "another process is updating this package right now" if state == "running" else
+                "an update of the package died while moving its files into place; the next "
+                "record (archiver validate --record, or a deposit) completes it"))
+        else:
+            problems.append(problem("PACKAGE-TEMPORARY-LEFTOVER", rel,
+                                    "a temporary file of a killed archiver run; not part of the "
+                                    "bag, removed by the next record"))
+    return problems
 
 
 def _record(bag_dir: str, report: BagReport) -> None:

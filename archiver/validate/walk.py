@@ -6,6 +6,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 
+from archiver.durable import is_temporary
 from archiver.problem_codes import problem
 from archiver.problems import Problem
 
@@ -19,6 +20,7 @@ class Tree:
     blocked: set[str] = field(default_factory=set)  # present but never to be opened
     has_data: bool = False
     problems: list[Problem] = field(default_factory=list)
+    temporaries: list[str] = field(default_factory=list)  # archiver's own, outside data/: not the bag
 
 
 def scan(bag_dir: str) -> Tree:
@@ -53,6 +55,9 @@ def scan(bag_dir: str) -> Tree:
 
 def _classify(tree: Tree, entry: os.DirEntry, rel: str, root_real: str, stack: list) -> None:
     payload = rel.startswith("data/")
+    if not payload and is_temporary(entry.name):  # a killed write's leftover, never evidence
+        tree.temporaries.append(rel)
+        return
     if entry.is_symlink():
         target = os.path.realpath(entry.path)
         if not target.startswith(root_real + os.sep):

@@ -492,3 +492,31 @@ def test_a_warc_page_record_too_large_to_be_a_page_is_refused(tmp_path):
     (r,) = build([capture], tmp_path / "store", durable=False)
     assert r.status == "failed" and "more than 64 MiB" in r.message
     assert not (tmp_path / "store").exists() or list((tmp_path / "store").iterdir()) == []
+
+
+def test_a_store_inside_a_folder_of_reports_is_left_out_with_a_warning(tmp_path, monkeypatch):
+    """The README's own sequence: `cd reports && archiver build .`, then build the folder."""
+    reports = tmp_path / "reports"
+    shutil.copytree(EXAMPLES, reports)
+    monkeypatch.chdir(reports)
+    first = CliRunner().invoke(main, ["build", "--no-fsync", "."])
+    assert first.exit_code == 0, first.output
+    assert (reports / "packages").is_dir()
+    monkeypatch.chdir(tmp_path)
+    results = build([str(reports)], str(tmp_path / "elsewhere"), durable=False, jobs=1)
+    assert sorted(r.status for r in results) == ["built", "built", "built", "left out"]
+    left = [r for r in results if r.status == "left out"][0]
+    assert left.source == str(reports / "packages") and "folder of packages" in left.message
+    again = CliRunner().invoke(main, ["build", "--no-fsync", "--out", str(tmp_path / "third"),
+                                      str(reports)])
+    assert again.exit_code == 0 and "1 left out" in again.output, again.output
+    assert f"warning: {reports / 'packages'}" in again.output
+
+
+def test_a_bag_named_as_input_is_left_out_not_built(tmp_path):
+    bag = tmp_path / "bag"
+    bag.mkdir()
+    (bag / "report.txt").write_text("A title\n\nA paragraph.\n", encoding="utf-8")
+    bagit.make_bag(str(bag))
+    results = build([str(bag)], str(tmp_path / "store"), durable=False, jobs=1)
+    assert [(r.status, r.source) for r in results] == [("left out", str(bag))]

@@ -182,3 +182,28 @@ def test_a_deeply_nested_profile_is_a_usage_error(tmp_path, bag):
     deep.write_text("[" * 100000 + "]" * 100000)
     code, out = run(bag, "--profile", deep)
     assert code == 2
+
+
+def test_completeness_only_checks_the_oxum_it_says_it_checked(bag):
+    """As bagit-python's --completeness-only, the Oxum is checked: the claim must hold."""
+    info = bag / "bag-info.txt"
+    info.write_text(info.read_text().replace("Payload-Oxum: ", "Payload-Oxum: 1"))
+    code, out = run("--completeness-only", "--json", bag)
+    report = json.loads(out)["reports"][0]
+    assert "payload-oxum" in report["checked"]
+    assert code == 1 and "BAGIT-OXUM-MISMATCH" in {p["code"] for p in report["problems"]}
+
+
+def test_an_empty_folder_is_no_bag_found_exit_2(tmp_path):
+    (tmp_path / "empty").mkdir()
+    code, out = run(tmp_path / "empty")
+    assert code == 2 and "VALIDATE-NOT-A-BAG" in out and "no bag found" in out
+
+
+def test_a_file_name_with_a_newline_stays_on_one_line(bag):
+    (bag / "data" / "two\nlines.txt").write_bytes(b"stray")
+    code, out = run(bag)
+    assert code == 1
+    lines = [ln for ln in out.splitlines() if "BAGIT-MANIFEST-UNLISTED-FILE" in ln]
+    assert lines and "data/two\\nlines.txt" in lines[0], out
+    assert not [ln for ln in out.splitlines() if ln.startswith("lines.txt")]
