@@ -13,6 +13,7 @@ Neither is read unless set; a normal run pays one dictionary look-up per step.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -52,6 +53,17 @@ def write_file(path: str | os.PathLike, data: bytes, durable: bool = False) -> N
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# archiver's own temporaries: `.NAME.XXXXXXXX` beside the file they will replace (mkstemp's
+# eight characters), and hidden folders named `.archiver-...` or `.new.tmp-...`. They are
+# never evidence: never listed in a manifest, never deposited, removed by the next run.
+_MKSTEMP = re.compile(r"^\..+\.[a-z0-9_]{8}$")
+
+
+def is_temporary(name: str) -> bool:
+    """Whether a file or folder name is one of archiver's temporaries."""
+    return name.startswith((".archiver-", ".new.tmp-")) or bool(_MKSTEMP.match(name))
 
 
 def temporary_beside(path: Path) -> tuple[int, str]:

@@ -1,32 +1,16 @@
-"""Deposit to OCFL 1.1 storage roots, validated object by object with ocfl-py."""
+"""Deposit to OCFL 1.1 storage roots; every root and object judged by ocfl-py (ocfl_checks)."""
 from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from archiver.deposit import deposit
-from archiver.deposit.ocfl import HashedNTupleLayout, open_storage_root, validate_object
+from archiver.deposit.ocfl_layout import LayoutError, storage_layout
 from archiver.deposit.receipt import read_receipts
-
-
-def assert_root_valid(root: Path, expected_objects: int):
-    """ocfl-root.py/ocfl-validate.py exit 0 on invalid objects: check every object ourselves."""
-    objects = []
-    for path in root.rglob("0=ocfl_object_1.1"):
-        valid, messages = validate_object(path.parent, check_digests=True)
-        assert valid, messages
-        objects.append(path.parent)
-    assert len(objects) == expected_objects
-    storage_root = open_storage_root(root)
-    assert storage_root.validate(validate_objects=True, check_digests=True)
-    assert storage_root.num_objects == storage_root.good_objects == expected_objects
-    assert storage_root.num_traversal_errors == 0
-    return objects
+from ocfl_checks import assert_root_valid, staging_left, storage_root
 
 
 def premis_event_types(bag: Path) -> list[str]:
@@ -65,6 +49,8 @@ def test_first_deposit_makes_a_valid_object_in_a_0004_root(tmp_path, bag_factory
     bagit.Bag(str(bag)).validate()
     # No staging left beside the root.
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert (root / "0=ocfl_1.1").read_bytes() == b"ocfl_1.1\n"
+    assert (objdir / "0=ocfl_object_1.1").read_bytes() == b"ocfl_object_1.1\n"
 
 
 def test_same_bytes_again_is_a_no_op(tmp_path, bag_factory):
@@ -97,16 +83,26 @@ def test_changed_metadata_adds_a_version(tmp_path, bag_factory, revalidate):
     assert third.status == "unchanged"
 
 
-def test_without_receipt_same_bytes_is_still_a_no_op(tmp_path, bag_factory):
-    """The object's own state decides when the package carries no receipt for it."""
+def test_without_receipt_the_object_state_decides(tmp_path, bag_factory):
+    """The object's own state decides when the package carries no receipt for it: the same
+    bytes are not written again, and the holding is recorded (a run that died between the
+    commit and the record leaves exactly this)."""
     bag = bag_factory()
     root = tmp_path / "repository"
     from archiver.deposit.ocfl import OcflTarget
-    target = OcflTarget(root)
     from archiver.deposit.receipt import package_fingerprint
-    target.put(bag, "rpt-0000", package_fingerprint(bag), None)
-    outcome = target.put(bag, "rpt-0000", package_fingerprint(bag), None)
-    assert outcome.status == "unchanged"
+    target = OcflTarget(root)
+    first = target.put(bag, "rpt-0000", package_fingerprint(bag), None)
+    target.commit()
+    assert first.status == "deposited" and first.version == "v1"
+    [result] = deposit([bag], f"ocfl:{root}", config={})
+    assert result.status == "deposited" and result.version == "v1" and result.bytes == 0
+    assert "already held" in result.message
+    [receipt] = read_receipts(bag)
+    assert receipt["version"] == "v1" and receipt["outcome"] == "success"
+    [objdir] = assert_root_valid(root, 1)
+    assert json.loads((objdir / "inventory.json").read_text())["head"] == "v1"
+    assert deposit([bag], f"ocfl:{root}", config={})[0].status == "unchanged"
 
 
 @pytest.mark.parametrize("config, object_id, expected", [
@@ -121,9 +117,28 @@ def test_without_receipt_same_bytes_is_still_a_no_op(tmp_path, bag_factory):
      "3c0ff4240c1e116dba14c7627f2319b58aa3d77606d0d90dfc6161608ac987d4"),
 ])
 def test_0004_layout_matches_the_extension_examples(config, object_id, expected):
-    layout = HashedNTupleLayout()
-    layout.check_and_set_layout_params({"extensionName": layout.NAME, **config})
-    assert layout.identifier_to_path(object_id) == expected
+    layout = storage_layout("0004-hashed-n-tuple-storage-layout", config)
+    assert layout.object_path(object_id) == expected
+
+
+@pytest.mark.parametrize("config, object_id, expected", [
+    ({}, "object-01", "3c0/ff4/240/object-01"),
+    ({}, "..hor/rib:le-$id", "487/326/d8c/%2e%2ehor%2frib%3ale-%24id"),
+    ({}, "..Hor/rib:lè-$id", "373/529/21a/%2e%2eHor%2frib%3al%c3%a8-%24id"),
+    ({"digestAlgorithm": "md5", "tupleSize": 5, "numberOfTuples": 2}, "object-01", "ff755/34492/object-01"),
+    ({"digestAlgorithm": "md5", "tupleSize": 0, "numberOfTuples": 0}, "object-01", "object-01"),
+    ({}, "abcdefghij" * 10 + "a", "5cc/73e/648/" + "abcdefghij" * 10
+     + "-5cc73e648fbcff136510e330871180922ddacf193b68fdeff855683a01464220"),
+])
+def test_0003_layout_matches_the_extension_examples(config, object_id, expected):
+    layout = storage_layout("0003-hash-and-id-n-tuple-storage-layout", config)
+    assert layout.object_path(object_id) == expected
+
+
+@pytest.mark.parametrize("object_id", ["", ".", "..", "a/b", "x" * 256])
+def test_0002_layout_refuses_what_is_not_one_directory_name(object_id):
+    with pytest.raises(LayoutError):
+        storage_layout("0002-flat-direct-storage-layout").object_path(object_id)
 
 
 @pytest.mark.parametrize("config", [
@@ -133,10 +148,8 @@ def test_0004_layout_matches_the_extension_examples(config, object_id, expected)
     {"digestAlgorithm": "crc32"},
 ])
 def test_0004_layout_rejects_what_the_extension_forbids(config):
-    from ocfl.layout import LayoutException
-    layout = HashedNTupleLayout()
-    with pytest.raises(LayoutException):
-        layout.check_and_set_layout_params({"extensionName": layout.NAME, **config})
+    with pytest.raises(LayoutError):
+        storage_layout("0004-hashed-n-tuple-storage-layout", config)
 
 
 def test_default_root_passes_ocfl_py_command_line_validator(tmp_path, bag_factory):
@@ -149,11 +162,7 @@ def test_default_root_passes_ocfl_py_command_line_validator(tmp_path, bag_factor
         "0003-hash-and-id-n-tuple-storage-layout"
     digest = hashlib.sha256(b"rpt-cli-0").hexdigest()
     assert (root / digest[:3] / digest[3:6] / digest[6:9] / "rpt-cli-0" / "inventory.json").is_file()
-    assert_root_valid(root, 2)
-    script = shutil.which("ocfl-validate.py")
-    assert script, "ocfl-py installs ocfl-validate.py"
-    done = subprocess.run([script, str(root)], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert_root_valid(root, 2)  # ocfl-validate.py included
 
 
 def test_flat_direct_layout_from_config(tmp_path, bag_factory):
@@ -189,25 +198,27 @@ def test_invalid_package_is_refused(tmp_path, bag_factory):
     assert read_receipts(bag) == []
 
 
-def test_corrupted_write_is_caught_and_rolled_back(tmp_path, bag_factory, monkeypatch):
+def test_a_package_changed_since_validation_is_not_deposited(tmp_path, bag_factory, monkeypatch):
+    """The copy is hashed on its way in and checked against the manifest validation just
+    read: bytes that changed in between never enter the object."""
     bag = bag_factory()
     root = tmp_path / "repository"
-    import ocfl.object as ocfl_object
-    real_copy = ocfl_object.fsw_copyfile
+    import importlib
+    ocfl_target = importlib.import_module("archiver.deposit.ocfl")
+    real_copy = ocfl_target.copy_and_hash
 
-    def corrupting_copy(src_fs, src, dst_fs, dst):
-        real_copy(src_fs, src, dst_fs, dst)
-        if dst.endswith("report.txt"):
-            with dst_fs.open(dst, "wb") as f:
-                f.write(b"bit rot\n")
-    monkeypatch.setattr(ocfl_object, "fsw_copyfile", corrupting_copy)
+    def changing_copy(src, dst, *args):
+        if str(src).endswith("report.txt"):
+            Path(src).write_bytes(b"changed after validation\n")
+        return real_copy(src, dst, *args)
+    monkeypatch.setattr(ocfl_target, "copy_and_hash", changing_copy)
     [result] = deposit([bag], f"ocfl:{root}", config={})
     assert result.status == "failed" and not result.verified
-    assert "did not validate" in result.message
+    assert "changed since it was validated" in result.message
     assert list(root.rglob("inventory.json")) == []  # nothing half-written left
-    assert open_storage_root(root).validate()
+    assert_root_valid(root, 0)
     [receipt] = read_receipts(bag)
-    assert receipt["outcome"] == "failure"
+    assert receipt["outcome"] == "failure" and receipt["details"]["error-code"] == "OCFL-SOURCE-CHANGED"
 
 
 def test_object_in_place_of_another_id_is_not_overwritten(tmp_path, bag_factory):
