@@ -10,7 +10,8 @@ import pytest
 from archiver.deposit import deposit
 from archiver.deposit.ocfl_layout import LayoutError, storage_layout
 from archiver.deposit.receipt import read_receipts
-from ocfl_checks import assert_root_valid, staging_left, storage_root
+from conftest import record_validation as record_validation_event
+from ocfl_checks import assert_root_valid
 
 
 def premis_event_types(bag: Path) -> list[str]:
@@ -275,3 +276,73 @@ def test_a_file_named_as_the_root_fails_with_a_message(tmp_path, bag_factory):
     root.write_text("x")
     [result] = deposit([bag], f"ocfl:{root}", config={})
     assert result.status == "failed" and "is a file, not an OCFL storage root" in result.message
+
+
+def test_packages_deposited_side_by_side(tmp_path, bag_factory):
+    bags = [bag_factory() for _ in range(10)]
+    root = tmp_path / "repository"
+    results = deposit(bags, f"ocfl:{root}", config={}, jobs=2)
+    assert [r.status for r in results] == ["deposited"] * 10, [r.message for r in results]
+    assert [r.package for r in results] == [str(b) for b in bags]  # in the order given
+    assert_root_valid(root, 10)
+    for bag in bags:
+        [receipt] = read_receipts(bag)
+        assert receipt["version"] == "v1" and receipt["outcome"] == "success"
+    again = deposit(bags, f"ocfl:{root}", config={}, jobs=2)
+    assert [r.status for r in again] == ["unchanged"] * 10
+
+
+def test_one_identifier_twice_in_one_run(tmp_path, bag_factory):
+    first = bag_factory("rpt-a", external_id="same-id")
+    second = bag_factory("rpt-b", external_id="same-id", payload={"other.txt": b"another report\n"})
+    root = tmp_path / "repository"
+    results = deposit([first, second], f"ocfl:{root}", config={}, jobs=1)
+    assert [(r.status, r.version) for r in results] == [("deposited", "v1"), ("deposited", "v2")]
+    [objdir] = assert_root_valid(root, 1)
+    state = json.loads((objdir / "inventory.json").read_text())["versions"]["v2"]["state"]
+    assert "data/other.txt" in json.dumps(state) and "data/report.txt" not in json.dumps(state)
+
+
+def test_archivers_temporaries_are_never_deposited(tmp_path, bag_factory):
+    bag = bag_factory()
+    (bag / "metadata" / ".premis.xml.k3j9x0q1").write_bytes(b"half a killed write")
+    root = tmp_path / "repository"
+    [result] = deposit([bag], f"ocfl:{root}", config={})
+    assert result.status == "deposited", result.message
+    [objdir] = assert_root_valid(root, 1)
+    assert ".premis.xml." not in (objdir / "inventory.json").read_text()
+    assert not list(objdir.rglob(".premis.xml.*"))
+
+
+def test_an_object_ocfl_py_wrote_gets_its_next_version_from_archiver(tmp_path, bag_factory):
+    """Roots and objects written before (by ocfl-py) go on: same layout, next version."""
+    from ocfl_checks import ocfl
+    bag = bag_factory("rpt-old")
+    root = tmp_path / "repository"
+    ocfl.StorageRoot(str(root), layout_name="0002-flat-direct-storage-layout").initialize(spec_version="1.1")
+    obj = ocfl.Object(identifier="rpt-old", digest_algorithm="sha512")
+    staged = tmp_path / "staged"
+    obj.create(srcdir=str(bag), metadata=ocfl.VersionMetadata(created="2024-01-01T00:00:00Z",
+                                                              message="by ocfl-py", name="someone"),
+               objdir=str(staged))
+    staged.rename(root / "rpt-old")
+    record_validation_event(bag)
+    [result] = deposit([bag], f"ocfl:{root}", config={})
+    assert result.status == "deposited" and result.version == "v2", result.message
+    assert assert_root_valid(root, 1) == [root / "rpt-old"]
+    inventory = json.loads((root / "rpt-old" / "inventory.json").read_text())
+    assert inventory["versions"]["v1"]["message"] == "by ocfl-py"
+    # forward delta against what ocfl-py stored: the unchanged payload is not stored again
+    assert not list((root / "rpt-old" / "v2").rglob("report.txt"))
+
+
+@pytest.mark.parametrize("head, following", [("v1", "v2"), ("v9", "v10"), ("v009", "v010"), ("v0099", "v0100")])
+def test_versions_follow_the_objects_naming(head, following):
+    from archiver.deposit.ocfl_inventory import next_version
+    assert next_version(head) == following
+
+
+def test_a_full_zero_padded_sequence_has_no_next_version():
+    from archiver.deposit.ocfl_inventory import InventoryError, next_version
+    with pytest.raises(InventoryError):
+        next_version("v099")  # v100 would drop the leading zero the naming needs (E011)
