@@ -378,16 +378,14 @@ class OcflTarget(Target):
         objdir = self.root / rel
         details = {"storage-root": str(self.root), "object-path": rel,
                    "storage-layout": opened.layout.name}
-        files = _bag_files(bag)
         if not objdir.exists():
-            return self._stage_object(bag, package_id, rel, files, opened, details)
+            return self._stage_object(bag, package_id, rel, _bag_files(bag), opened, details)
         lock = _lock_directory(objdir, wait=False)
         if lock is None:  # another process is changing it: commit ours first, never wait holding locks
             self.commit()
             lock = _lock_directory(objdir, wait=True)
         try:
-            outcome = self._stage_version(bag, package_id, rel, files, fingerprint, previous,
-                                          details, lock)
+            outcome = self._stage_version(bag, package_id, rel, fingerprint, previous, details, lock)
         except BaseException:
             os.close(lock)
             raise
@@ -416,8 +414,7 @@ class OcflTarget(Target):
         self._pending.append(_Pending("new", rel, outcome, item, "v1"))
         return outcome
 
-    def _stage_version(self, bag, package_id, rel, files, fingerprint, previous, details,
-                       lock) -> Outcome:
+    def _stage_version(self, bag, package_id, rel, fingerprint, previous, details, lock) -> Outcome:
         objdir = self.root / rel
         inventory, _ = self._settle(objdir)
         if inventory.get("id") != package_id:
@@ -430,6 +427,7 @@ class OcflTarget(Target):
         algorithm = inventory["digestAlgorithm"]
         known = _manifest_digests(bag, algorithm)
         stored = {d.lower() for d in inventory["manifest"]}
+        files = _bag_files(bag)
         state = {}
         for logical, source in files:
             # a digest the validated manifests vouch for needs no read of the file
