@@ -408,9 +408,8 @@ class OcflTarget(Target):
         if opened.spec == "1.0":
             inventory["type"] = "https://ocfl.io/1.0/spec/#inventory"
         self._write_inventory(inventory, staged / "v1", staged)
-        outcome = Outcome(status=DEPOSITED, remote_id=package_id, bytes=size, verified=True, verification="bytes",
-                          version="v1", details=details,
-                          message=f"new OCFL object at {details['object-path']}")
+        outcome = _outcome(DEPOSITED, package_id, "v1", details,
+                           f"new OCFL object at {details['object-path']}", size)
         self._pending.append(_Pending("new", rel, outcome, item, "v1"))
         return outcome
 
@@ -422,8 +421,7 @@ class OcflTarget(Target):
                                code="OCFL-ID-MISMATCH")
         head = inventory["head"]
         if previous and previous.fingerprint == fingerprint and previous.version == head:
-            return Outcome(status=UNCHANGED, remote_id=package_id, version=head, verified=True, verification="bytes",
-                           details=details, message=f"unchanged since its deposit as {head}")
+            return _outcome(UNCHANGED, package_id, head, details, f"unchanged since its deposit as {head}")
         algorithm = inventory["digestAlgorithm"]
         known = _manifest_digests(bag, algorithm)
         stored = {d.lower() for d in inventory["manifest"]}
@@ -434,12 +432,10 @@ class OcflTarget(Target):
             state[logical] = known.get(logical) or hash_file(source, (algorithm,))[1][algorithm]
         if state == inv.logical_state(inv.head_state(inventory)):
             if previous and previous.version == head:
-                return Outcome(status=UNCHANGED, remote_id=package_id, version=head, verified=True, verification="bytes",
-                               details=details, message=f"same bytes as {head}: nothing written")
+                return _outcome(UNCHANGED, package_id, head, details, f"same bytes as {head}: nothing written")
             # there already (a run died before recording it, say): made durable, then recorded
-            outcome = Outcome(status=DEPOSITED, remote_id=package_id, version=head, verified=True, verification="bytes",
-                              details=details, message=f"already held as {head}, not yet "
-                              "recorded in the package: recorded now")
+            outcome = _outcome(DEPOSITED, package_id, head, details, f"already held as {head}, "
+                               "not yet recorded in the package: recorded now")
             self._pending.append(_Pending("held", rel, outcome, lock=lock))
             return outcome
         version = inv.next_version(head)
@@ -447,14 +443,13 @@ class OcflTarget(Target):
         folder = inv.content_directory(inventory)
         new = [(logical, source) for logical, source in files if state[logical] not in stored]
         _, added, size = self._copy_in(bag, new, {k: state[k] for k, _ in new}, stored,
-                                            item / version / folder, f"{version}/{folder}", algorithm)
+                                       item / version / folder, f"{version}/{folder}", algorithm)
         updated = inv.with_version(inventory, package_id, version, state, added, _now(),
                                    f"Deposit of package {package_id}", USER)
         if not added:
             _mkdir(item / version)
         self._write_inventory(updated, item / version, item)
-        outcome = Outcome(status=DEPOSITED, remote_id=package_id, bytes=size, verified=True, verification="bytes",
-                          version=version, details=details, message=f"new version {version}")
+        outcome = _outcome(DEPOSITED, package_id, version, details, f"new version {version}", size)
         self._pending.append(_Pending("version", rel, outcome, item, version, lock, algorithm))
         return outcome
 
@@ -561,8 +556,16 @@ class OcflTarget(Target):
         self.commit()
 
 
+def _outcome(status: str, package_id: str, version: str, details: dict, message: str,
+             size: int = 0) -> Outcome:
+    # verified by bytes: every file written was hashed on its way in and matched the manifests
+    return Outcome(status=status, remote_id=package_id, bytes=size, verified=True, version=version,
+                   details=details, message=message, verification="bytes")
+
+
 def _fail(outcome: Outcome, message: str) -> None:
     outcome.status, outcome.verified, outcome.message = FAILED, False, message
+    outcome.verification = None
     outcome.details = {**outcome.details, "error-code": "OCFL-WRITE"}
 
 
