@@ -346,3 +346,39 @@ def test_a_full_zero_padded_sequence_has_no_next_version():
     from archiver.deposit.ocfl_inventory import InventoryError, next_version
     with pytest.raises(InventoryError):
         next_version("v099")  # v100 would drop the leading zero the naming needs (E011)
+
+
+def test_two_runs_into_one_root_at_once(tmp_path):
+    """Two deposits of copies of the same packages, side by side into one root: the root stays
+    valid, and what one run could not commit the next run finds there and records."""
+    import shutil
+    import subprocess
+
+    from conftest import make_bag
+    from faults import archiver_command
+    root = tmp_path / "repository"
+    for n in range(6):
+        make_bag(tmp_path / "a", f"rpt-{n}")
+    shutil.copytree(tmp_path / "a", tmp_path / "b")  # the same packages, byte for byte
+    stores = [tmp_path / "a", tmp_path / "b"]
+    runs = [subprocess.Popen(archiver_command("deposit", "-q", "--jobs", "2", str(store), "--to",
+                                              f"ocfl:{root}"), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for store in stores]
+    for run in runs:
+        out, err = run.communicate(timeout=300)
+        assert run.returncode in (0, 1), out + err
+        assert "Traceback" not in out + err
+        for line in err.splitlines():
+            if line.startswith("error:"):
+                assert "another deposit created this object meanwhile" in line, line
+    assert_root_valid(root, 6)
+    for store in stores:
+        # a package that recorded a failed attempt has changed: it may become a new version
+        results = deposit([store], f"ocfl:{root}", config={})
+        assert all(r.ok for r in results), [r.message for r in results]
+        for result in results:
+            inventory = json.loads((root / result.details["object-path"] / "inventory.json").read_text())
+            assert result.version == inventory["head"]
+            assert [r["version"] for r in read_receipts(Path(result.package))
+                    if r["outcome"] == "success"][-1] == result.version
+    assert_root_valid(root, 6)
