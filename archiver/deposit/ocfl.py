@@ -159,9 +159,12 @@ class OcflTarget(Target):
     def prepare(self) -> None:
         """Before a run: the root opened (created if absent), and what dead runs left
         beside it finished or removed."""
-        self._root()
-        self._clean_dead_staging()
-        self.commit()  # nothing pending: removes the staging a recovery may have used
+        try:
+            self._root()
+            self._clean_dead_staging()
+            self.commit()  # nothing pending: removes the staging a recovery may have used
+        except OSError as e:
+            raise _write_error(e, self.root) from None
 
     def _root(self) -> _Root:
         if self._opened is None:
@@ -266,9 +269,11 @@ class OcflTarget(Target):
     def _clean_dead_staging(self) -> None:
         """Finish or undo what the staging directories of dead processes began."""
         settled = False
-        for folder in sorted(self.root.parent.glob(f"{STAGING_PREFIX}*-*-{self.root.name}")):
-            pid, _, root_name = folder.name[len(STAGING_PREFIX):].split("-", 2)
-            if root_name != self.root.name or not pid.isdigit() or not folder.is_dir():
+        for name in sorted(os.listdir(self.root.parent)):
+            pid, _, root_name = (name[len(STAGING_PREFIX):].split("-", 2) + ["", ""])[:3]
+            folder = self.root.parent / name
+            if not name.startswith(STAGING_PREFIX) or root_name != self.root.name \
+                    or not pid.isdigit() or not folder.is_dir():
                 continue
             pid = int(pid)
             if pid == os.getpid():
@@ -306,7 +311,7 @@ class OcflTarget(Target):
             objdir = self.root / rel
             if intent.get("kind") == "new" and not objdir.exists():
                 _remove_empty_parents(objdir.parent, self.root)
-            elif objdir.is_dir() and (objdir / inv.OBJECT_DECLARATION).exists():
+            elif objdir.is_dir() and any(objdir.glob("0=ocfl_object_*")):
                 fd = _lock_directory(objdir, wait=True)
                 try:
                     self._settle(objdir)
@@ -367,6 +372,13 @@ class OcflTarget(Target):
     # -- deposit ------------------------------------------------------------------------
     def put(self, bag: Path, package_id: str, fingerprint: str,
             previous: Previous | None) -> Outcome:
+        try:
+            return self._put(bag, package_id, fingerprint, previous)
+        except OSError as e:  # a full disk, a permission: named, never a traceback
+            raise _write_error(e, self.root) from None
+
+    def _put(self, bag: Path, package_id: str, fingerprint: str,
+             previous: Previous | None) -> Outcome:
         opened = self._root()
         try:
             rel = opened.layout.object_path(package_id)
@@ -563,6 +575,10 @@ def _outcome(status: str, package_id: str, version: str, details: dict, message:
                    details=details, message=message, verification="bytes")
 
 
+def _write_error(e: OSError, root: Path) -> DepositError:
+    return DepositError(f"{e.filename or root}: {e.strerror or e}", code="OCFL-WRITE")
+
+
 def _fail(outcome: Outcome, message: str) -> None:
     outcome.status, outcome.verified, outcome.message = FAILED, False, message
     outcome.verification = None
@@ -588,6 +604,11 @@ def _bag_files(bag: Path) -> list[tuple[str, str]]:
                     raise DepositError(f"{bag}/{rel}: a link to a directory; OCFL holds no links (E090)",
                                        code="OCFL-LINK")
                 elif entry.is_file():
+                    try:
+                        rel.encode("utf-8")
+                    except UnicodeEncodeError:
+                        raise DepositError(f"{bag}: a file name that is not UTF-8 ({rel!r}); OCFL "
+                                           "paths are UTF-8", code="OCFL-PATH") from None
                     found.append((rel, entry.path))
     return sorted(found)
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 SPEC_VERSION = "1.1"
 INVENTORY_TYPE = "https://ocfl.io/1.1/spec/#inventory"
-OBJECT_DECLARATION = "0=ocfl_object_1.1"
 ROOT_DECLARATION = "0=ocfl_1.1"
 INVENTORY = "inventory.json"
 CONTENT_ALGORITHMS = ("sha512", "sha256")  # E025: content addressing uses one of these
