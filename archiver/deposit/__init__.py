@@ -26,7 +26,7 @@ from archiver.deposit import config as deposit_config
 from archiver.deposit.base import (DEPOSITED, FAILED, PLANNED, REFUSED, UNCHANGED,
                                    ConfigurationError, DepositError, DepositResult, Outcome,
                                    Target)
-from archiver.deposit.receipt import Receipt, package_fingerprint, previous_deposit
+from archiver.deposit.receipt import Receipt, package_fingerprint, previous_deposit, read_receipts
 from archiver.metadata.provenance import SOFTWARE
 from archiver.model import Event
 from archiver.package.store import expand_bags
@@ -194,8 +194,9 @@ def _start(bag: Path, target: Target, dry_run: bool,
         result.seconds = time.monotonic() - started.clock
         return started
     result.package_id = package_id = _package_id(bag)
-    started.fingerprint = fingerprint = package_fingerprint(bag)
-    previous = previous_deposit(bag, target.uri)
+    receipts = read_receipts(bag)
+    started.fingerprint = fingerprint = package_fingerprint(bag, receipts)
+    previous = previous_deposit(bag, target.uri, receipts)
     if dry_run:
         result.status = PLANNED
         result.message = ("already deposited, unchanged since" if previous and
