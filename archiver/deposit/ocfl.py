@@ -29,8 +29,7 @@ import json
 import logging
 import os
 import secrets
-import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 

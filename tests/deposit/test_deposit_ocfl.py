@@ -10,7 +10,6 @@ import pytest
 from archiver.deposit import deposit
 from archiver.deposit.ocfl_layout import LayoutError, storage_layout
 from archiver.deposit.receipt import read_receipts
-from conftest import record_validation as record_validation_event
 from ocfl_checks import assert_root_valid
 
 
@@ -314,7 +313,7 @@ def test_archivers_temporaries_are_never_deposited(tmp_path, bag_factory):
     assert not list(objdir.rglob(".premis.xml.*"))
 
 
-def test_an_object_ocfl_py_wrote_gets_its_next_version_from_archiver(tmp_path, bag_factory):
+def test_an_object_ocfl_py_wrote_gets_its_next_version_from_archiver(tmp_path, bag_factory, revalidate):
     """Roots and objects written before (by ocfl-py) go on: same layout, next version."""
     from ocfl_checks import ocfl
     bag = bag_factory("rpt-old")
@@ -326,7 +325,7 @@ def test_an_object_ocfl_py_wrote_gets_its_next_version_from_archiver(tmp_path, b
                                                               message="by ocfl-py", name="someone"),
                objdir=str(staged))
     staged.rename(root / "rpt-old")
-    record_validation_event(bag)
+    revalidate(bag)
     [result] = deposit([bag], f"ocfl:{root}", config={})
     assert result.status == "deposited" and result.version == "v2", result.message
     assert assert_root_valid(root, 1) == [root / "rpt-old"]
@@ -348,19 +347,18 @@ def test_a_full_zero_padded_sequence_has_no_next_version():
         next_version("v099")  # v100 would drop the leading zero the naming needs (E011)
 
 
-def test_two_runs_into_one_root_at_once(tmp_path):
+def test_two_runs_into_one_root_at_once(tmp_path, bag_factory):
     """Two deposits of copies of the same packages, side by side into one root: the root stays
     valid, and what one run could not commit the next run finds there and records."""
     import shutil
     import subprocess
 
-    from conftest import make_bag
     from faults import archiver_command
     root = tmp_path / "repository"
-    for n in range(6):
-        make_bag(tmp_path / "a", f"rpt-{n}")
-    shutil.copytree(tmp_path / "a", tmp_path / "b")  # the same packages, byte for byte
-    stores = [tmp_path / "a", tmp_path / "b"]
+    for _ in range(6):
+        bag_factory()
+    shutil.copytree(tmp_path / "packages", tmp_path / "copy")  # the same packages, byte for byte
+    stores = [tmp_path / "packages", tmp_path / "copy"]
     runs = [subprocess.Popen(archiver_command("deposit", "-q", "--jobs", "2", str(store), "--to",
                                               f"ocfl:{root}"), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True) for store in stores]

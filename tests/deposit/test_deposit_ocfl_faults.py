@@ -15,7 +15,6 @@ import shutil
 import warnings
 from pathlib import Path
 
-from conftest import make_bag, record_validation
 from faults import archiver_command, run_killed_at, steps_of
 from ocfl_checks import assert_root_valid
 
@@ -95,18 +94,23 @@ def _each_step(tmp_path: Path, prepare, head: str):
                       "archiver.package.record cannot recover them yet")
 
 
-def test_a_new_object_killed_at_every_step_is_completed_by_the_next_run(tmp_path):
+def test_a_new_object_killed_at_every_step_is_completed_by_the_next_run(tmp_path, bag_factory):
     def prepare(base: Path):
-        bag = make_bag(base / "packages", "rpt-crash")
-        return bag, base / "repository"  # the root does not exist yet: its creation counts
+        bag = bag_factory("rpt-crash")  # in tmp_path/packages
+        shutil.move(bag, base / "packages" / bag.name)
+        return base / "packages" / bag.name, base / "repository"  # no root yet: its creation counts
+    (tmp_path / "template" / "packages").mkdir(parents=True)
     _each_step(tmp_path, prepare, "v1")
 
 
-def test_a_new_version_killed_at_every_step_is_completed_by_the_next_run(tmp_path):
+def test_a_new_version_killed_at_every_step_is_completed_by_the_next_run(tmp_path, bag_factory,
+                                                                          revalidate):
     def prepare(base: Path):
-        bag = make_bag(base / "packages", "rpt-crash")
-        root = base / "repository"
+        bag = bag_factory("rpt-crash")
+        shutil.move(bag, base / "packages" / bag.name)
+        bag, root = base / "packages" / bag.name, base / "repository"
         assert deposit([bag], f"ocfl:{root}", config={})[0].status == "deposited"
-        record_validation(bag)  # the package changed: its next deposit is v2
+        revalidate(bag)  # the package changed: its next deposit is v2
         return bag, root
+    (tmp_path / "template" / "packages").mkdir(parents=True)
     _each_step(tmp_path, prepare, "v2")
