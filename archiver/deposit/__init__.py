@@ -17,7 +17,6 @@ import signal
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -92,7 +91,6 @@ def deposit(packages: Iterable[str | Path], target: str | Target | None = None, 
 
 
 BATCH = 64  # packages committed together: one durability barrier for all of them
-RECORDERS = 8  # threads recording a batch's deposits in its packages
 
 
 def _deposit_all(bags: list[Path], target: Target, dry_run: bool, jobs: int | None,
@@ -128,12 +126,7 @@ def _deposit_batch(batch: tuple[list[Path], bool, DepositError | None],
     target = target or _WORKER_TARGET
     started = [_start(bag, target, dry_run, failure) for bag in bags]
     target.commit()
-    if len(started) == 1:
-        return [_finish(started[0], target)]
-    # Recording is mostly waiting for the disk (each record syncs its files): side by side,
-    # those waits overlap and the file system commits them together.
-    with ThreadPoolExecutor(RECORDERS) as recorders:
-        return list(recorders.map(lambda s: _finish(s, target), started))
+    return [_finish(s, target) for s in started]
 
 
 def deposit_one(bag: Path, target: Target, *, dry_run: bool = False) -> DepositResult:
