@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -95,35 +94,31 @@ BATCH = 64  # packages committed together: one durability barrier for all of the
 
 def _deposit_all(bags: list[Path], target: Target, dry_run: bool, jobs: int | None,
                  failure: DepositError | None) -> Iterator[DepositResult]:
-    import multiprocessing
+    from archiver.executor import LocalPool
 
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(bags) or 1))
     size = max(1, min(BATCH, -(-len(bags) // jobs)))
     batches = [(bags[i:i + size], dry_run, failure) for i in range(0, len(bags), size)]
-    if jobs == 1 or not target.parallel or dry_run or failure or len(batches) == 1 \
-            or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs == 1 or not target.parallel or dry_run or failure or len(batches) == 1:
         for batch in batches:
             yield from _deposit_batch(batch, target)
         return
-    global _WORKER_TARGET
-    _WORKER_TARGET = target  # forked workers inherit it, prepared
-    with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_init) as pool:
-        for done in pool.imap(_deposit_batch, batches):
+    # the executor seam's local pool: each batch is a task, put and committed by its worker
+    pool = LocalPool(jobs)
+    try:
+        for done in pool.map(_deposit_batch, batches, args=(target,), per_task=1):
             yield from done
-
-
-_WORKER_TARGET: Target | None = None
-
-
-def _worker_init() -> None:
-    # Ctrl-C reaches the whole process group: the parent alone stops the pool
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
 
 
 def _deposit_batch(batch: tuple[list[Path], bool, DepositError | None],
-                   target: Target | None = None) -> list[DepositResult]:
+                   target: Target) -> list[DepositResult]:
     bags, dry_run, failure = batch
-    target = target or _WORKER_TARGET
     started = [_start(bag, target, dry_run, failure) for bag in bags]
     target.commit()
     return [_finish(s, target) for s in started]
