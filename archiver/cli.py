@@ -182,9 +182,11 @@ def _build_line(result, verbose: bool) -> str:
                    "(default: [deposit] default, else ocfl:repository).")
 @click.option("--collection", help="SWORD collection to deposit into (title or IRI).")
 @click.option("--dry-run", is_flag=True, help="Validate and say what would be deposited; write nothing.")
+@click.option("--jobs", "-j", type=click.IntRange(1),
+              help="Packages deposited side by side, where the target allows it (OCFL; default: CPU count).")
 @click.option("--json", "as_json", is_flag=True, help="Print results as one JSON document.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
-def deposit(packages, target, collection, dry_run, as_json, quiet):
+def deposit(packages, target, collection, dry_run, jobs, as_json, quiet):
     """Deposit each PACKAGE (a bag, or a folder of bags) into a repository, verified.
 
     Credentials come from archiver.toml or the environment, never from the command line.
@@ -215,7 +217,7 @@ def deposit(packages, target, collection, dry_run, as_json, quiet):
 
     try:
         results = run_deposit(packages, target, dry_run=dry_run, collection=collection,
-                              progress=progress)
+                              progress=progress, jobs=jobs)
     except ConfigurationError as e:
         raise click.UsageError(str(e))
     statuses = ("deposited", "unchanged", "planned", "failed", "refused")

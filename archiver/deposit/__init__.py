@@ -12,16 +12,19 @@ every message, receipt and event.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from archiver.deposit import config as deposit_config
 from archiver.deposit.base import (DEPOSITED, FAILED, PLANNED, REFUSED, UNCHANGED,
-                                   ConfigurationError, DepositError, DepositResult, Target)
-from archiver.deposit.receipt import Receipt, package_fingerprint, previous_deposit
+                                   ConfigurationError, DepositError, DepositResult, Outcome,
+                                   Target)
+from archiver.deposit.receipt import Receipt, package_fingerprint, previous_deposit, read_receipts
 from archiver.metadata.provenance import SOFTWARE
 from archiver.model import Event
 from archiver.package.store import expand_bags
@@ -61,19 +64,71 @@ def resolve_target(target: str | Target | None, config: Mapping | None = None,
 
 def deposit(packages: Iterable[str | Path], target: str | Target | None = None, *,
             dry_run: bool = False, config: Mapping | None = None,
-            collection: str | None = None, progress=None) -> list[DepositResult]:
+            collection: str | None = None, progress=None,
+            jobs: int | None = None) -> list[DepositResult]:
     """Deposit each package; return one DepositResult per package, in order.
+
+    Packages go in batches: each batch is put, then committed (made durable) by the target,
+    and only then recorded in the packages. A target that allows it (OCFL) takes batches side
+    by side in `jobs` worker processes (default: the number of CPUs).
 
     Raises ConfigurationError before touching anything if the target cannot be used.
     """
     resolved = resolve_target(target, config, collection)
+    bags = [Path(p) for p in expand_bags(packages)]
+    failure = None
+    if not dry_run and bags:
+        try:
+            resolved.prepare()
+        except DepositError as e:  # every package is told (and records) why
+            failure = e
     results = []
-    for package in expand_bags(packages):
-        result = deposit_one(Path(package), resolved, dry_run=dry_run)
+    for result in _deposit_all(bags, resolved, dry_run, jobs, failure):
         results.append(result)
         if progress:
             progress(result)
     return results
+
+
+BATCH = 64  # packages committed together: one durability barrier for all of them
+
+
+def _deposit_all(bags: list[Path], target: Target, dry_run: bool, jobs: int | None,
+                 failure: DepositError | None) -> Iterator[DepositResult]:
+    from archiver.executor import LocalPool
+
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(bags) or 1))
+    size = max(1, min(BATCH, -(-len(bags) // jobs)))
+    batches = [(bags[i:i + size], dry_run, failure) for i in range(0, len(bags), size)]
+    if jobs == 1 or not target.parallel or dry_run or failure or len(batches) == 1:
+        for batch in batches:
+            yield from _deposit_batch(batch, target)
+        return
+    # the executor seam's local pool: each batch is a task, put and committed by its worker
+    pool = LocalPool(jobs)
+    try:
+        for done in pool.map(_deposit_batch, batches, args=(target,), per_task=1):
+            yield from done
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
+def _deposit_batch(batch: tuple[list[Path], bool, DepositError | None],
+                   target: Target) -> list[DepositResult]:
+    bags, dry_run, failure = batch
+    started = [_start(bag, target, dry_run, failure) for bag in bags]
+    target.commit()
+    return [_finish(s, target) for s in started]
+
+
+def deposit_one(bag: Path, target: Target, *, dry_run: bool = False) -> DepositResult:
+    started = _start(bag, target, dry_run)
+    target.commit()
+    return _finish(started, target)
 
 
 def _now(precise: bool = False) -> str:
@@ -95,54 +150,84 @@ def _package_id(bag: Path) -> str:
     return (bag_info_value(bag, "External-Identifier") or bag.name).strip()
 
 
-def deposit_one(bag: Path, target: Target, *, dry_run: bool = False) -> DepositResult:
-    started_at, started = _now(precise=True), time.monotonic()
-    result = DepositResult(package=str(bag), target=target.uri, status=FAILED)
+@dataclass
+class _Started:
+    """A package put (or refused, or planned), waiting for its batch's commit."""
+    bag: Path
+    result: DepositResult
+    started_at: str
+    clock: float
+    fingerprint: str = ""
+    outcome: Outcome | None = None
+    error: DepositError | None = None
+    done: bool = False  # nothing left to do after the commit
+
+
+def _start(bag: Path, target: Target, dry_run: bool,
+           failure: DepositError | None = None) -> _Started:
+    started = _Started(bag, DepositResult(package=str(bag), target=target.uri, status=FAILED),
+                       _now(precise=True), time.monotonic(), done=True)
+    result = started.result
     if not (bag / "bagit.txt").is_file():
         result.status = REFUSED
         result.message = f"{bag}: not a bag (no bagit.txt)"
         result.problems = [{"code": "BAGIT-NOT-A-BAG", "path": str(bag),
                             "message": "bagit.txt is missing", "severity": "error"}]
-        return result
+        return started
     if not dry_run:
         problem = _recover(bag)
         if problem:
             result.status, result.problems = REFUSED, [problem]
             result.message = f"{bag}: {problem['message']}"
-            return result
+            return started
     valid, problems = _validate(bag)
     if not valid:
         result.status = REFUSED
         result.problems = problems
         result.message = (f"invalid package, not deposited ({len(problems)} problem"
                           f"{'s' if len(problems) != 1 else ''})")
-        result.seconds = time.monotonic() - started
-        return result
+        result.seconds = time.monotonic() - started.clock
+        return started
     result.package_id = package_id = _package_id(bag)
-    fingerprint = package_fingerprint(bag)
-    previous = previous_deposit(bag, target.uri)
+    receipts = read_receipts(bag)
+    started.fingerprint = fingerprint = package_fingerprint(bag, receipts)
+    previous = previous_deposit(bag, target.uri, receipts)
     if dry_run:
         result.status = PLANNED
         result.message = ("already deposited, unchanged since" if previous and
                           previous.outcome == "success" and previous.fingerprint == fingerprint
                           else "would be deposited")
         result.bytes = sum(p.stat().st_size for p in bag.rglob("*") if p.is_file())  # the bag's size
-        result.seconds = time.monotonic() - started
-        return result
-
+        result.seconds = time.monotonic() - started.clock
+        return started
+    started.done = False
     try:
-        outcome = target.put(bag, package_id, fingerprint, previous)
+        if failure:
+            raise failure
+        started.outcome = target.put(bag, package_id, fingerprint, previous)
     except DepositError as e:
+        started.error = e
+    return started
+
+
+def _finish(started: _Started, target: Target) -> DepositResult:
+    """After the commit: the result, and the deposit recorded in the package."""
+    result = started.result
+    if started.done:
+        return result
+    bag, package_id, fingerprint = started.bag, result.package_id, started.fingerprint
+    result.seconds = time.monotonic() - started.clock
+    if started.error is not None:
+        e = started.error
         # Targets keep credentials out of their messages (see DepositError): nothing here is
         # rewritten, so server IRIs, identifiers and file names stay exactly as they are.
         result.message = e.message
         result.details = dict(e.details)
-        result.seconds = time.monotonic() - started
         log.info("%s: deposit to %s failed: %s", package_id, target.uri, result.message)
-        _record(bag, target, result, package_id, fingerprint, started_at, outcome=None,
+        _record(bag, target, result, package_id, fingerprint, started.started_at, outcome=None,
                 error_code=e.code, details=e.details)
         return result
-    result.seconds = time.monotonic() - started
+    outcome = started.outcome
     result.remote_id, result.version = outcome.remote_id, outcome.version
     result.bytes, result.verified = outcome.bytes, outcome.verified
     result.verification, result.details = outcome.verification, dict(outcome.details)
@@ -152,9 +237,10 @@ def deposit_one(bag: Path, target: Target, *, dry_run: bool = False) -> DepositR
         result.status = UNCHANGED
         return result
     # Deposited but unverified (nothing the server offers could be checked) is still
-    # deposited: `verified` and the message say so, and the receipt says how it stands.
-    result.status = DEPOSITED
-    _record(bag, target, result, package_id, fingerprint, started_at, outcome=outcome)
+    # deposited: `verified` and the message say so, and the receipt says how it stands. An
+    # outcome the target's commit could not make durable has failed.
+    result.status = FAILED if outcome.status == FAILED else DEPOSITED
+    _record(bag, target, result, package_id, fingerprint, started.started_at, outcome=outcome)
     return result
 
 

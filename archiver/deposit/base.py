@@ -86,6 +86,18 @@ class Target:
         """Deposit `bag` (already validated); raise DepositError on failure."""
         raise NotImplementedError
 
+    # A run calls prepare() once, then put() for each package and commit() after each batch
+    # of puts: commit makes what the batch put durable before any deposit is recorded, and
+    # may turn an outcome into FAILED. A target with `parallel` set may put in worker
+    # processes (forked after prepare), each committing its own batches.
+    parallel = False
+
+    def prepare(self) -> None:
+        """Before the first put of a run (the target's own set-up and recovery)."""
+
+    def commit(self) -> None:
+        """Make every put since the last commit durable (put itself did, by default)."""
+
     def redact(self, text: str) -> str:
         """Hide credentials in a text that may quote our own request: a library's exception
         text (a header it could not send, a URL). Never for what a server sent, file names or

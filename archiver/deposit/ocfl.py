@@ -1,186 +1,137 @@
-"""OCFL 1.1 storage roots on local disk, through ocfl-py.
+"""OCFL 1.1 storage roots on local disk, written natively.
 
 Each package becomes an OCFL object whose identifier is the package's External-Identifier
-and whose content is the whole bag. A changed package becomes a new version; the same bytes
-again are a no-op. Writes are staged beside the storage root and moved into place with a
-rename, and the root inventory is replaced last (the commit point), so a crash never leaves a
-half-written object or version. Every object written is then validated by ocfl-py, digests
-included, and rolled back if it does not validate.
+and whose content is the whole bag (archiver's own temporaries left out). A changed package
+becomes a new version holding only what changed (forward delta); the same bytes again are a
+no-op. The bag was validated just before (every checksum), so its manifests give the digests
+of what it holds: a new version reads only the files no manifest vouches for, and every file
+written is hashed on its way in (one read), its digest checked against the manifests: what
+the inventory says is what was written.
 
-ocfl-py 2.1 writes storage layouts 0002 and 0003 but not 0004 (Hashed N-tuple Storage
-Layout, the one Fedora 6 uses); `HashedNTupleLayout` implements 0004 from the extension's
-text and registers it with ocfl-py, so ocfl-py's own storage-root code uses it. New roots use
-0003 unless configured otherwise (see DEFAULT_LAYOUT).
+Durability and recovery (OCFL 1.1 implementation notes 3.7): objects and versions are
+assembled in a staging directory beside the root, owned by one process (it holds a lock on
+it), with an intent record per object. A batch of them becomes durable together: one sync of
+the file system, then the renames (a new object into its place; for a version, its directory
+and then the root inventory and sidecar, the inventory being the commit point), then a second
+sync, and only then does the deposit record a PREMIS event. A run that finds the staging
+directory of a dead process finishes what its intents began (a version directory moved in
+complete is rolled forward into the root inventory) and removes the rest, empty directories
+included; an object whose root inventory and newest version disagree is settled the same way
+before it is touched. A version directory without its inventory is garbage, never content.
+
+Storage layouts come from ocfl_layout.py (0002, 0003, 0004); an existing root keeps its own.
 """
 from __future__ import annotations
 
-import hashlib
+import errno
+import fcntl
 import json
 import logging
 import os
-import shutil
-import tempfile
+import secrets
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-# Importing ocfl-py configures the root logger (INFO, to stderr); put it back as it was,
-# so a library import does not decide what archiver's command line prints.
-_root_logger = logging.getLogger()
-_saved_logging = (_root_logger.level, list(_root_logger.handlers))
-import ocfl  # noqa: E402
-from ocfl.layout import Layout, LayoutException  # noqa: E402
-from ocfl.layout_registry import add_layout  # noqa: E402
-from ocfl.validator import Validator  # noqa: E402
-
-_root_logger.setLevel(_saved_logging[0])
-_root_logger.handlers[:] = _saved_logging[1]
-
-from archiver import __version__
-from archiver.deposit.base import (DEPOSITED, UNCHANGED, ConfigurationError, DepositError,
+from archiver import __version__, durable
+from archiver.bagit.rules import parse_declaration, parse_manifest
+from archiver.deposit import ocfl_inventory as inv
+from archiver.deposit.base import (DEPOSITED, FAILED, UNCHANGED, ConfigurationError, DepositError,
                                    Outcome, Previous, Target)
+from archiver.deposit.ocfl_layout import (DEFAULT_LAYOUT, LAYOUT_ALIASES, LayoutError,
+                                          StorageLayout, storage_layout)
+from archiver.fixity import copy_and_hash, hash_file
 
 log = logging.getLogger("archiver.deposit")
 
-LAYOUT_0004 = "0004-hashed-n-tuple-storage-layout"
-LAYOUT_0002 = "0002-flat-direct-storage-layout"
-LAYOUT_0003 = "0003-hash-and-id-n-tuple-storage-layout"
-LAYOUT_ALIASES = {
-    "0004": LAYOUT_0004, "hashed-n-tuple": LAYOUT_0004, LAYOUT_0004: LAYOUT_0004,
-    "0002": LAYOUT_0002, "flat-direct": LAYOUT_0002, "flat": LAYOUT_0002, LAYOUT_0002: LAYOUT_0002,
-    "0003": LAYOUT_0003, "hash-and-id-n-tuple": LAYOUT_0003, LAYOUT_0003: LAYOUT_0003,
-}
-# 0003 by default: hashed like 0004, and ocfl-py's own validator (ocfl-validate.py) walks it;
-# its 2.1 release refuses a root that names 0004 (E071), although 0004 is a registered extension
-DEFAULT_LAYOUT = LAYOUT_0003
-SPEC_VERSION = "1.1"
-
-# Digest algorithms an OCFL fixity block allows (OCFL 1.1 section 3.5.1, extension 0001).
-_DIGESTS = {
-    "md5": lambda: hashlib.md5(), "sha1": lambda: hashlib.sha1(),
-    "sha256": lambda: hashlib.sha256(), "sha512": lambda: hashlib.sha512(),
-    "blake2b-512": lambda: hashlib.blake2b(digest_size=64),
-    "blake2b-160": lambda: hashlib.blake2b(digest_size=20),
-    "blake2b-256": lambda: hashlib.blake2b(digest_size=32),
-    "blake2b-384": lambda: hashlib.blake2b(digest_size=48),
-    "sha512/256": lambda: hashlib.new("sha512_256"),
-}
-
-
-class HashedNTupleLayout(Layout):
-    """OCFL Community Extension 0004: Hashed N-tuple Storage Layout."""
-
-    def __init__(self):
-        super().__init__()
-        self.NAME = LAYOUT_0004
-        self.DESCRIPTION = ("OCFL object identifiers are hashed and encoded as hex strings. "
-                            "These digests are then divided into N n-tuple segments, which are "
-                            "used to create nested paths under the OCFL storage root.")
-        self.digest_algorithm = "sha256"
-        self.tuple_size = 3
-        self.number_of_tuples = 3
-        self.short_object_root = False
-        # A parameter left out of config.json takes the extension's default.
-        self.PARAMS = {"digestAlgorithm": self._set_digest_algorithm,
-                       "tupleSize": self._set_tuple_size,
-                       "numberOfTuples": self._set_number_of_tuples,
-                       "shortObjectRoot": self._set_short_object_root}
-
-    def _set_digest_algorithm(self, value):
-        if value is None:
-            value = "sha256"
-        if not isinstance(value, str) or value not in _DIGESTS:
-            raise LayoutException(f"digestAlgorithm {value!r} is not an OCFL fixity algorithm")
-        self.digest_algorithm = value
-
-    @staticmethod
-    def _count(name, value, default):
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 32:
-            raise LayoutException(f"{name} must be an integer between 0 and 32 inclusive")
-        return value
-
-    def _set_tuple_size(self, value):
-        self.tuple_size = self._count("tupleSize", value, 3)
-
-    def _set_number_of_tuples(self, value):
-        self.number_of_tuples = self._count("numberOfTuples", value, 3)
-
-    def _set_short_object_root(self, value):
-        if value is None:
-            value = False
-        if not isinstance(value, bool):
-            raise LayoutException("shortObjectRoot must be a boolean")
-        self.short_object_root = value
-
-    def check_full_config(self):
-        if (self.tuple_size == 0) != (self.number_of_tuples == 0):
-            raise LayoutException("tupleSize and numberOfTuples must both be 0 if either is")
-        width = len(self._digest("x"))
-        used = self.tuple_size * self.number_of_tuples
-        if used > width:
-            raise LayoutException("tupleSize * numberOfTuples exceeds the length of the hex digest")
-        if used == width and self.short_object_root:
-            raise LayoutException("shortObjectRoot must be false when the tuples use the whole digest")
-
-    @property
-    def config(self):
-        return {"extensionName": self.NAME, "digestAlgorithm": self.digest_algorithm,
-                "tupleSize": self.tuple_size, "numberOfTuples": self.number_of_tuples,
-                "shortObjectRoot": self.short_object_root}
-
-    def _digest(self, identifier: str) -> str:
-        h = _DIGESTS[self.digest_algorithm]()
-        h.update(identifier.encode("utf-8"))
-        return h.hexdigest().lower()
-
-    def identifier_to_path(self, identifier):
-        digest = self._digest(identifier)
-        size, count = self.tuple_size, self.number_of_tuples
-        parts = [digest[i * size:(i + 1) * size] for i in range(count)]
-        parts.append(digest[size * count:] if self.short_object_root else digest)
-        return "/".join(parts)
-
-
-add_layout(LAYOUT_0004, HashedNTupleLayout)
-add_layout("0004", HashedNTupleLayout)
-
-
-def open_storage_root(root: Path) -> ocfl.StorageRoot:
-    """An ocfl-py StorageRoot that knows extension 0004 is a registered extension."""
-    storage_root = ocfl.StorageRoot(str(root))
-    storage_root.registered_extensions.append(LAYOUT_0004)
-    return storage_root
-
-
-def validate_object(path: Path, check_digests: bool = True) -> tuple[bool, list[str]]:
-    """ocfl-py's verdict on one object, and its error messages (the spec's codes included)."""
-    validator = Validator(check_digests=check_digests, log_warnings=False)
-    passed = validator.validate_object(str(path))
-    messages = [m for m in validator.log.messages]
-    return bool(passed) and validator.log.num_errors == 0, messages
+STAGING_PREFIX = ".archiver-ocfl-"  # + pid, random, the root's name: beside the root
+LOCK = "lock"
+USER = {"name": f"archiver {__version__}"}
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def _tree_size(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+def _mkdir(path: Path) -> None:
+    durable.step(f"mkdir {path}")
+    path.mkdir()
 
 
-def _replace(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def _makedirs(path: Path, stop: Path) -> None:
+    """Create `path` and its missing parents below `stop`, each one step."""
+    missing = []
+    while not path.exists() and path != stop:
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        try:
+            _mkdir(folder)
+        except FileExistsError:
+            pass
+
+
+def _remove_empty_parents(path: Path, stop: Path) -> None:
+    """rmdir `path` and its parents up to `stop` while they are empty (E073: no empty
+    directories under a storage root)."""
+    while path != stop and stop in path.parents:
+        try:
+            if any(os.scandir(path)):
+                return
+            durable.step(f"rmdir {path}")
+            path.rmdir()
+        except OSError:
+            return
+        path = path.parent
+
+
+def _lock_directory(path: Path, wait: bool) -> int | None:
+    """An exclusive lock on a directory (flock on its descriptor), or None if busy and not
+    waiting. The lock ends with the descriptor, so a dead owner holds none."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class _Pending:
+    """An object or version staged and waiting for the batch's commit."""
+    kind: str                  # "new", "version", or "held" (already there, to be synced only)
+    rel: str
+    outcome: Outcome
+    item: Path | None = None   # its folder in the staging directory
+    version: str | None = None
+    lock: int | None = None    # descriptor holding the object's lock
+    algorithm: str = inv.DEFAULT_ALGORITHM
+
+
+@dataclass
+class _Root:
+    layout: StorageLayout
+    spec: str                  # "1.1" or "1.0": objects conform to their root's version (E081)
 
 
 class OcflTarget(Target):
     kind = "ocfl"
     event_type = "rep"
+    parallel = True  # puts of different packages may run in worker processes side by side
 
     def __init__(self, path: str | os.PathLike, layout: str | None = None, **settings):
         self.root = Path(path).expanduser().absolute()
@@ -192,187 +143,486 @@ class OcflTarget(Target):
                 "storage-layout)")
         self.layout = LAYOUT_ALIASES[wanted]
         self.settings = settings
+        self._opened: _Root | None = None
+        self._staging: Path | None = None
+        self._staging_lock: int | None = None
+        self._staging_pid: int | None = None
+        self._items = 0
+        self._pending: list[_Pending] = []
 
     @property
     def uri(self) -> str:
         return f"ocfl:{self.root}"
 
-    # -- storage root -------------------------------------------------------------------
-    def ensure_root(self) -> ocfl.StorageRoot:
-        root = self.root
-        if root.exists() and not root.is_dir():
-            raise DepositError(f"{root} is a file, not an OCFL storage root", code="OCFL-NOT-A-ROOT")
-        if root.exists() and not any(root.glob("0=ocfl_*")):
-            if any(root.iterdir()):
-                raise DepositError(f"{root} exists but is not an OCFL storage root",
-                                   code="OCFL-NOT-A-ROOT")
-            root.rmdir()  # ocfl-py creates the directory itself
-        if not root.exists():
-            root.parent.mkdir(parents=True, exist_ok=True)
-            new_root = ocfl.StorageRoot(str(root), layout_name=self.layout)
-            try:
-                new_root.initialize(spec_version=SPEC_VERSION)
-            except (ocfl.StorageRootException, LayoutException, OSError) as e:
-                raise DepositError(f"cannot create OCFL storage root {root}: {e}",
-                                   code="OCFL-ROOT") from None
-            log.info("created OCFL storage root %s (layout %s)", root, self.layout)
-        storage_root = open_storage_root(root)
+    # -- the storage root ---------------------------------------------------------------
+    def prepare(self) -> None:
+        """Before a run: the root opened (created if absent), and what dead runs left
+        beside it finished or removed."""
         try:
-            storage_root.open_root_fs()
-            storage_root.check_root_structure()
-        except (ocfl.StorageRootException, LayoutException) as e:
-            raise DepositError(f"{root}: not a usable OCFL storage root ({e})",
+            self._root()
+            self._clean_dead_staging()
+            self.commit()  # nothing pending: removes the staging a recovery may have used
+        except OSError as e:
+            raise _write_error(e, self.root) from None
+
+    def _root(self) -> _Root:
+        if self._opened is None:
+            root = self.root
+            if root.exists() and not root.is_dir():
+                raise DepositError(f"{root} is a file, not an OCFL storage root", code="OCFL-NOT-A-ROOT")
+            if not root.exists() or not any(root.iterdir()):
+                self._create_root()
+            self._opened = self._open_root()
+        return self._opened
+
+    def _create_root(self) -> None:
+        """Assemble the root's declaration and layout files in staging, then rename the
+        whole root into place: a root is complete or absent."""
+        root = self.root
+        layout = storage_layout(self.layout)
+        try:
+            root.parent.mkdir(parents=True, exist_ok=True)
+            staged = self._staging_dir() / "root"
+            _mkdir(staged)
+            durable.write_file(staged / inv.ROOT_DECLARATION, inv.declaration_text(inv.ROOT_DECLARATION))
+            durable.write_file(staged / "ocfl_layout.json", (json.dumps(
+                {"description": layout.description, "extension": layout.name},
+                indent=2, sort_keys=True) + "\n").encode("utf-8"))
+            if layout.config is not None:
+                _makedirs(staged / "extensions" / layout.name, staged)
+                durable.write_file(staged / "extensions" / layout.name / "config.json",
+                                   (json.dumps(layout.config, indent=2) + "\n").encode("utf-8"))
+            durable.sync_filesystem(staged)
+            if durable.move_into_place(staged, root):  # onto nothing, or an empty directory
+                durable.fsync_directory(root.parent)
+                log.info("created OCFL storage root %s (layout %s)", root, layout.name)
+        except OSError as e:
+            raise DepositError(f"cannot create OCFL storage root {root}: {e.strerror or e}",
                                code="OCFL-ROOT") from None
-        if storage_root.layout is None:
+        finally:
+            self._drop_staging()
+
+    def _open_root(self) -> _Root:
+        root = self.root
+        declarations = sorted(p.name for p in root.glob("0=ocfl_*"))
+        if not declarations:
+            raise DepositError(f"{root} exists but is not an OCFL storage root", code="OCFL-NOT-A-ROOT")
+        spec = declarations[0][len("0=ocfl_"):]
+        if declarations != [f"0=ocfl_{spec}"] or spec not in ("1.0", "1.1"):
+            raise DepositError(f"{root}: not an OCFL 1.0 or 1.1 storage root ({', '.join(declarations)})",
+                               code="OCFL-ROOT")
+        try:
+            described = json.loads((root / "ocfl_layout.json").read_bytes())
+        except FileNotFoundError:
             raise DepositError(f"{root}: the storage root names no storage layout "
                                "(ocfl_layout.json), so objects cannot be placed",
-                               code="OCFL-NO-LAYOUT")
-        return storage_root
+                               code="OCFL-NO-LAYOUT") from None
+        except (OSError, ValueError) as e:
+            raise DepositError(f"{root}/ocfl_layout.json: unreadable ({e})", code="OCFL-ROOT") from None
+        name = described.get("extension") if isinstance(described, dict) else None
+        try:
+            config_path = root / "extensions" / str(name) / "config.json"
+            config = json.loads(config_path.read_bytes()) if config_path.is_file() else None
+            layout = storage_layout(str(name), config)
+        except (LayoutError, ValueError, OSError) as e:
+            raise DepositError(f"{root}: not a usable OCFL storage root ({e})", code="OCFL-ROOT") from None
+        return _Root(layout, spec)
+
+    # -- staging: one directory per process, locked while it lives --------------------------
+    def _staging_dir(self) -> Path:
+        if self._staging is not None and self._staging_pid == os.getpid():
+            return self._staging
+        # a forked worker starts its own: the parent's lock is not its own
+        self._staging, self._staging_lock, self._pending = None, None, []
+        name = f"{STAGING_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-{self.root.name}"
+        folder = self.root.parent / name
+        _mkdir(folder)
+        if self.root.exists() and os.stat(folder).st_dev != os.stat(self.root).st_dev:
+            os.rmdir(folder)
+            raise DepositError(f"{self.root} is a mount point: nothing beside it can be renamed "
+                               "into it (name a folder inside it as the root)", code="OCFL-ROOT")
+        lock_path = folder / LOCK
+        durable.write_file(lock_path, f"{os.getpid()}\n".encode())
+        self._staging_lock = os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
+        fcntl.flock(self._staging_lock, fcntl.LOCK_EX)
+        self._staging, self._staging_pid, self._items = folder, os.getpid(), 0
+        return folder
+
+    def _drop_staging(self) -> None:
+        if self._staging is None or self._staging_pid != os.getpid():
+            return
+        durable.remove(self._staging)
+        os.close(self._staging_lock)
+        self._staging, self._staging_lock = None, None
+
+    def _new_item(self, kind: str, rel: str, version: str | None = None) -> Path:
+        """A folder for one object's staged writes, and its intent record beside it."""
+        staging = self._staging_dir()
+        self._items += 1
+        item = staging / str(self._items)
+        durable.write_file(staging / f"{self._items}.json", json.dumps(
+            {"kind": kind, "object": rel, "version": version}).encode("utf-8"))
+        _mkdir(item)
+        return item
+
+    def _clean_dead_staging(self) -> None:
+        """Finish or undo what the staging directories of dead processes began."""
+        settled = False
+        for name in sorted(os.listdir(self.root.parent)):
+            pid, _, root_name = (name[len(STAGING_PREFIX):].split("-", 2) + ["", ""])[:3]
+            folder = self.root.parent / name
+            if not name.startswith(STAGING_PREFIX) or root_name != self.root.name \
+                    or not pid.isdigit() or not folder.is_dir():
+                continue
+            pid = int(pid)
+            if pid == os.getpid():
+                continue
+            try:
+                fd = os.open(folder / LOCK, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                if _pid_alive(pid):  # it is being created this very moment
+                    continue
+                fd = None
+            if fd is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(fd)
+                    continue  # its owner still runs
+            try:
+                settled |= self._recover_staging(folder)
+                durable.remove(folder)
+                log.info("removed %s, left by a deposit that did not finish", folder)
+            finally:
+                if fd is not None:
+                    os.close(fd)
+        if settled:
+            durable.sync_filesystem(self.root)
+
+    def _recover_staging(self, folder: Path) -> bool:
+        settled = False
+        for intent_path in sorted(folder.glob("*.json")):
+            try:
+                intent = json.loads(intent_path.read_bytes())
+                rel = intent["object"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a torn intent: nothing was staged after it
+            objdir = self.root / rel
+            if intent.get("kind") == "new" and not objdir.exists():
+                _remove_empty_parents(objdir.parent, self.root)
+            elif objdir.is_dir() and any(objdir.glob("0=ocfl_object_*")):
+                fd = _lock_directory(objdir, wait=True)
+                try:
+                    self._settle(objdir)
+                    settled = True
+                except DepositError as e:
+                    log.error("%s", e.message)
+                finally:
+                    os.close(fd)
+        return settled
+
+    # -- an object's state ----------------------------------------------------------------
+    def _settle(self, objdir: Path) -> tuple[dict, bytes]:
+        """The object's root inventory (digest checked), after finishing a commit a dead run
+        left half done. Called with the object's lock held. Anything else amiss is refused,
+        never repaired: archiver does not heal damage."""
+        versions = sorted((n for n in os.listdir(objdir) if inv.version_number(n) is not None),
+                          key=inv.version_number)
+        try:
+            inventory, data, _ = inv.read_checked(objdir)
+            problem = None
+        except (OSError, inv.InventoryError) as e:
+            inventory, data, problem = None, b"", e
+        newest = versions[-1] if versions else None
+        if inventory is not None and newest == inventory["head"]:
+            return inventory, data
+        try:
+            latest, latest_data, latest_side = inv.read_checked(objdir / newest) if newest else (None, b"", b"")
+        except (OSError, inv.InventoryError):
+            latest = None
+        whole = latest is not None and latest.get("head") == newest
+        if inventory is not None and newest and \
+                inv.version_number(newest) == inv.version_number(inventory["head"]) + 1:
+            if whole and latest.get("id") == inventory.get("id"):
+                # version directories are moved in complete: finish the commit it began
+                self._replace_from(latest_data, objdir / inv.INVENTORY)
+                self._replace_from(latest_side, objdir / inv.sidecar_name(latest["digestAlgorithm"]))
+                log.info("%s: finished the commit of %s, interrupted earlier", objdir, newest)
+                return latest, latest_data
+            if not (objdir / newest / inv.INVENTORY).exists():
+                # a version directory without its inventory is garbage: nothing names it
+                durable.remove(objdir / newest)
+                return inventory, data
+        elif inventory is None and whole and (objdir / inv.INVENTORY).is_file() and \
+                (objdir / inv.INVENTORY).read_bytes() == latest_data:
+            # the root inventory was replaced, its sidecar not yet
+            self._replace_from(latest_side, objdir / inv.sidecar_name(latest["digestAlgorithm"]))
+            return latest, latest_data
+        what = problem or f"version directories {', '.join(versions) or 'none'}, head {inventory['head']}"
+        raise DepositError(f"{objdir}: OCFL object not valid ({what}); not touched",
+                           code="OCFL-INVALID")
+
+    def _replace_from(self, data: bytes, path: Path) -> None:
+        # the temporary goes in staging, never into the object root (E001: nothing else there)
+        tmp = self._staging_dir() / f"settle-{secrets.token_hex(4)}"
+        durable.write_file(tmp, data)
+        durable.replace(tmp, path)
 
     # -- deposit ------------------------------------------------------------------------
     def put(self, bag: Path, package_id: str, fingerprint: str,
             previous: Previous | None) -> Outcome:
-        storage_root = self.ensure_root()
         try:
-            rel = storage_root.object_path(package_id)
-        except LayoutException as e:  # e.g. flat-direct and an identifier with '/' or '..'
+            return self._put(bag, package_id, fingerprint, previous)
+        except OSError as e:  # a full disk, a permission: named, never a traceback
+            raise _write_error(e, self.root) from None
+
+    def _put(self, bag: Path, package_id: str, fingerprint: str,
+             previous: Previous | None) -> Outcome:
+        opened = self._root()
+        try:
+            rel = opened.layout.object_path(package_id)
+        except LayoutError as e:  # e.g. flat-direct and an identifier with '/' or '..'
             raise DepositError(f"identifier {package_id!r} cannot be stored with layout "
-                               f"{storage_root.layout_name}: {e}", code="OCFL-IDENTIFIER") from None
+                               f"{opened.layout.name}: {e}", code="OCFL-IDENTIFIER") from None
+        if any(p.rel == rel for p in self._pending):
+            self.commit()  # the same object twice in one batch: the first goes in first
         objdir = self.root / rel
         details = {"storage-root": str(self.root), "object-path": rel,
-                   "storage-layout": storage_root.layout_name}
-        metadata = ocfl.VersionMetadata(created=_now(), name=f"archiver {__version__}",
-                                        message=f"Deposit of package {package_id}")
+                   "storage-layout": opened.layout.name}
         if not objdir.exists():
-            return self._create(bag, package_id, objdir, metadata, details)
-        return self._update(bag, package_id, objdir, metadata, details, fingerprint, previous)
-
-    def _staging(self) -> Path:
-        # Beside the storage root, on the same file system, so the final move is a rename.
-        return Path(tempfile.mkdtemp(prefix=f".{self.root.name}-staging-", dir=self.root.parent))
-
-    def _create(self, bag, package_id, objdir, metadata, details) -> Outcome:
-        staging = self._staging()
-        created_dirs = []
+            return self._stage_object(bag, package_id, rel, _bag_files(bag), opened, details)
+        lock = _lock_directory(objdir, wait=False)
+        if lock is None:  # another process is changing it: commit ours first, never wait holding locks
+            self.commit()
+            lock = _lock_directory(objdir, wait=True)
         try:
-            staged = staging / "object"
-            obj = ocfl.Object(identifier=package_id, digest_algorithm="sha512")
-            obj.create(srcdir=str(bag), metadata=metadata, objdir=str(staged))
-            size = _tree_size(staged)
-            parent = objdir.parent
-            while not parent.exists():
-                created_dirs.append(parent)
-                parent = parent.parent
-            objdir.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(staged, objdir)
-        except DepositError:
+            outcome = self._stage_version(bag, package_id, rel, fingerprint, previous, details, lock)
+        except BaseException:
+            os.close(lock)
             raise
-        except Exception as e:
-            self._remove_dirs(created_dirs)
-            raise DepositError(f"writing OCFL object {package_id} failed: {e}",
-                               code="OCFL-WRITE") from None
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        valid, messages = validate_object(objdir)
-        if not valid:
-            shutil.rmtree(objdir, ignore_errors=True)
-            self._remove_dirs(created_dirs)
-            raise DepositError(f"OCFL object {package_id} did not validate after writing and "
-                               f"was removed: {'; '.join(messages[:5])}", code="OCFL-INVALID")
-        return Outcome(status=DEPOSITED, remote_id=package_id, bytes=size, verified=True,
-                       version="v1", details=details,
-                       message=f"new OCFL object at {details['object-path']}")
+        if not any(p.lock == lock for p in self._pending):
+            os.close(lock)
+        return outcome
 
-    def _update(self, bag, package_id, objdir, metadata, details, fingerprint, previous) -> Outcome:
-        inventory_path = objdir / "inventory.json"
-        try:
-            current = json.loads(inventory_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise DepositError(f"{objdir}: unreadable OCFL inventory ({e})",
-                               code="OCFL-INVALID") from None
-        if current.get("id") != package_id:
-            raise DepositError(f"{objdir} holds object {current.get('id')!r}, not {package_id!r}",
+    def _stage_object(self, bag, package_id, rel, files, opened: _Root, details) -> Outcome:
+        algorithm = inv.DEFAULT_ALGORITHM
+        known = _manifest_digests(bag, algorithm)
+        item = self._new_item("new", rel, "v1")
+        staged = item / "object"
+        content = staged / "v1" / "content"
+        _makedirs(content, item)
+        declaration = f"0=ocfl_object_{opened.spec}"
+        durable.write_file(staged / declaration, inv.declaration_text(declaration))
+        state, stored, size = self._copy_in(bag, files, known, set(), content, "v1/content", algorithm)
+        inventory = inv.with_version(None, package_id, "v1", state, stored, _now(),
+                                     f"Deposit of package {package_id}", USER)
+        if opened.spec == "1.0":
+            inventory["type"] = "https://ocfl.io/1.0/spec/#inventory"
+        self._write_inventory(inventory, staged / "v1", staged)
+        outcome = _outcome(DEPOSITED, package_id, "v1", details,
+                           f"new OCFL object at {details['object-path']}", size)
+        self._pending.append(_Pending("new", rel, outcome, item, "v1"))
+        return outcome
+
+    def _stage_version(self, bag, package_id, rel, fingerprint, previous, details, lock) -> Outcome:
+        objdir = self.root / rel
+        inventory, _ = self._settle(objdir)
+        if inventory.get("id") != package_id:
+            raise DepositError(f"{objdir} holds object {inventory.get('id')!r}, not {package_id!r}",
                                code="OCFL-ID-MISMATCH")
-        head = current.get("head")
+        head = inventory["head"]
         if previous and previous.fingerprint == fingerprint and previous.version == head:
-            valid, messages = validate_object(objdir)
-            if not valid:
-                raise DepositError(f"OCFL object {package_id} is invalid: "
-                                   f"{'; '.join(messages[:5])}", code="OCFL-INVALID")
-            return Outcome(status=UNCHANGED, remote_id=package_id, version=head, verified=True,
-                           details=details,
-                           message=f"unchanged since its deposit as {previous.version}")
-        obj = ocfl.Object(identifier=package_id)
-        try:
-            new_version = obj.start_new_version(objdir=str(objdir), srcdir=str(bag),
-                                                metadata=metadata, carry_content_forward=False)
-            new_version.add_from_srcdir()
-        except Exception as e:
-            raise DepositError(f"OCFL object {package_id}: cannot prepare a new version ({e})",
-                               code="OCFL-WRITE") from None
-        if not new_version.diff_with_previous():
-            valid, messages = validate_object(objdir)
-            if not valid:
-                raise DepositError(f"OCFL object {package_id} is invalid: "
-                                   f"{'; '.join(messages[:5])}", code="OCFL-INVALID")
-            return Outcome(status=UNCHANGED, remote_id=package_id, version=head, verified=True,
-                           details=details, message=f"same bytes as {head}: nothing written")
-        return self._commit(bag, package_id, objdir, new_version, details)
-
-    def _commit(self, bag, package_id, objdir, new_version, details) -> Outcome:
-        inventory = new_version.inventory
-        head = inventory.head
-        algorithm = inventory.digest_algorithm
-        staging = self._staging()
-        old_inventory = (objdir / "inventory.json").read_bytes()
-        sidecar_name = f"inventory.json.{algorithm}"
-        old_sidecar = (objdir / sidecar_name).read_bytes()
-        moved = False
-        try:
-            version_dir = staging / head
-            version_dir.mkdir()
-            for source, content_path in new_version.files_to_copy.items():
-                target = staging / content_path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(bag / source, target)
-            data = json.dumps(inventory.data, sort_keys=True, indent=2).encode("utf-8")
-            (version_dir / "inventory.json").write_bytes(data)
-            hasher = _DIGESTS[algorithm]()
-            hasher.update(data)
-            digest = hasher.hexdigest()
-            sidecar = f"{digest} inventory.json\n".encode("utf-8")
-            (version_dir / sidecar_name).write_bytes(sidecar)
-            size = _tree_size(version_dir)
-            os.rename(version_dir, objdir / head)
-            moved = True
-            # The commit point: the root inventory names the new head.
-            _replace(objdir / "inventory.json", data)
-            _replace(objdir / sidecar_name, sidecar)
-        except Exception as e:
-            self._roll_back(objdir, head if moved else None, old_inventory, sidecar_name, old_sidecar)
-            raise DepositError(f"writing {head} of OCFL object {package_id} failed: {e}",
-                               code="OCFL-WRITE") from None
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        valid, messages = validate_object(objdir)
-        if not valid:
-            self._roll_back(objdir, head, old_inventory, sidecar_name, old_sidecar)
-            raise DepositError(f"{head} of OCFL object {package_id} did not validate after "
-                               f"writing and was rolled back: {'; '.join(messages[:5])}",
-                               code="OCFL-INVALID")
-        return Outcome(status=DEPOSITED, remote_id=package_id, bytes=size, verified=True,
-                       version=head, details=details, message=f"new version {head}")
+            return _outcome(UNCHANGED, package_id, head, details, f"unchanged since its deposit as {head}")
+        algorithm = inventory["digestAlgorithm"]
+        known = _manifest_digests(bag, algorithm)
+        stored = {d.lower() for d in inventory["manifest"]}
+        files = _bag_files(bag)
+        state = {}
+        for logical, source in files:
+            # a digest the validated manifests vouch for needs no read of the file
+            state[logical] = known.get(logical) or hash_file(source, (algorithm,))[1][algorithm]
+        if state == inv.logical_state(inv.head_state(inventory)):
+            if previous and previous.version == head:
+                return _outcome(UNCHANGED, package_id, head, details, f"same bytes as {head}: nothing written")
+            # there already (a run died before recording it, say): made durable, then recorded
+            outcome = _outcome(DEPOSITED, package_id, head, details, f"already held as {head}, "
+                               "not yet recorded in the package: recorded now")
+            self._pending.append(_Pending("held", rel, outcome, lock=lock))
+            return outcome
+        version = inv.next_version(head)
+        item = self._new_item("version", rel, version)
+        folder = inv.content_directory(inventory)
+        new = [(logical, source) for logical, source in files if state[logical] not in stored]
+        _, added, size = self._copy_in(bag, new, {k: state[k] for k, _ in new}, stored,
+                                       item / version / folder, f"{version}/{folder}", algorithm)
+        updated = inv.with_version(inventory, package_id, version, state, added, _now(),
+                                   f"Deposit of package {package_id}", USER)
+        if not added:
+            _mkdir(item / version)
+        self._write_inventory(updated, item / version, item)
+        outcome = _outcome(DEPOSITED, package_id, version, details, f"new version {version}", size)
+        self._pending.append(_Pending("version", rel, outcome, item, version, lock, algorithm))
+        return outcome
 
     @staticmethod
-    def _roll_back(objdir, head, old_inventory, sidecar_name, old_sidecar):
-        _replace(objdir / "inventory.json", old_inventory)
-        _replace(objdir / sidecar_name, old_sidecar)
-        if head:
-            shutil.rmtree(objdir / head, ignore_errors=True)
-
-    def _remove_dirs(self, created_dirs):
-        for folder in created_dirs:  # deepest first
+    def _copy_in(bag: Path, files, known: dict[str, str], stored: set[str], content: Path,
+                 prefix: str, algorithm: str) -> tuple[dict[str, str], dict[str, list[str]], int]:
+        """Copy each file into `content`, hashing it on the way (the one read that proves the
+        copy); returns ({logical path: digest}, {digest: [content paths]}, bytes written).
+        A file whose digest differs from what its manifest says changed since validation."""
+        state: dict[str, str] = {}
+        added: dict[str, list[str]] = {}
+        size = 0
+        buffer = bytearray(1 << 20)
+        for logical, source in files:
+            expected = known.get(logical)
+            if expected and (expected in added or expected in stored):
+                state[logical] = expected  # the same bytes are already stored
+                continue
+            target = content / logical
+            if not target.parent.is_dir():
+                target.parent.mkdir(parents=True, exist_ok=True)
+            durable.step(f"copy {source} -> {target}")
             try:
-                folder.rmdir()
-            except OSError:
-                pass
+                n, digests = copy_and_hash(source, target, (algorithm,), buffer)
+            except OSError as e:
+                where = e.filename if e.filename in (str(source), os.fspath(source)) else target
+                raise DepositError(f"{where}: cannot copy into the OCFL object: {e.strerror or e}",
+                                   code="OCFL-WRITE") from None
+            digest = digests[algorithm]
+            if expected and digest != expected:
+                raise DepositError(f"{bag}/{logical} changed since it was validated ({algorithm} "
+                                   f"{digest[:12]}…, its manifest says {expected[:12]}…)",
+                                   code="OCFL-SOURCE-CHANGED")
+            state[logical] = digest
+            added.setdefault(digest, []).append(f"{prefix}/{logical}")
+            size += n
+        return state, added, size
+
+    @staticmethod
+    def _write_inventory(inventory: dict, version_dir: Path, root_copy_dir: Path) -> None:
+        """The inventory and its sidecar in the version directory (written last: the version
+        is complete once they are there), and the copies for the object root beside it."""
+        data = inv.serialize(inventory)
+        side = inv.sidecar(data, inventory["digestAlgorithm"])
+        name = inv.sidecar_name(inventory["digestAlgorithm"])
+        for folder in (version_dir, root_copy_dir):
+            durable.write_file(folder / inv.INVENTORY, data)
+            durable.write_file(folder / name, side)
+
+    # -- commit: a batch made durable -------------------------------------------------------
+    def commit(self) -> None:
+        """Make every put since the last commit durable: sync what was staged, rename it into
+        place, sync again. An outcome that could not be committed becomes FAILED."""
+        pending, self._pending = self._pending, []
+        try:
+            if pending:
+                self._commit(pending)
+        finally:
+            for p in pending:
+                if p.lock is not None:
+                    os.close(p.lock)
+                    p.lock = None
+            self._drop_staging()
+
+    def _commit(self, pending: list[_Pending]) -> None:
+        try:
+            durable.sync_filesystem(self.root)  # staged content on disk before a name points at it
+        except OSError as e:
+            for p in pending:
+                _fail(p.outcome, f"cannot make the OCFL root durable: {e.strerror or e}")
+            return
+        for p in pending:
+            try:
+                self._move_in(p)
+            except OSError as e:
+                _fail(p.outcome, f"{self.root / p.rel}: could not be committed: {e.strerror or e}")
+        try:
+            durable.sync_filesystem(self.root)  # the renames on disk before an event records them
+        except OSError as e:
+            for p in pending:
+                _fail(p.outcome, f"cannot make the OCFL root durable: {e.strerror or e}")
+
+    def _move_in(self, p: _Pending) -> None:
+        objdir = self.root / p.rel
+        if p.kind == "new":
+            _makedirs(objdir.parent, self.root)
+            durable.step(f"rename {p.item / 'object'} -> {objdir}")
+            try:
+                os.rename(p.item / "object", objdir)
+            except OSError as e:
+                if e.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise OSError(e.errno, "another deposit created this object meanwhile; "
+                                  "run the deposit again") from None
+                raise
+        elif p.kind == "version":
+            durable.step(f"rename {p.item / p.version} -> {objdir / p.version}")
+            os.rename(p.item / p.version, objdir / p.version)
+            # the commit point: the root inventory names the new head, then its sidecar
+            durable.replace(p.item / inv.INVENTORY, objdir / inv.INVENTORY)
+            durable.replace(p.item / inv.sidecar_name(p.algorithm), objdir / inv.sidecar_name(p.algorithm))
+
+    def close(self) -> None:
+        """After a run: commit what is still pending, remove this process's staging."""
+        self.commit()
+
+
+def _outcome(status: str, package_id: str, version: str, details: dict, message: str,
+             size: int = 0) -> Outcome:
+    # verified by bytes: every file written was hashed on its way in and matched the manifests
+    return Outcome(status=status, remote_id=package_id, bytes=size, verified=True, version=version,
+                   details=details, message=message, verification="bytes")
+
+
+def _write_error(e: OSError, root: Path) -> DepositError:
+    return DepositError(f"{e.filename or root}: {e.strerror or e}", code="OCFL-WRITE")
+
+
+def _fail(outcome: Outcome, message: str) -> None:
+    outcome.status, outcome.verified, outcome.message = FAILED, False, message
+    outcome.verification = None
+    outcome.details = {**outcome.details, "error-code": "OCFL-WRITE"}
+
+
+def _bag_files(bag: Path) -> list[tuple[str, str]]:
+    """(logical path, path to open) of every file of the bag, sorted; archiver's own
+    temporaries outside the payload are left out (never evidence, never deposited)."""
+    found = []
+    stack = [("", os.fspath(bag))]
+    while stack:
+        rel_dir, full_dir = stack.pop()
+        with os.scandir(full_dir) as entries:
+            for entry in entries:
+                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                in_payload = rel == "data" or rel.startswith("data/")
+                if not in_payload and durable.is_temporary(entry.name):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((rel, entry.path))
+                elif entry.is_dir():
+                    raise DepositError(f"{bag}/{rel}: a link to a directory; OCFL holds no links (E090)",
+                                       code="OCFL-LINK")
+                elif entry.is_file():
+                    try:
+                        rel.encode("utf-8")
+                    except UnicodeEncodeError:
+                        raise DepositError(f"{bag}: a file name that is not UTF-8 ({rel!r}); OCFL "
+                                           "paths are UTF-8", code="OCFL-PATH") from None
+                    found.append((rel, entry.path))
+    return sorted(found)
+
+
+def _manifest_digests(bag: Path, algorithm: str) -> dict[str, str]:
+    """{bag path: digest} from the bag's payload and tag manifests for `algorithm`: what
+    validation has just checked, so their digests stand for the files."""
+    try:
+        encoding = parse_declaration((bag / "bagit.txt").read_bytes())[0].encoding
+    except OSError:
+        encoding = "utf-8"
+    digests: dict[str, str] = {}
+    for name in (f"manifest-{algorithm}.txt", f"tagmanifest-{algorithm}.txt"):
+        path = bag / name
+        if path.is_file():
+            entries, problems = parse_manifest(os.fspath(path), name, algorithm, encoding, None)
+            digests.update(entries.entries)
+    return digests

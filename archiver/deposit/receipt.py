@@ -131,11 +131,11 @@ def read_receipts(bag: Path) -> list[dict]:
     return found
 
 
-def previous_deposit(bag: Path, target_uri: str) -> Previous | None:
+def previous_deposit(bag: Path, target_uri: str, receipts: list[dict] | None = None) -> Previous | None:
     """The latest successful deposit of this package to `target_uri`, or a failed one after
     it that left a container on the target (its receipt names an Edit-IRI): the next deposit
     finishes that container rather than making another."""
-    for item in reversed(read_receipts(bag)):
+    for item in reversed(read_receipts(bag) if receipts is None else receipts):
         if item.get("target") != target_uri:
             continue
         success = item.get("outcome") == "success"
@@ -182,9 +182,10 @@ def _premis_digest(data: bytes, deposit_events: set[str]) -> str:
     return h.hexdigest()
 
 
-def package_fingerprint(bag: Path) -> str:
+def package_fingerprint(bag: Path, receipts: list[dict] | None = None) -> str:
     bag = Path(bag)
-    deposit_events = {r["event"] for r in read_receipts(bag) if r.get("event")}
+    receipts = read_receipts(bag) if receipts is None else receipts
+    deposit_events = {r["event"] for r in receipts if r.get("event")}
     entries = []
     for root, dirs, files in os.walk(bag):
         rel_root = Path(root).relative_to(bag).as_posix()

@@ -15,6 +15,7 @@ Both become one `Profile`; `check_bag` compares it with the facts the validator 
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -96,7 +97,10 @@ class BagFacts:
 
 
 # -- loading -------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
 def report_package_profile() -> Profile:
+    # loaded and schema-checked once per process, not once per bag (a third of the time
+    # validating a small package took); a Profile is only ever read
     return load_profile(schema_path(REPORT_PACKAGE_PROFILE))
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from archiver.deposit import deposit
-from archiver.deposit.ocfl import open_storage_root, validate_object
+from ocfl_checks import assert_root_valid
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "reports"
 
@@ -22,11 +22,5 @@ def test_built_packages_deposit_to_ocfl(tmp_path):
     for result in deposited:
         from archiver.bagit.bag import bag_info_value
         assert result.remote_id == bag_info_value(Path(result.package), "External-Identifier")
-    objects = [p.parent for p in root.rglob("0=ocfl_object_1.1")]
-    assert len(objects) == len(bags)
-    for objdir in objects:
-        valid, messages = validate_object(objdir, check_digests=True)
-        assert valid, messages
-    storage_root = open_storage_root(root)
-    assert storage_root.validate() and storage_root.good_objects == len(bags)
+    assert_root_valid(root, len(bags))
     assert [r.status for r in deposit(bags, f"ocfl:{root}", config={})] == ["unchanged"] * len(bags)

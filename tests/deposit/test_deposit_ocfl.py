@@ -1,32 +1,16 @@
-"""Deposit to OCFL 1.1 storage roots, validated object by object with ocfl-py."""
+"""Deposit to OCFL 1.1 storage roots; every root and object judged by ocfl-py (ocfl_checks)."""
 from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from archiver.deposit import deposit
-from archiver.deposit.ocfl import HashedNTupleLayout, open_storage_root, validate_object
+from archiver.deposit.ocfl_layout import LayoutError, storage_layout
 from archiver.deposit.receipt import read_receipts
-
-
-def assert_root_valid(root: Path, expected_objects: int):
-    """ocfl-root.py/ocfl-validate.py exit 0 on invalid objects: check every object ourselves."""
-    objects = []
-    for path in root.rglob("0=ocfl_object_1.1"):
-        valid, messages = validate_object(path.parent, check_digests=True)
-        assert valid, messages
-        objects.append(path.parent)
-    assert len(objects) == expected_objects
-    storage_root = open_storage_root(root)
-    assert storage_root.validate(validate_objects=True, check_digests=True)
-    assert storage_root.num_objects == storage_root.good_objects == expected_objects
-    assert storage_root.num_traversal_errors == 0
-    return objects
+from ocfl_checks import assert_root_valid
 
 
 def premis_event_types(bag: Path) -> list[str]:
@@ -65,6 +49,8 @@ def test_first_deposit_makes_a_valid_object_in_a_0004_root(tmp_path, bag_factory
     bagit.Bag(str(bag)).validate()
     # No staging left beside the root.
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert (root / "0=ocfl_1.1").read_bytes() == b"ocfl_1.1\n"
+    assert (objdir / "0=ocfl_object_1.1").read_bytes() == b"ocfl_object_1.1\n"
 
 
 def test_same_bytes_again_is_a_no_op(tmp_path, bag_factory):
@@ -97,16 +83,26 @@ def test_changed_metadata_adds_a_version(tmp_path, bag_factory, revalidate):
     assert third.status == "unchanged"
 
 
-def test_without_receipt_same_bytes_is_still_a_no_op(tmp_path, bag_factory):
-    """The object's own state decides when the package carries no receipt for it."""
+def test_without_receipt_the_object_state_decides(tmp_path, bag_factory):
+    """The object's own state decides when the package carries no receipt for it: the same
+    bytes are not written again, and the holding is recorded (a run that died between the
+    commit and the record leaves exactly this)."""
     bag = bag_factory()
     root = tmp_path / "repository"
     from archiver.deposit.ocfl import OcflTarget
-    target = OcflTarget(root)
     from archiver.deposit.receipt import package_fingerprint
-    target.put(bag, "rpt-0000", package_fingerprint(bag), None)
-    outcome = target.put(bag, "rpt-0000", package_fingerprint(bag), None)
-    assert outcome.status == "unchanged"
+    target = OcflTarget(root)
+    first = target.put(bag, "rpt-0000", package_fingerprint(bag), None)
+    target.commit()
+    assert first.status == "deposited" and first.version == "v1"
+    [result] = deposit([bag], f"ocfl:{root}", config={})
+    assert result.status == "deposited" and result.version == "v1" and result.bytes == 0
+    assert "already held" in result.message
+    [receipt] = read_receipts(bag)
+    assert receipt["version"] == "v1" and receipt["outcome"] == "success"
+    [objdir] = assert_root_valid(root, 1)
+    assert json.loads((objdir / "inventory.json").read_text())["head"] == "v1"
+    assert deposit([bag], f"ocfl:{root}", config={})[0].status == "unchanged"
 
 
 @pytest.mark.parametrize("config, object_id, expected", [
@@ -121,9 +117,28 @@ def test_without_receipt_same_bytes_is_still_a_no_op(tmp_path, bag_factory):
      "3c0ff4240c1e116dba14c7627f2319b58aa3d77606d0d90dfc6161608ac987d4"),
 ])
 def test_0004_layout_matches_the_extension_examples(config, object_id, expected):
-    layout = HashedNTupleLayout()
-    layout.check_and_set_layout_params({"extensionName": layout.NAME, **config})
-    assert layout.identifier_to_path(object_id) == expected
+    layout = storage_layout("0004-hashed-n-tuple-storage-layout", config)
+    assert layout.object_path(object_id) == expected
+
+
+@pytest.mark.parametrize("config, object_id, expected", [
+    ({}, "object-01", "3c0/ff4/240/object-01"),
+    ({}, "..hor/rib:le-$id", "487/326/d8c/%2e%2ehor%2frib%3ale-%24id"),
+    ({}, "..Hor/rib:lè-$id", "373/529/21a/%2e%2eHor%2frib%3al%c3%a8-%24id"),
+    ({"digestAlgorithm": "md5", "tupleSize": 5, "numberOfTuples": 2}, "object-01", "ff755/34492/object-01"),
+    ({"digestAlgorithm": "md5", "tupleSize": 0, "numberOfTuples": 0}, "object-01", "object-01"),
+    ({}, "abcdefghij" * 10 + "a", "5cc/73e/648/" + "abcdefghij" * 10
+     + "-5cc73e648fbcff136510e330871180922ddacf193b68fdeff855683a01464220"),
+])
+def test_0003_layout_matches_the_extension_examples(config, object_id, expected):
+    layout = storage_layout("0003-hash-and-id-n-tuple-storage-layout", config)
+    assert layout.object_path(object_id) == expected
+
+
+@pytest.mark.parametrize("object_id", ["", ".", "..", "a/b", "x" * 256])
+def test_0002_layout_refuses_what_is_not_one_directory_name(object_id):
+    with pytest.raises(LayoutError):
+        storage_layout("0002-flat-direct-storage-layout").object_path(object_id)
 
 
 @pytest.mark.parametrize("config", [
@@ -133,10 +148,8 @@ def test_0004_layout_matches_the_extension_examples(config, object_id, expected)
     {"digestAlgorithm": "crc32"},
 ])
 def test_0004_layout_rejects_what_the_extension_forbids(config):
-    from ocfl.layout import LayoutException
-    layout = HashedNTupleLayout()
-    with pytest.raises(LayoutException):
-        layout.check_and_set_layout_params({"extensionName": layout.NAME, **config})
+    with pytest.raises(LayoutError):
+        storage_layout("0004-hashed-n-tuple-storage-layout", config)
 
 
 def test_default_root_passes_ocfl_py_command_line_validator(tmp_path, bag_factory):
@@ -149,11 +162,7 @@ def test_default_root_passes_ocfl_py_command_line_validator(tmp_path, bag_factor
         "0003-hash-and-id-n-tuple-storage-layout"
     digest = hashlib.sha256(b"rpt-cli-0").hexdigest()
     assert (root / digest[:3] / digest[3:6] / digest[6:9] / "rpt-cli-0" / "inventory.json").is_file()
-    assert_root_valid(root, 2)
-    script = shutil.which("ocfl-validate.py")
-    assert script, "ocfl-py installs ocfl-validate.py"
-    done = subprocess.run([script, str(root)], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert_root_valid(root, 2)  # ocfl-validate.py included
 
 
 def test_flat_direct_layout_from_config(tmp_path, bag_factory):
@@ -189,25 +198,27 @@ def test_invalid_package_is_refused(tmp_path, bag_factory):
     assert read_receipts(bag) == []
 
 
-def test_corrupted_write_is_caught_and_rolled_back(tmp_path, bag_factory, monkeypatch):
+def test_a_package_changed_since_validation_is_not_deposited(tmp_path, bag_factory, monkeypatch):
+    """The copy is hashed on its way in and checked against the manifest validation just
+    read: bytes that changed in between never enter the object."""
     bag = bag_factory()
     root = tmp_path / "repository"
-    import ocfl.object as ocfl_object
-    real_copy = ocfl_object.fsw_copyfile
+    import importlib
+    ocfl_target = importlib.import_module("archiver.deposit.ocfl")
+    real_copy = ocfl_target.copy_and_hash
 
-    def corrupting_copy(src_fs, src, dst_fs, dst):
-        real_copy(src_fs, src, dst_fs, dst)
-        if dst.endswith("report.txt"):
-            with dst_fs.open(dst, "wb") as f:
-                f.write(b"bit rot\n")
-    monkeypatch.setattr(ocfl_object, "fsw_copyfile", corrupting_copy)
+    def changing_copy(src, dst, *args):
+        if str(src).endswith("report.txt"):
+            Path(src).write_bytes(b"changed after validation\n")
+        return real_copy(src, dst, *args)
+    monkeypatch.setattr(ocfl_target, "copy_and_hash", changing_copy)
     [result] = deposit([bag], f"ocfl:{root}", config={})
     assert result.status == "failed" and not result.verified
-    assert "did not validate" in result.message
+    assert "changed since it was validated" in result.message
     assert list(root.rglob("inventory.json")) == []  # nothing half-written left
-    assert open_storage_root(root).validate()
+    assert_root_valid(root, 0)
     [receipt] = read_receipts(bag)
-    assert receipt["outcome"] == "failure"
+    assert receipt["outcome"] == "failure" and receipt["details"]["error-code"] == "OCFL-SOURCE-CHANGED"
 
 
 def test_object_in_place_of_another_id_is_not_overwritten(tmp_path, bag_factory):
@@ -264,3 +275,108 @@ def test_a_file_named_as_the_root_fails_with_a_message(tmp_path, bag_factory):
     root.write_text("x")
     [result] = deposit([bag], f"ocfl:{root}", config={})
     assert result.status == "failed" and "is a file, not an OCFL storage root" in result.message
+
+
+def test_packages_deposited_side_by_side(tmp_path, bag_factory):
+    bags = [bag_factory() for _ in range(10)]
+    root = tmp_path / "repository"
+    results = deposit(bags, f"ocfl:{root}", config={}, jobs=2)
+    assert [r.status for r in results] == ["deposited"] * 10, [r.message for r in results]
+    assert [r.package for r in results] == [str(b) for b in bags]  # in the order given
+    assert_root_valid(root, 10)
+    for bag in bags:
+        [receipt] = read_receipts(bag)
+        assert receipt["version"] == "v1" and receipt["outcome"] == "success"
+    again = deposit(bags, f"ocfl:{root}", config={}, jobs=2)
+    assert [r.status for r in again] == ["unchanged"] * 10
+
+
+def test_one_identifier_twice_in_one_run(tmp_path, bag_factory):
+    first = bag_factory("rpt-a", external_id="same-id")
+    second = bag_factory("rpt-b", external_id="same-id", payload={"other.txt": b"another report\n"})
+    root = tmp_path / "repository"
+    results = deposit([first, second], f"ocfl:{root}", config={}, jobs=1)
+    assert [(r.status, r.version) for r in results] == [("deposited", "v1"), ("deposited", "v2")]
+    [objdir] = assert_root_valid(root, 1)
+    state = json.loads((objdir / "inventory.json").read_text())["versions"]["v2"]["state"]
+    assert "data/other.txt" in json.dumps(state) and "data/report.txt" not in json.dumps(state)
+
+
+def test_archivers_temporaries_are_never_deposited(tmp_path, bag_factory):
+    bag = bag_factory()
+    (bag / "metadata" / ".premis.xml.k3j9x0q1").write_bytes(b"half a killed write")
+    root = tmp_path / "repository"
+    [result] = deposit([bag], f"ocfl:{root}", config={})
+    assert result.status == "deposited", result.message
+    [objdir] = assert_root_valid(root, 1)
+    assert ".premis.xml." not in (objdir / "inventory.json").read_text()
+    assert not list(objdir.rglob(".premis.xml.*"))
+
+
+def test_an_object_ocfl_py_wrote_gets_its_next_version_from_archiver(tmp_path, bag_factory, revalidate):
+    """Roots and objects written before (by ocfl-py) go on: same layout, next version."""
+    from ocfl_checks import ocfl
+    bag = bag_factory("rpt-old")
+    root = tmp_path / "repository"
+    ocfl.StorageRoot(str(root), layout_name="0002-flat-direct-storage-layout").initialize(spec_version="1.1")
+    obj = ocfl.Object(identifier="rpt-old", digest_algorithm="sha512")
+    staged = tmp_path / "staged"
+    obj.create(srcdir=str(bag), metadata=ocfl.VersionMetadata(created="2024-01-01T00:00:00Z",
+                                                              message="by ocfl-py", name="someone"),
+               objdir=str(staged))
+    staged.rename(root / "rpt-old")
+    revalidate(bag)
+    [result] = deposit([bag], f"ocfl:{root}", config={})
+    assert result.status == "deposited" and result.version == "v2", result.message
+    assert assert_root_valid(root, 1) == [root / "rpt-old"]
+    inventory = json.loads((root / "rpt-old" / "inventory.json").read_text())
+    assert inventory["versions"]["v1"]["message"] == "by ocfl-py"
+    # forward delta against what ocfl-py stored: the unchanged payload is not stored again
+    assert not list((root / "rpt-old" / "v2").rglob("report.txt"))
+
+
+@pytest.mark.parametrize("head, following", [("v1", "v2"), ("v9", "v10"), ("v009", "v010"), ("v0099", "v0100")])
+def test_versions_follow_the_objects_naming(head, following):
+    from archiver.deposit.ocfl_inventory import next_version
+    assert next_version(head) == following
+
+
+def test_a_full_zero_padded_sequence_has_no_next_version():
+    from archiver.deposit.ocfl_inventory import InventoryError, next_version
+    with pytest.raises(InventoryError):
+        next_version("v099")  # v100 would drop the leading zero the naming needs (E011)
+
+
+def test_two_runs_into_one_root_at_once(tmp_path, bag_factory):
+    """Two deposits of copies of the same packages, side by side into one root: the root stays
+    valid, and what one run could not commit the next run finds there and records."""
+    import shutil
+    import subprocess
+
+    from faults import archiver_command
+    root = tmp_path / "repository"
+    for _ in range(6):
+        bag_factory()
+    shutil.copytree(tmp_path / "packages", tmp_path / "copy")  # the same packages, byte for byte
+    stores = [tmp_path / "packages", tmp_path / "copy"]
+    runs = [subprocess.Popen(archiver_command("deposit", "-q", "--jobs", "2", str(store), "--to",
+                                              f"ocfl:{root}"), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for store in stores]
+    for run in runs:
+        out, err = run.communicate(timeout=300)
+        assert run.returncode in (0, 1), out + err
+        assert "Traceback" not in out + err
+        for line in err.splitlines():
+            if line.startswith("error:"):
+                assert "another deposit created this object meanwhile" in line, line
+    assert_root_valid(root, 6)
+    for store in stores:
+        # a package that recorded a failed attempt has changed: it may become a new version
+        results = deposit([store], f"ocfl:{root}", config={})
+        assert all(r.ok for r in results), [r.message for r in results]
+        for result in results:
+            inventory = json.loads((root / result.details["object-path"] / "inventory.json").read_text())
+            assert result.version == inventory["head"]
+            assert [r["version"] for r in read_receipts(Path(result.package))
+                    if r["outcome"] == "success"][-1] == result.version
+    assert_root_valid(root, 6)
