@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from debian import ensure_command
 from pki import Authority, key_pem, now, pem, root_authority, write
 
 OPENSSL_TSA = """
@@ -52,6 +53,7 @@ class TestAuthorities:
     """The PKI and the HTTP server; `add` makes another authority."""
 
     def __init__(self, folder: Path):
+        self.openssl = ensure_command("openssl", "openssl")  # `openssl ts -reply` signs the tokens
         self.folder = folder
         self.tsas: dict[str, TSA] = {}
         self.requests = 0
@@ -121,7 +123,7 @@ class TestAuthorities:
                     authorities.requests += 1
                     q, r = Path(tmp) / "q.tsq", Path(tmp) / "r.tsr"
                     q.write_bytes(query)
-                    done = subprocess.run(["openssl", "ts", "-reply", "-config", str(tsa.config),
+                    done = subprocess.run([authorities.openssl, "ts", "-reply", "-config", str(tsa.config),
                                            "-queryfile", str(q), "-out", str(r)], capture_output=True)
                     if done.returncode != 0:
                         self._send(500, "text/plain", done.stderr)

@@ -1,29 +1,24 @@
 """archiver serve in a real browser: Debian's Chromium, headless, driven by Playwright.
 
 Playwright's own browser downloads are never used (`playwright install` cannot reach the
-network here, and .ci/run installs the `chromium` package instead). Screenshots of the list
+network here): Debian's `chromium` package is installed by .ci/run, or by tests/debian.py. Screenshots of the list
 and a package page go to a temporary folder (ARCHIVER_SCREENSHOTS names another, e.g. docs/
 to refresh the README's pictures).
 """
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
+from debian import ensure_command
 from servefixtures import HOSTILE_TITLE, SIDECAR
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = ensure_command("chromium", "chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-if not Path(CHROMIUM).exists():
-    pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/run does)",
-                pytrace=False)
-
 
 @pytest.fixture(scope="module")
 def browser():
