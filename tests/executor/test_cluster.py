@@ -303,9 +303,6 @@ def test_a_scheduler_gone_mid_audit_is_exit_2_and_the_next_run_resumes(own_clust
     for i in range(400):  # hard-linked copies under new names: 400 packages, quickly made
         shutil.copytree(few / f"bag-{i % 40:03d}", bags / f"bag-{i:03d}", copy_function=os.link)
     ledger = tmp_path / "ledger.sqlite"
-    run = subprocess.Popen([sys.executable, "-m", "archiver", "audit", "--ledger", str(ledger), "-q",
-                            "--cluster", own_cluster.address, "bags"], cwd=tmp_path,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def committed() -> int:  # packages whose first audit the ledger holds
         try:
@@ -314,15 +311,8 @@ def test_a_scheduler_gone_mid_audit_is_exit_2_and_the_next_run_resumes(own_clust
         except sqlite3.Error:  # not made yet
             return 0
 
-    deadline = time.monotonic() + 120
-    while not committed():  # a first batch of packages judged and in the ledger
-        assert run.poll() is None and time.monotonic() < deadline, run.stderr and run.stderr.read()
-        time.sleep(0.005)
-    own_cluster.scheduler.send_signal(signal.SIGKILL)
-    stdout, stderr = run.communicate(timeout=120)
-    assert run.returncode == 2, stdout + stderr
-    assert stderr.startswith(f"error: {own_cluster.address}: the connection to the scheduler was lost"), stderr
-    assert len(stderr.splitlines()) == 1
+    # the scheduler killed once a first batch of packages is judged and in the ledger
+    with_scheduler_killed(own_cluster, tmp_path, committed, "audit", "--ledger", str(ledger), "-q", "bags")
     check = archiver(tmp_path, "audit", "--check-ledger", "--ledger", str(ledger))
     assert check.returncode == 0 and "ledger intact" in check.stdout, check.stdout
     # the round stays open: the next run (here, local) audits what is left, each package once
@@ -353,21 +343,27 @@ def test_nothing_listening_is_a_clear_error(tmp_path):
     assert "CLUSTER-UNREACHABLE" in CODES
 
 
-def test_a_scheduler_gone_mid_build_is_exit_2_and_no_partial_package(own_cluster, tmp_path):
-    reports_for(tmp_path, 300)
-    run = subprocess.Popen([sys.executable, "-m", "archiver", "build", "--out", "store",
-                            "--cluster", own_cluster.address, "reports"], cwd=tmp_path,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    store = tmp_path / "store"
+def with_scheduler_killed(cluster, cwd: Path, until, *args: str) -> None:
+    """`archiver ARGS --cluster`, its scheduler killed once until() is true: exit 2 and one line."""
+    run = subprocess.Popen([sys.executable, "-m", "archiver", *args, "--cluster", cluster.address],
+                           cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while not any(store.glob(".new.tmp-*")):  # the workers are writing packages
+    while not until():
         assert run.poll() is None and time.monotonic() < deadline, run.stderr and run.stderr.read()
         time.sleep(0.005)
-    own_cluster.scheduler.send_signal(signal.SIGKILL)
+    cluster.scheduler.send_signal(signal.SIGKILL)
     stdout, stderr = run.communicate(timeout=120)
     assert run.returncode == 2, stdout + stderr
-    assert stderr.startswith(f"error: {own_cluster.address}: the connection to the scheduler was lost"), stderr
+    assert stderr.startswith(f"error: {cluster.address}: the connection to the scheduler was lost"), stderr
     assert len(stderr.splitlines()) == 1
+
+
+def test_a_scheduler_gone_mid_build_is_exit_2_and_no_partial_package(own_cluster, tmp_path):
+    reports_for(tmp_path, 300)
+    store = tmp_path / "store"
+    # the scheduler killed while the workers are writing packages
+    with_scheduler_killed(own_cluster, tmp_path, lambda: any(store.glob(".new.tmp-*")),
+                          "build", "--out", "store", "reports")
     for worker in own_cluster.workers:  # what a worker was still writing when the scheduler went
         worker.terminate()
         worker.wait(30)
