@@ -31,7 +31,7 @@ from archiver.problems import Problem
 
 BATCH = 200  # packages per ledger transaction
 BATCH_SECONDS = 2.0  # ...or this long, whichever comes first: little is lost to a kill
-CLUSTER_TASK = 8  # packages a cluster task reads (the scheduler's cost is per task)
+CLUSTER_TASK = 16  # packages a cluster task reads at most (the scheduler's cost is per task)
 
 
 @dataclass
