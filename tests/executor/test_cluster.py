@@ -278,6 +278,28 @@ def test_audit_on_the_cluster_gives_the_local_results(cluster, tmp_path):
     assert tasks_done(cluster.address).get("archiver_hash_one", 0) > before.get("archiver_hash_one", 0)
 
 
+def test_a_package_gone_mid_audit_is_judged_as_locally_not_blamed_on_the_storage(cluster, tmp_path):
+    """A package removed after the audit listed it: the worker does not see it, nor does this
+    machine, so it is the package's finding (as in a local run), not CLUSTER-STORAGE-NOT-SHARED."""
+    from archiver.audit import audit
+
+    results = []
+    for name, where in (("local", None), ("cluster", cluster.address)):
+        store = bags_of(tmp_path / name, 12, 2, 1000)
+        last = sorted(store.iterdir())[-1]
+
+        def remove_the_last(result, last=last):  # after the first package: the last is not yet read
+            if last.exists():
+                shutil.rmtree(last)
+
+        run = audit([str(store)], ledger=tmp_path / f"{name}.sqlite", config={}, jobs=2,
+                    progress=remove_the_last, cluster=where)
+        results.append([(Path(r.location).name, r.outcome, [f.code for f in r.findings])
+                        for r in run.results])
+    assert results[0] == results[1]
+    assert results[1][-1] == ("bag-011", "found", ["AUDIT-PACKAGE-UNREADABLE"])
+
+
 def test_a_worker_killed_mid_audit_changes_nothing(own_cluster, tmp_path):
     bags = bags_of(tmp_path, 16, 4, 2 << 20)
     for ledger in ("local.sqlite", "cluster.sqlite"):  # both know the packages as first seen
