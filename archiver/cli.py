@@ -358,15 +358,19 @@ def _ledger_path(ledger):
               help="Print every audit in the ledger as CSV or PREMIS XML.")
 @click.option("--agent", help="Operator recorded with each audit (default: [audit] agent, else the login name).")
 @click.option("--jobs", "-j", type=click.IntRange(1), help="Packages read side by side (default: CPU count).")
+@click.option("--cluster", metavar="ADDRESS", help=_CLUSTER_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON document.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only packages with findings and the summary.")
-def audit(locations, ledger, due, limit, for_, record, check_ledger, export, agent, jobs, as_json, quiet):
+def audit(locations, ledger, due, limit, for_, record, check_ledger, export, agent, jobs, cluster,
+          as_json, quiet):
     """Check each LOCATION (a store, a package, a .zip/.tar/.tar.gz, an OCFL storage root)
     against its manifests and the ledger of what every package first was.
 
-    Exit status: 0 all good, 1 anything found (or a broken ledger), 2 bad usage.
+    Exit status: 0 all good, 1 anything found (or a broken ledger), 2 bad usage or a
+    cluster that failed.
     """
     from archiver.audit import LedgerError, LocationError, audit as run_audit
+    from archiver.executor import ClusterError
     from archiver.audit.ledger import Ledger
     from archiver.audit.schedule import parse_duration, parse_size
 
@@ -411,13 +415,19 @@ def audit(locations, ledger, due, limit, for_, record, check_ledger, export, age
             return
         _print_audit_result(result)
 
+    remote = _connect(cluster)
     try:
         run = run_audit(locations, ledger=path, due=due_s, limit=limit_b, seconds=for_s,
                         record=record, agent=agent or None, jobs=jobs, progress=progress,
-                        config=config, keep_results=as_json)
+                        config=config, keep_results=as_json, cluster=remote)
     except (LocationError, LedgerError) as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
+    except ClusterError as e:  # what was judged is in the ledger; the next run resumes
+        _cluster_failed(e)
+    finally:
+        if remote is not None:
+            remote.join()
     s = run.summary()
     if as_json:
         click.echo(json.dumps(run.to_dict(), ensure_ascii=False, indent=2))

@@ -10,7 +10,8 @@ a bag directory, a serialized bag and the bag inside an OCFL object alike:
   inventory's digests, and the head version's logical files, which are the bag, taken from
   those digests (no second read).
 
-Readers run in worker processes; they know nothing of the ledger.
+Readers run in worker processes; they know nothing of the ledger. One package read here, on
+a cluster, may have its files hashed by the cluster's workers (`executor`).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 
 from archiver.bagit.rules import (DECLARATION_LIMIT, parse_declaration, parse_manifest,
                                   parse_tag_file, unsafe_reason)
+from archiver.executor import ClusterError
 from archiver.fixity import ALGORITHMS, BLOCK, hash_many
 from archiver.problem_codes import problem
 from archiver.problems import Problem
@@ -54,14 +56,17 @@ class Inventory:
         return sum(size for size, _ in self.files.values())
 
 
-def read_location(location: str, kind: str, jobs: int = 1) -> Inventory:
-    """The inventory of one package; never raises on what the package holds."""
+def read_location(location: str, kind: str, jobs: int = 1, executor=None) -> Inventory:
+    """The inventory of one package; never raises on what the package holds (a cluster that
+    fails is not the package's doing: ClusterError)."""
     try:
         if kind == "bag":
-            return read_bag_dir(location, jobs)
+            return read_bag_dir(location, jobs, executor)
         if kind == "ocfl":
-            return read_ocfl_object(location, jobs)
+            return read_ocfl_object(location, jobs, executor)
         return read_archive(location, kind)
+    except ClusterError:
+        raise
     except Exception as e:  # a package must not stop the round: say what happened to it
         inv = Inventory(location, kind, readable=False)
         inv.problems.append(problem("AUDIT-PACKAGE-UNREADABLE", "",
@@ -148,7 +153,7 @@ def _label(el) -> str:
 
 
 # -- a bag directory -------------------------------------------------------------------------------
-def read_bag_dir(bag_dir: str, jobs: int = 1) -> Inventory:
+def read_bag_dir(bag_dir: str, jobs: int = 1, executor=None) -> Inventory:
     from archiver.validate.walk import scan  # the same walk validate makes, with its safety rules
 
     inv = Inventory(bag_dir, "bag")
@@ -169,7 +174,7 @@ def read_bag_dir(bag_dir: str, jobs: int = 1) -> Inventory:
             continue
         targets[disk] = rel
         sizes[disk] = tree.payload.get(rel, tree.tags.get(rel, 0))
-    job = hash_many(list(targets), algorithms, jobs=jobs, sizes=sizes)
+    job = hash_many(list(targets), algorithms, jobs=jobs, sizes=sizes, executor=executor)
     _read_tags(inv, lambda rel: tree.disk[rel], names)
     for disk, size, digests in job:
         rel = targets[disk]
@@ -326,7 +331,7 @@ def _rehash_archive(inv: Inventory, path: str, kind: str, top: str | None, algor
 OCFL_DIGESTS = {"sha512": "sha512", "sha256": "sha256", "sha1": "sha1", "md5": "md5"}
 
 
-def read_ocfl_object(objdir: str, jobs: int = 1) -> Inventory:
+def read_ocfl_object(objdir: str, jobs: int = 1, executor=None) -> Inventory:
     inv = Inventory(objdir, "ocfl")
     inventory_path = os.path.join(objdir, "inventory.json")
     try:
@@ -373,7 +378,7 @@ def read_ocfl_object(objdir: str, jobs: int = 1) -> Inventory:
     present = _object_files(objdir)
     results = {}
     for disk, size, digests in hash_many([d for d in targets if targets[d] in present], algorithms,
-                                         jobs=jobs):
+                                         jobs=jobs, executor=executor):
         results[targets[disk]] = (size, digests)
     for c, expected in content.items():
         if c not in present:

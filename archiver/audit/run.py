@@ -5,7 +5,8 @@ Workers only read and hash (archiver.fixity: one read per file for all algorithm
 process alone writes the ledger, one transaction per batch of packages, so an interrupted run
 (Ctrl-C, SIGTERM, SIGKILL) leaves the ledger at its last batch and the next run over the same
 locations resumes the round where it stopped. At most a few packages per worker are in flight,
-so memory does not grow with the store.
+so memory does not grow with the store. The workers are an executor's (archiver.executor):
+this machine's processes, one package a task, or a Dask cluster's, several packages a task.
 """
 from __future__ import annotations
 
@@ -22,12 +23,15 @@ from archiver.audit.inventory import PREMIS, Inventory, premis_elements, read_lo
 from archiver.audit.ledger import Ledger, now
 from archiver.audit.locations import Found, LocationError, absolute, packages_at
 from archiver.audit.schedule import Bounds, age_seconds, estimate_bytes, order_key
+from archiver.executor import MAX_TASK_BYTES, LocalPool, connect, task_groups
+from archiver.executor.local import can_fork
 from archiver.fixity import ALGORITHMS
 from archiver.problem_codes import problem
 from archiver.problems import Problem
 
 BATCH = 200  # packages per ledger transaction
 BATCH_SECONDS = 2.0  # ...or this long, whichever comes first: little is lost to a kill
+CLUSTER_TASK = 16  # packages a cluster task reads at most (the scheduler's cost is per task)
 
 
 @dataclass
@@ -106,15 +110,20 @@ def default_agent(config: dict) -> str:
 def audit(locations, *, ledger: str | os.PathLike | None = None, due: float | None = None,
           limit: int | None = None, seconds: float | None = None, record: bool = False,
           agent: str | None = None, jobs: int | None = None, progress=None,
-          config: dict | None = None, keep_results: bool = True) -> AuditRun:
+          config: dict | None = None, keep_results: bool = True, cluster=None) -> AuditRun:
     """Audit every package at `locations` (see locations.py) against the ledger.
 
     due: audit only packages not audited within this many seconds; limit / seconds: bound
     the run by bytes / time (the round stays open, the next run resumes it); record: write
     the outcome into each archiver package's PREMIS; progress(result) after each package;
     keep_results=False counts results instead of keeping them (a store of any size).
-    Raises LocationError for a location that neither exists nor is known to the ledger, and
-    ledger.LedgerError when the ledger cannot be used."""
+    cluster (an address such as tcp://HOST:8786, or archiver.executor.connect's result): the
+    packages are read by the workers of a Dask cluster sharing this file system (or, with no
+    more packages than worker threads, read one at a time with their files hashed by the
+    workers); the ledger and PREMIS are written here only.
+    Raises LocationError for a location that neither exists nor is known to the ledger,
+    ledger.LedgerError when the ledger cannot be used, and ClusterError when the cluster
+    fails (what was judged is in the ledger; the round stays open for the next run)."""
     from archiver.audit.ledger import default_ledger_path
     from archiver.config import load_config
 
@@ -124,41 +133,43 @@ def audit(locations, *, ledger: str | os.PathLike | None = None, due: float | No
     found: list[Found] = []
     for scope in scopes:
         found += packages_at(scope)
-    jobs = max(1, jobs or os.cpu_count() or 1)
     agent = agent or default_agent(config)
-    pool = _pool(jobs) if len(found) > jobs else None  # forked before the ledger is opened
-    db = Ledger.open(path)
+    remote = connect(cluster)
+    pool = None
     try:
-        for scope in scopes:
-            if not os.path.lexists(scope) and not any(True for _ in db.known_under(scope)):
-                raise LocationError(f"{scope}: no such file or directory, and the ledger "
-                                    "knows no package there")
-        return _Round(db, scopes, found, agent, due, Bounds(limit, seconds), record, jobs,
-                      pool, progress, config, keep_results).run()
+        if remote is not None:
+            remote.check_shared(read=[item.location for item in found])
+        jobs = remote.slots if remote else max(1, jobs or os.cpu_count() or 1)
+        if len(found) > jobs:  # else one at a time, each package's files hashed side by side
+            pool = remote or (LocalPool(jobs) if can_fork() else None)  # forked before the ledger is opened
+        db = Ledger.open(path)
+        try:
+            for scope in scopes:
+                if not os.path.lexists(scope) and not any(True for _ in db.known_under(scope)):
+                    raise LocationError(f"{scope}: no such file or directory, and the ledger "
+                                        "knows no package there")
+            return _Round(db, scopes, found, agent, due, Bounds(limit, seconds), record, jobs,
+                          pool, remote, progress, config, keep_results).run()
+        finally:
+            db.close()
     finally:
-        if pool is not None:
+        if pool is not None and pool is not remote:
             pool.terminate()
             pool.join()
-        db.close()
+        if remote is not None:
+            remote.terminate()  # what a failed or interrupted run left on the cluster
+            remote.join()
 
 
-def _pool(jobs: int):
-    import multiprocessing
-
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    return multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_init)
-
-
-def _worker_init() -> None:
-    # Ctrl-C reaches the whole process group: the parent alone decides to stop
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+def _read_group(packages: list[tuple[str, str]]) -> list[Inventory | str]:
+    """A task: each (location, kind) read whole. A location this worker does not see at all
+    comes back as its path: the client tells a package gone from storage it does not share."""
+    return [read_location(location, kind, jobs=1) if os.path.lexists(location) else location
+            for location, kind in packages]
 
 
-def _read(args) -> Inventory:
-    location, kind = args
-    return read_location(location, kind, jobs=1)
+def _unseen(results: list[Inventory | str]) -> str | None:
+    return next((r for r in results if isinstance(r, str)), None)
 
 
 class _Interrupted(Exception):
@@ -167,10 +178,10 @@ class _Interrupted(Exception):
 
 class _Round:
     def __init__(self, db: Ledger, scopes, found, agent, due, bounds, record, jobs, pool,
-                 progress, config, keep_results=True):
+                 remote, progress, config, keep_results=True):
         self.db, self.scopes, self.found, self.agent = db, scopes, found, agent
         self.due, self.bounds, self.record, self.jobs = due, bounds, record, jobs
-        self.pool, self.progress, self.config = pool, progress, config
+        self.pool, self.remote, self.progress, self.config = pool, remote, progress, config
         self.result = AuditRun(ledger=str(db.path), keep=keep_results)
         self.in_batch = 0
         self.batch_started = time.monotonic()
@@ -239,32 +250,54 @@ class _Round:
         return [(item, key, nbytes) for _, item, key, nbytes in plan]
 
     def _audit_all(self, plan) -> None:
-        pending = deque()
+        pending = deque()  # (the packages of a task, the task or their inventories), in order
         queue = deque(plan)
+        # a task is one package on this machine's workers, several on a cluster's (grouped as
+        # the executor groups files: bounded in count and bytes, every worker thread given
+        # some); two tasks in flight per worker
+        per_task = CLUSTER_TASK if self.pool is not None and self.pool.remote else 1
+        sizes = deque(b - a for a, b in task_groups([nbytes for _, _, nbytes in plan], per_task,
+                                                    self.jobs, MAX_TASK_BYTES))
         in_flight = 2 * self.jobs if self.pool else 1
         while queue or pending:
             while queue and len(pending) < in_flight and not self.result.stopped:
-                item, key, nbytes = queue[0]
-                estimate = nbytes or (estimate_bytes(item.location, item.kind) if self.bounds.limit else 0)
-                reason = self.bounds.stop_reason(estimate)
-                if reason:
-                    self.result.stopped = reason
+                group = self._take(queue, sizes.popleft())
+                if not group:
                     break
-                queue.popleft()
-                self.bounds.take(estimate)
-                if item.kind == "bag" and (self.record or (key and self.db.pending(key))):
-                    _finish_interrupted_update(item.location)
                 if self.pool:
-                    pending.append((item, key, self.pool.apply_async(_read, ((item.location, item.kind),))))
+                    work = [(item.location, item.kind) for item, _ in group]
+                    pending.append((group, self.pool.submit(_read_group, work, unseen=_unseen)))
                 else:
-                    pending.append((item, key, read_location(item.location, item.kind, self.jobs)))
+                    pending.append((group, [read_location(item.location, item.kind, self.jobs,
+                                                          self.remote) for item, _ in group]))
             if not pending:
                 break
-            item, key, inv = pending.popleft()
+            group, inventories = pending.popleft()
             if self.pool:
-                inv = inv.get()
-            self._judge(item, key, inv)
+                inventories = inventories.result()
+            for (item, key), inv in zip(group, inventories):
+                if isinstance(inv, str):  # gone since it was found: read as any run would
+                    inv = read_location(item.location, item.kind)
+                self._judge(item, key, inv)
         self.result.remaining = len(queue)
+
+    def _take(self, queue: deque, most: int) -> list[tuple[Found, int | None]]:
+        """Up to `most` packages off the queue, as far as --limit and --for allow; a package's
+        interrupted update is finished first (here: the workers only read)."""
+        group = []
+        while queue and len(group) < most:
+            item, key, nbytes = queue[0]
+            estimate = nbytes or (estimate_bytes(item.location, item.kind) if self.bounds.limit else 0)
+            reason = self.bounds.stop_reason(estimate)
+            if reason:
+                self.result.stopped = reason
+                break
+            queue.popleft()
+            self.bounds.take(estimate)
+            if item.kind == "bag" and (self.record or (key and self.db.pending(key))):
+                _finish_interrupted_update(item.location)
+            group.append((item, key))
+        return group
 
     # -- one package ----------------------------------------------------------------------------
     def _judge(self, item: Found, key: int | None, inv: Inventory) -> None:

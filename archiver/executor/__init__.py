@@ -11,6 +11,10 @@ weight (its bytes) so tasks can be sized. Both executors offer
   weight, so that a large file is a task of its own. `unseen(item, result)` may name a path
   the result says could not be found: a cluster checks whether this machine sees it, and if
   so, the worker's view of the shared storage is at fault, not the item (ClusterError);
+- `submit(fn, *args, unseen=None)`: fn(*args) as one task, started now; its `.result()`
+  waits for what it returned (a caller that paces its own work: audit keeps a bounded
+  number in flight and decides before each whether to start more). `unseen(result)` as
+  map's;
 - `check_shared(read=..., write=...)`: the workers see these paths as this process does;
 - `close()`, `terminate()`, `join()`: as multiprocessing.Pool's (join also disconnects).
 
@@ -24,9 +28,10 @@ from collections.abc import Sequence
 from archiver.executor.local import LocalPool
 from archiver.problems import ArchiverError
 
-__all__ = ["ClusterError", "LocalPool", "connect", "open_executor", "task_groups"]
+__all__ = ["ClusterError", "LocalPool", "MAX_TASK_BYTES", "connect", "open_executor", "task_groups"]
 
 LOCAL = "local"  # --cluster local: this machine's pool, whatever archiver.toml names
+MAX_TASK_BYTES = 2 << 30  # a cluster task: a few GB of small files at most, one large file alone
 
 
 class ClusterError(ArchiverError):

@@ -21,9 +21,8 @@ from concurrent.futures import CancelledError
 from distributed import Client, KilledWorker, get_worker
 
 from archiver import __version__
-from archiver.executor import ClusterError, task_groups
+from archiver.executor import MAX_TASK_BYTES, ClusterError, task_groups
 
-MAX_TASK_BYTES = 2 << 30  # a few GB of small files per task at most, one large file alone
 CHECKED_PATHS = 1000  # the shared-storage check looks at this many paths at most (spread evenly)
 
 
@@ -33,7 +32,7 @@ class DaskCluster:
     def __init__(self, address: str, timeout: float = 10.0):
         self.address = address
         self._owner = True
-        self._futures: list = []
+        self._futures: set = set()  # submitted, not yet consumed: what terminate() cancels
         # Dask logs what it meets (a lost scheduler, reconnection attempts) to stderr: the
         # errors that matter come back to the caller as ClusterError, in archiver's words
         for name in [n for n in logging.root.manager.loggerDict if n.split(".")[0] == "distributed"]:
@@ -54,7 +53,7 @@ class DaskCluster:
     def borrowed(self) -> DaskCluster:
         """The same connection for one call; its join() leaves the connection open."""
         view = copy.copy(self)
-        view._owner, view._futures = False, []
+        view._owner, view._futures = False, set()
         return view
 
     def map(self, fn: Callable, items: Sequence, *, args: tuple = (), weights: Sequence[int] | None = None,
@@ -63,12 +62,17 @@ class DaskCluster:
         items = list(items)
         groups = task_groups(weights if weights is not None else [0] * len(items), per_task,
                              self.slots, MAX_TASK_BYTES)
-        name = fn.__name__.lstrip("_")
         futures = self.client.map(_run_task, [fn] * len(groups), [items[a:b] for a, b in groups],
                                   [args] * len(groups), pure=False,
-                                  key=[f"archiver_{name}-{uuid.uuid4().hex}" for _ in groups])
-        self._futures += futures
+                                  key=[_key(fn) for _ in groups])
+        self._futures.update(futures)
         return _Results(self, futures, groups, items, unseen)
+
+    def submit(self, fn: Callable, *args, unseen: Callable | None = None) -> _Submitted:
+        """fn(*args) as one task on the cluster, started now."""
+        future = self.client.submit(_run_one, fn, args, pure=False, key=_key(fn))
+        self._futures.add(future)
+        return _Submitted(self, future, unseen)
 
     def check_shared(self, read: Sequence[str] = (), write: Sequence[str] = ()) -> None:
         """Every worker runs this archiver and sees `read` as this process does (same kind,
@@ -95,10 +99,10 @@ class DaskCluster:
         """No more work: nothing to do (tasks finish on the cluster)."""
 
     def terminate(self) -> None:
-        self.client.cancel([f for f in self._futures if f is not None and not f.done()])
+        self.client.cancel([f for f in self._futures if not f.done()])
 
     def join(self) -> None:
-        self._futures = []
+        self._futures = set()
         if self._owner:
             self.client.close()
 
@@ -121,7 +125,8 @@ class _Results:
     def _each(self) -> Iterator:
         try:
             for i, (start, stop) in enumerate(self.groups):
-                worker, results = self._result(self.futures[i])
+                worker, results = _result(self.cluster.address, self.futures[i])
+                self.cluster._futures.discard(self.futures[i])
                 self.futures[i] = None  # released: the scheduler and the worker forget it
                 if self.unseen is not None:
                     self._check_seen(worker, self.items[start:stop], results)
@@ -137,25 +142,48 @@ class _Results:
         left = [f for f in self.futures if f is not None]
         self.futures = []
         if left:
+            self.cluster._futures.difference_update(left)
             self.cluster.client.cancel(left)
-
-    def _result(self, future):
-        address = self.cluster.address
-        try:
-            return future.result()
-        except KilledWorker as e:
-            raise ClusterError(address, f"a task was lost with every worker that ran it ({e})",
-                               "CLUSTER-LOST") from None
-        except (CancelledError, OSError, TimeoutError) as e:
-            # Dask's own words name its task keys over several lines: the kind is enough
-            raise ClusterError(address, f"the connection to the scheduler was lost "
-                               f"({type(e).__name__})", "CLUSTER-LOST") from None
 
     def _check_seen(self, worker: str, items: list, results: list) -> None:
         for item, result in zip(items, results):
             path = self.unseen(item, result)
             if path is not None and _readable(path):
                 raise _unshared(worker, path, "cannot read it", "this machine can")
+
+
+class _Submitted:
+    """One submitted task; result() waits for it, then releases it (the scheduler and the
+    worker forget it: results of a long run do not pile up on the workers)."""
+
+    def __init__(self, cluster: DaskCluster, future, unseen: Callable | None):
+        self.cluster, self.future, self.unseen = cluster, future, unseen
+
+    def result(self):
+        worker, value = _result(self.cluster.address, self.future)
+        self.cluster._futures.discard(self.future)
+        self.future = None
+        path = self.unseen(value) if self.unseen is not None else None
+        if path is not None and _readable(path):
+            raise _unshared(worker, path, "cannot read it", "this machine can")
+        return value
+
+
+def _result(address: str, future):
+    try:
+        return future.result()
+    except KilledWorker as e:
+        raise ClusterError(address, f"a task was lost with every worker that ran it ({e})",
+                           "CLUSTER-LOST") from None
+    except (CancelledError, OSError, TimeoutError) as e:
+        # Dask's own words name its task keys over several lines: the kind is enough
+        raise ClusterError(address, f"the connection to the scheduler was lost "
+                           f"({type(e).__name__})", "CLUSTER-LOST") from None
+
+
+def _key(fn: Callable) -> str:
+    """A task's key: its kind (what the scheduler counts tasks by) and a unique part."""
+    return f"archiver_{fn.__name__.lstrip('_')}-{uuid.uuid4().hex}"
 
 
 def _unshared(worker: str, path: str, there: str, here: str) -> ClusterError:
@@ -166,6 +194,10 @@ def _unshared(worker: str, path: str, there: str, here: str) -> ClusterError:
 
 def _run_task(fn: Callable, items: list, args: tuple) -> tuple[str, list]:
     return get_worker().address, [fn(item, *args) for item in items]
+
+
+def _run_one(fn: Callable, args: tuple) -> tuple[str, object]:
+    return get_worker().address, fn(*args)
 
 
 def sight(path: str) -> str:

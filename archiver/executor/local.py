@@ -27,6 +27,9 @@ class LocalPool:
         chunk = max(1, min(per_task, len(items) // (self.slots * 8)))
         return self._pool.imap(functools.partial(_apply, fn, args), items, chunksize=chunk)
 
+    def submit(self, fn: Callable, *args, unseen=None) -> _Started:
+        return _Started(self._pool.apply_async(fn, args))
+
     def check_shared(self, read=(), write=()) -> None:
         """Nothing to check: the workers are this machine's processes."""
 
@@ -38,6 +41,18 @@ class LocalPool:
 
     def join(self) -> None:
         self._pool.join()
+
+
+class _Started:
+    """One submitted task; result() waits for it (and raises what it raised)."""
+
+    __slots__ = ("_async",)
+
+    def __init__(self, async_result):
+        self._async = async_result
+
+    def result(self):
+        return self._async.get()
 
 
 def _apply(fn: Callable, args: tuple, item):

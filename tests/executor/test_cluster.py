@@ -1,16 +1,20 @@
-"""validate and build on a real Dask cluster give what the local pool gives; a lost worker
-changes nothing; a scheduler that is not there, or goes away, is exit 2 with nothing half-written."""
+"""validate, audit and build on a real Dask cluster give what the local pool gives; a lost
+worker changes nothing; a scheduler that is not there, or goes away, is exit 2 with nothing
+half-written."""
 from __future__ import annotations
 
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -108,6 +112,10 @@ def test_cluster_named_in_archiver_toml(cluster, tmp_path):
     done = archiver(tmp_path, "validate", "-q", "bags")
     assert done.returncode == 0, done.stderr
     assert "_worker_view" in (cluster.logs / "w0.log").read_text()  # the workers were asked
+    before = tasks_done(cluster.address).get("archiver_read_group", 0)
+    done = archiver(tmp_path, "audit", "-q", "--ledger", "ledger.sqlite", "bags")
+    assert done.returncode == 0, done.stderr
+    assert tasks_done(cluster.address).get("archiver_read_group", 0) > before
     (tmp_path / "archiver.toml").write_text('[cluster]\nscheduler = "tcp://127.0.0.1:1"\n')
     assert archiver(tmp_path, "validate", "-q", "--cluster", "local", "bags").returncode == 0
 
@@ -164,19 +172,16 @@ def test_build_on_the_cluster_gives_the_local_packages(cluster, tmp_path):
         archiver(local, "build", "--json", "--out", "store", "reports", "with-photo").stdout)["results"]
 
 
-def test_a_worker_killed_mid_validation_changes_no_verdict(own_cluster, tmp_path):
-    bags = bags_of(tmp_path, 16, 4, 2 << 20)
-    damage(bags)
-    expected = archiver(tmp_path, "validate", "--json", "bags")
+def with_w0_killed(cluster, cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """`archiver ARGS --cluster`, with worker w0 killed while it runs one of the command's tasks."""
     from distributed import Client
 
-    with Client(own_cluster.address, set_as_default=False) as client:
-        victim = own_cluster.workers[0]
+    with Client(cluster.address, set_as_default=False) as client:
+        victim = cluster.workers[0]
         address = next(w for w, info in client.scheduler_info(n_workers=-1)["workers"].items()
                        if info["name"] == "w0")
-        run = subprocess.Popen([sys.executable, "-m", "archiver", "validate", "--json", "--cluster",
-                                own_cluster.address, "bags"], cwd=tmp_path, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+        cmd = [sys.executable, "-m", "archiver", *args, "--cluster", cluster.address]
+        run = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 120
         while not client.processing(workers=[address])[address]:  # w0 is running a task now
             assert run.poll() is None and time.monotonic() < deadline, "w0 never got a task"
@@ -184,9 +189,160 @@ def test_a_worker_killed_mid_validation_changes_no_verdict(own_cluster, tmp_path
         victim.send_signal(signal.SIGKILL)
         stdout, stderr = run.communicate(timeout=300)
     assert victim.wait() == -signal.SIGKILL
-    assert run.returncode == expected.returncode == 1, stderr
-    assert json.loads(stdout) == json.loads(expected.stdout)
-    assert "Remove worker" in (own_cluster.logs / "scheduler.log").read_text()
+    assert "Remove worker" in (cluster.logs / "scheduler.log").read_text()
+    return subprocess.CompletedProcess(cmd, run.returncode, stdout, stderr)
+
+
+def test_a_worker_killed_mid_validation_changes_no_verdict(own_cluster, tmp_path):
+    bags = bags_of(tmp_path, 16, 4, 2 << 20)
+    damage(bags)
+    expected = archiver(tmp_path, "validate", "--json", "bags")
+    done = with_w0_killed(own_cluster, tmp_path, "validate", "--json", "bags")
+    assert done.returncode == expected.returncode == 1, done.stderr
+    assert json.loads(done.stdout) == json.loads(expected.stdout)
+
+
+def audit_json(done: subprocess.CompletedProcess) -> dict:
+    """An audit's --json, less what differs between two ledgers of the same audits: the file,
+    the times of earlier audits that findings cite, the head of the hash chain (over times)."""
+    doc = json.loads(re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "TIME", done.stdout))
+    for key in ("ledger", "head"):
+        doc["summary"].pop(key)
+    return doc
+
+
+def audit_both(cwd: Path, address: str, *args: str) -> tuple[dict, int]:
+    """The same audit locally (ledger local.sqlite) and on the cluster (cluster.sqlite): the
+    --json of both, identical, and their exit status."""
+    here = archiver(cwd, "audit", "--json", "--ledger", "local.sqlite", *args)
+    there = archiver(cwd, "audit", "--json", "--ledger", "cluster.sqlite", "--cluster", address, *args)
+    assert here.returncode == there.returncode, (args, here.stderr, there.stderr)
+    assert audit_json(there) == audit_json(here), args
+    return audit_json(there), there.returncode
+
+
+def packages_of_every_kind(folder: Path) -> list[str]:
+    """Under folder: plain bags, archiver packages, the packages serialized (.zip, .tar.gz) and
+    deposited into an OCFL storage root; the locations to audit, relative to folder."""
+    from archiver.deposit import deposit
+    from archiver.package.build import build
+
+    bags_of(folder, 12, 20, 20_000)
+    store = folder / "store"
+    assert all(r.status == "built" for r in build([str(EXAMPLES)], str(store), durable=False, jobs=1))
+    archives = folder / "archives"
+    archives.mkdir()
+    for package in sorted(store.iterdir()):
+        with zipfile.ZipFile(archives / f"{package.name}.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(package.rglob("*")):
+                zf.write(path, f"{package.name}/{path.relative_to(package)}")
+        with tarfile.open(archives / f"{package.name}.tar.gz", "w:gz") as tf:
+            tf.add(package, package.name)
+    assert all(r.ok for r in deposit([str(store)], f"ocfl:{folder / 'repository'}"))
+    return ["bags", "store", "archives", "repository"]
+
+
+def test_audit_on_the_cluster_gives_the_local_results(cluster, tmp_path):
+    locations = packages_of_every_kind(tmp_path)
+    before = tasks_done(cluster.address)
+    first, status = audit_both(tmp_path, cluster.address, *locations)
+    assert status == 0 and first["summary"]["first_seen"] == first["summary"]["audited"] == 24
+    assert {p["kind"] for p in first["packages"]} == {"bag", "zip", "tar", "ocfl"}
+    # several packages a task: 24 packages, 2 worker threads
+    tasks = tasks_done(cluster.address).get("archiver_read_group", 0) - before.get("archiver_read_group", 0)
+    assert 3 <= tasks <= 12
+
+    damage(tmp_path / "bags")
+    targz = sorted((tmp_path / "archives").glob("*.tar.gz"))[0]
+    data = bytearray(targz.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 64] = bytes(64)
+    targz.write_bytes(bytes(data))
+    content = sorted((tmp_path / "repository").rglob("v1/content/data/*"))[0]
+    content.write_bytes(content.read_bytes() + b"!")
+    second, status = audit_both(tmp_path, cluster.address, *locations)
+    assert status == 1
+    assert {f["code"] for p in second["packages"] for f in p["findings"]} >= {
+        "AUDIT-FILE-CHANGED", "AUDIT-FILE-MISSING", "AUDIT-FILE-NEW", "AUDIT-ARCHIVE-DAMAGED"}
+
+    # a bounded run stops both at the same package, and the next resumes the round alike
+    limited, _ = audit_both(tmp_path, cluster.address, "--limit", "1MB", *locations)
+    assert limited["summary"]["stopped"] == "limit" and limited["summary"]["remaining"] > 0
+    resumed, _ = audit_both(tmp_path, cluster.address, *locations)
+    assert resumed["summary"]["resumed"] and resumed["summary"]["round_finished"]
+    assert resumed["summary"]["done_before"] == limited["summary"]["audited"]
+
+    # one package: read by this process, its files hashed by the workers
+    before = tasks_done(cluster.address)
+    one, status = audit_both(tmp_path, cluster.address, "bags/bag-000")
+    assert status == 1 and [f["code"] for f in one["packages"][0]["findings"]] == ["AUDIT-FILE-CHANGED"]
+    assert tasks_done(cluster.address).get("archiver_hash_one", 0) > before.get("archiver_hash_one", 0)
+
+
+def test_a_package_gone_mid_audit_is_judged_as_locally_not_blamed_on_the_storage(cluster, tmp_path):
+    """A package removed after the audit listed it: the worker does not see it, nor does this
+    machine, so it is the package's finding (as in a local run), not CLUSTER-STORAGE-NOT-SHARED."""
+    from archiver.audit import audit
+
+    results = []
+    for name, where in (("local", None), ("cluster", cluster.address)):
+        store = bags_of(tmp_path / name, 12, 2, 1000)
+        last = sorted(store.iterdir())[-1]
+
+        def remove_the_last(result, last=last):  # after the first package: the last is not yet read
+            if last.exists():
+                shutil.rmtree(last)
+
+        run = audit([str(store)], ledger=tmp_path / f"{name}.sqlite", config={}, jobs=2,
+                    progress=remove_the_last, cluster=where)
+        results.append([(Path(r.location).name, r.outcome, [f.code for f in r.findings])
+                        for r in run.results])
+    assert results[0] == results[1]
+    assert results[1][-1] == ("bag-011", "found", ["AUDIT-PACKAGE-UNREADABLE"])
+
+
+def test_a_worker_killed_mid_audit_changes_nothing(own_cluster, tmp_path):
+    bags = bags_of(tmp_path, 16, 4, 2 << 20)
+    for ledger in ("local.sqlite", "cluster.sqlite"):  # both know the packages as first seen
+        assert archiver(tmp_path, "audit", "-q", "--ledger", ledger, "bags").returncode == 0
+    damage(bags)
+    expected = archiver(tmp_path, "audit", "--json", "--ledger", "local.sqlite", "bags")
+    done = with_w0_killed(own_cluster, tmp_path, "audit", "--json", "--ledger", "cluster.sqlite", "bags")
+    assert done.returncode == expected.returncode == 1, done.stderr
+    assert audit_json(done) == audit_json(expected)
+    check = archiver(tmp_path, "audit", "--check-ledger", "--ledger", "cluster.sqlite")
+    assert check.returncode == 0 and "ledger intact" in check.stdout, check.stdout
+    # what the cluster's run wrote into its ledger judges the next round as the local one does
+    later = [audit_json(archiver(tmp_path, "audit", "--json", "--ledger", ledger, "bags"))
+             for ledger in ("local.sqlite", "cluster.sqlite")]
+    assert later[0] == later[1] and later[0]["summary"]["found"] == 3
+
+
+def test_a_scheduler_gone_mid_audit_is_exit_2_and_the_next_run_resumes(own_cluster, tmp_path):
+    import sqlite3
+
+    few = bags_of(tmp_path / "few", 40, 2, 4000)
+    bags = tmp_path / "bags"
+    for i in range(400):  # hard-linked copies under new names: 400 packages, quickly made
+        shutil.copytree(few / f"bag-{i % 40:03d}", bags / f"bag-{i:03d}", copy_function=os.link)
+    ledger = tmp_path / "ledger.sqlite"
+
+    def committed() -> int:  # packages whose first audit the ledger holds
+        try:
+            with sqlite3.connect(f"file:{ledger}?mode=ro", uri=True) as db:
+                return db.execute("SELECT COUNT(*) FROM packages").fetchone()[0]
+        except sqlite3.Error:  # not made yet
+            return 0
+
+    # the scheduler killed once a first batch of packages is judged and in the ledger
+    with_scheduler_killed(own_cluster, tmp_path, committed, "audit", "--ledger", str(ledger), "-q", "bags")
+    check = archiver(tmp_path, "audit", "--check-ledger", "--ledger", str(ledger))
+    assert check.returncode == 0 and "ledger intact" in check.stdout, check.stdout
+    # the round stays open: the next run (here, local) audits what is left, each package once
+    rest = json.loads(archiver(tmp_path, "audit", "--json", "--ledger", str(ledger), "bags").stdout)
+    s = rest["summary"]
+    assert s["resumed"] and s["round_finished"] and s["round"] == 1
+    assert s["done_before"] > 0 and s["audited"] > 0 and s["done_before"] + s["audited"] == 400
+    assert s["first_seen"] == s["audited"] and s["found"] == 0  # what was judged was kept
 
 
 def dead_address() -> str:
@@ -199,30 +355,37 @@ def test_nothing_listening_is_a_clear_error(tmp_path):
     reports_for(tmp_path, 2)
     (tmp_path / "archiver.toml").write_text("[cluster]\ntimeout = 2\n")
     address = dead_address()
-    for args in (["validate", "bags"], ["build", "--out", "store", "reports"]):
+    for args in (["validate", "bags"], ["build", "--out", "store", "reports"],
+                 ["audit", "--ledger", "ledger.sqlite", "bags"]):
         done = archiver(tmp_path, *args, "--cluster", address)
         assert done.returncode == 2, done.stderr
         assert done.stderr.startswith(f"error: {address}: no Dask scheduler answers there")
         assert "Traceback" not in done.stderr and done.stdout == ""
-    assert not (tmp_path / "store").exists()
+    assert not (tmp_path / "store").exists() and not (tmp_path / "ledger.sqlite").exists()
     assert "CLUSTER-UNREACHABLE" in CODES
+
+
+def with_scheduler_killed(cluster, cwd: Path, until, *args: str) -> None:
+    """`archiver ARGS --cluster`, its scheduler killed once until() is true: exit 2 and one line."""
+    run = subprocess.Popen([sys.executable, "-m", "archiver", *args, "--cluster", cluster.address],
+                           cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not until():
+        assert run.poll() is None and time.monotonic() < deadline, run.stderr and run.stderr.read()
+        time.sleep(0.005)
+    cluster.scheduler.send_signal(signal.SIGKILL)
+    stdout, stderr = run.communicate(timeout=120)
+    assert run.returncode == 2, stdout + stderr
+    assert stderr.startswith(f"error: {cluster.address}: the connection to the scheduler was lost"), stderr
+    assert len(stderr.splitlines()) == 1
 
 
 def test_a_scheduler_gone_mid_build_is_exit_2_and_no_partial_package(own_cluster, tmp_path):
     reports_for(tmp_path, 300)
-    run = subprocess.Popen([sys.executable, "-m", "archiver", "build", "--out", "store",
-                            "--cluster", own_cluster.address, "reports"], cwd=tmp_path,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     store = tmp_path / "store"
-    deadline = time.monotonic() + 120
-    while not any(store.glob(".new.tmp-*")):  # the workers are writing packages
-        assert run.poll() is None and time.monotonic() < deadline, run.stderr and run.stderr.read()
-        time.sleep(0.005)
-    own_cluster.scheduler.send_signal(signal.SIGKILL)
-    stdout, stderr = run.communicate(timeout=120)
-    assert run.returncode == 2, stdout + stderr
-    assert stderr.startswith(f"error: {own_cluster.address}: the connection to the scheduler was lost"), stderr
-    assert len(stderr.splitlines()) == 1
+    # the scheduler killed while the workers are writing packages
+    with_scheduler_killed(own_cluster, tmp_path, lambda: any(store.glob(".new.tmp-*")),
+                          "build", "--out", "store", "reports")
     for worker in own_cluster.workers:  # what a worker was still writing when the scheduler went
         worker.terminate()
         worker.wait(30)
@@ -246,12 +409,14 @@ def test_a_worker_that_does_not_share_the_storage_is_named(cluster, tmp_path):
     private, shared = tmp_path / "private", tmp_path / "shared"
     bags_of(private, 3, 2, 1000)
     shared.mkdir()
-    script = (f"mount --bind {private / 'bags'} {shared} && exec {sys.executable} -m archiver "
-              f"validate --json --cluster {cluster.address} {shared}")
-    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert done.stdout == ""
-    line, = done.stderr.splitlines()
-    assert line.startswith(f"error: {shared}/bag-000: worker tcp://127.0.0.1:")
-    assert "cannot see it" in line
+    for command in ("validate", f"audit --ledger {tmp_path / 'ledger.sqlite'}"):
+        script = (f"mount --bind {private / 'bags'} {shared} && exec {sys.executable} -m archiver "
+                  f"{command} --json --cluster {cluster.address} {shared}")
+        done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert done.stdout == ""
+        line, = done.stderr.splitlines()
+        assert line.startswith(f"error: {shared}/bag-000: worker tcp://127.0.0.1:"), command
+        assert "cannot see it" in line
+    assert not (tmp_path / "ledger.sqlite").exists()  # checked before the ledger is opened
