@@ -177,7 +177,22 @@ def end_with_parent(parent: int) -> None:
 
         pr_set_pdeathsig = 1
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    try:  # the parent may have died before the request above took effect
-        os.kill(parent, 0)
-    except ProcessLookupError:
+    if not _alive(parent):  # it may have died before the request above took effect
         os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs: a parent that has died but is not yet reaped (a zombie) answers
+    kill(pid, 0) still, so Linux's /proc state decides where there is one."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+        return state not in (b"Z", b"X")
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc here
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
