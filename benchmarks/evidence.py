@@ -5,7 +5,7 @@
 
 Builds the reports of run.py's `reports` set into a store once (under benchmarks/data/),
 then, each round on a fresh copy: `archiver seal STORE` (one token per authority for the
-whole store, two authorities: the test TSA of tests/evidence, `openssl ts -reply` on
+whole store, two authorities: the test TSA of tests/tsa_server.py, `openssl ts -reply` on
 127.0.0.1), `archiver validate STORE` on the unsealed and on the sealed copy (validate
 verifies every seal: the difference is what verification costs on top of a full
 validation) and `archiver verify STORE` (standalone: it hashes every payload file itself).
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parent / "tests" / "evidence")]
+sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
 from run import dataset  # noqa: E402
 from tsa_server import TestAuthorities  # noqa: E402
