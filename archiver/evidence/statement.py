@@ -21,6 +21,7 @@ from pathlib import Path
 from archiver.bagit.bag import decode_manifest_path, tag_files
 from archiver.evidence.layout import Record, digest
 
+
 def payload_manifests(bag: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(bag.glob("manifest-*.txt")) if p.is_file()}
 
@@ -74,7 +75,6 @@ def payload_files_on_disk(bag: Path) -> set[str]:
     return found
 
 
-
 def payload_differences(bag: Path, listed: Mapping[str, str], algorithm: str) -> list[tuple[str, str]]:
     """(path, what) for each payload file that is missing, unlisted or not the bytes
     `listed` ({path: digest}) says, every listed file hashed once."""
@@ -86,5 +86,20 @@ def payload_differences(bag: Path, listed: Mapping[str, str], algorithm: str) ->
     for path, _size, result in hash_many(present, (algorithm,)):
         found[os.path.relpath(path, bag).replace(os.sep, "/")] = (
             result[algorithm] if isinstance(result, dict) else None)
-    return [(rel, "missing" if rel not in on_disk else "not listed in the manifest" if rel not in listed
-             else "its bytes are not those listed") for rel in differing(listed, found)]
+    return listing_differences(listed, found)
+
+
+def listing_differences(listed: Mapping[str, str], found: Mapping[str, str | None]) -> list[tuple[str, str]]:
+    """(path, what) for each payload file that is missing, unlisted or not the bytes `listed`
+    says; `found`: {path: digest, or None when unreadable} of every payload file there is."""
+    out = []
+    for rel in sorted(set(listed) | set(found)):
+        if rel not in found:
+            out.append((rel, "missing"))
+        elif rel not in listed:
+            out.append((rel, "not listed in the manifest"))  # found[rel] may be None: unlisted all the same
+        elif found[rel] is None:
+            out.append((rel, "unreadable"))
+        elif found[rel] != listed[rel]:
+            out.append((rel, "its bytes are not those listed"))
+    return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,8 @@ from archiver.evidence.keys import key_id, load_public_keys, signer_file_keys, v
 from archiver.evidence.layout import Record, digest, record_digest
 from archiver.evidence.merkle import Inclusion, root_of
 from archiver.evidence.statement import (chain_digests, current_tag_files, differing,
-                                         manifest_entries, payload_differences, payload_manifests)
+                                         listing_differences, manifest_entries,
+                                         payload_differences, payload_manifests)
 from archiver.evidence.timestamps import check_token, gen_time_text
 from archiver.evidence.trust import Anchors, anchors_from
 from archiver.metadata.premis import event_list
@@ -38,11 +39,16 @@ class EvidenceReport:
     statements: list[str] = field(default_factory=list)
     records: list[dict] = field(default_factory=list)
     anchors: str = ""
+    # after the last seal: each tag file "added", "changed" or "removed", and the PREMIS
+    # events it pinned that are gone (a caller that judges metadata growth itself: audit)
+    metadata_changes: dict[str, str] = field(default_factory=dict)
+    events_gone: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"path": self.path, "sealed": self.sealed, "proven": self.proven,
                 "statements": self.statements, "problems": [p.to_dict() for p in self.problems],
-                "records": self.records, "anchors": self.anchors}
+                "records": self.records, "anchors": self.anchors,
+                "metadata_changes": self.metadata_changes, "events_gone": self.events_gone}
 
 
 def is_sealed(bag_dir: str | os.PathLike) -> bool:
@@ -167,7 +173,19 @@ def _check_record(report: EvidenceReport, record: Record, earlier: list[Record],
     return summary
 
 
-def _check_payload(report: EvidenceReport, bag: Path, first: Record, payload_checked: bool) -> bool:
+Digests = Mapping[str, Mapping[str, str] | None]  # {bag path: {algorithm: hex}, or None: unreadable}
+
+
+def _known(digests: Digests, rel: str, algorithm: str, bag: Path) -> str | None:
+    """A file's digest as the caller computed it, else read now (None: unreadable)."""
+    entry = digests.get(rel, {})
+    if entry is None:
+        return None
+    return entry.get(algorithm) or digest(algorithm, (bag / rel).read_bytes())
+
+
+def _check_payload(report: EvidenceReport, bag: Path, first: Record, payload_checked: bool,
+                   digests: Digests | None) -> bool:
     st = first.statement
     algorithm = st.get("algorithm", "sha256")
     pinned = st.get("payload_manifests", {})
@@ -178,30 +196,48 @@ def _check_payload(report: EvidenceReport, bag: Path, first: Record, payload_che
             _p(report, "EVIDENCE-CHAIN-BROKEN", f"{SEAL_DIRECTORY}/{first.name}/{name}", "the first seal's "
                "copy of the payload manifest is missing or altered")
             return False
-    now = payload_manifests(bag)
-    for name in sorted(set(pinned) | set(now)):
-        if name in now and name in pinned and digest(algorithm, now[name]) == pinned[name]:
+    if digests is None:
+        now = payload_manifests(bag)
+        now_digests = {n: digest(algorithm, b) for n, b in now.items()}
+    else:  # the manifests are read only when they differ from the pinned ones (to name the paths)
+        names = [n for n in digests if "/" not in n and n.startswith("manifest-") and n.endswith(".txt")]
+        now_digests = {n: _known(digests, n, algorithm, bag) for n in names}
+        now = {n: (bag / n).read_bytes() for n, d in now_digests.items() if d is not None and d != pinned.get(n)}
+    for name in sorted(set(pinned) | set(now_digests)):
+        if name in now_digests and name in pinned and now_digests[name] == pinned[name]:
             continue
         ok = False
-        if name not in now:
+        if name not in now_digests:
             _p(report, "EVIDENCE-PAYLOAD-CHANGED", name, "this payload manifest, pinned by the first seal, is gone")
             continue
         if name not in pinned:
             _p(report, "EVIDENCE-PAYLOAD-CHANGED", name, "a payload manifest added after the first seal")
             continue
+        if name not in now:
+            _p(report, "EVIDENCE-PAYLOAD-CHANGED", name, "this payload manifest, pinned by the first seal, "
+               "cannot be read")
+            continue
         for path in differing(manifest_entries(copies[name]), manifest_entries(now[name])):
             _p(report, "EVIDENCE-PAYLOAD-CHANGED", path, f"payload changed after sealing: {name} "
                f"no longer has the digest the first seal pinned for {path}")
     if ok and not payload_checked:
-        # hash the payload against the pinned copy itself (sha256 when pinned, else the first)
+        # the payload against the pinned copy itself (sha256 when pinned, else the first):
+        # by the caller's digests when it has them all, else every file hashed here
         name = "manifest-sha256.txt" if "manifest-sha256.txt" in copies else sorted(copies)[0]
-        for rel, what in payload_differences(bag, manifest_entries(copies[name]), name[9:-4]):
+        listed, alg = manifest_entries(copies[name]), name[9:-4]
+        found = None if digests is None else {
+            rel: None if d is None else d.get(alg, "") for rel, d in digests.items() if rel.startswith("data/")}
+        if found is not None and "" in found.values():
+            found = None  # the caller did not compute this algorithm for some file
+        differences = payload_differences(bag, listed, alg) if found is None else listing_differences(listed, found)
+        for rel, what in differences:
             ok = False
             _p(report, "EVIDENCE-PAYLOAD-CHANGED", rel, f"payload changed after sealing: {what}")
     return ok
 
 
-def _check_metadata(report: EvidenceReport, bag: Path, last: Record, tags_checked: bool) -> bool:
+def _check_metadata(report: EvidenceReport, bag: Path, last: Record, tags_checked: bool,
+                    digests: Digests | None) -> bool:
     st = last.statement
     algorithm = st.get("algorithm", "sha256")
     pinned = st.get("tag_files", {})
@@ -212,30 +248,43 @@ def _check_metadata(report: EvidenceReport, bag: Path, last: Record, tags_checke
         if manifests and set(manifests) == {n for n in pinned if n.startswith("tagmanifest-")} and all(
                 digest(algorithm, p.read_bytes()) == pinned[n] for n, p in manifests.items()):
             return True
-    now = {rel: digest(algorithm, data) for rel, data in current_tag_files(bag).items()}
+    if digests is None:
+        now = {rel: digest(algorithm, data) for rel, data in current_tag_files(bag).items()}
+    else:  # every file outside data/ and evidence/: the tag files and the tag manifests
+        now = {rel: _known(digests, rel, algorithm, bag) for rel in digests
+               if not rel.startswith(("data/", SEAL_DIRECTORY + "/"))}
     changed = differing(pinned, now)
     if not changed:
         return True
+    report.metadata_changes = {rel: "added" if rel not in pinned else "removed" if rel not in now
+                               else "changed" for rel in changed}
     later = []
+    sealed_events = list(st.get("events", []))
     try:
-        sealed_events = set(st.get("events", []))
-        later = [f"{etype} {date} ({eid})" for eid, etype, date in
-                 event_list((bag / "metadata" / "premis.xml").read_bytes()) if eid not in sealed_events]
+        events = event_list((bag / "metadata" / "premis.xml").read_bytes())
+        later = [f"{etype} {date} ({eid})" for eid, etype, date in events if eid not in set(sealed_events)]
+        present = {eid for eid, _, _ in events}
+        report.events_gone = [eid for eid in sealed_events if eid not in present]
     except Exception:  # premis.xml unreadable or gone: the changed files say enough
-        pass
+        report.events_gone = sealed_events
     _p(report, "EVIDENCE-METADATA-CHANGED", changed[0], f"metadata changed after the last seal "
        f"({SEAL_DIRECTORY}/{last.name}): {', '.join(changed)}"
-       + (f"; events since: {'; '.join(later)}" if later else ""))
+       + (f"; events since: {'; '.join(later)}" if later else "")
+       + (f"; sealed events gone: {'; '.join(report.events_gone)}" if report.events_gone else ""))
     return False
 
 
 def verify_package(bag_dir: str | os.PathLike, *, trust: Sequence | Anchors = (), signers: Iterable = (),
-                   payload_checked: bool = False, package_id: str | None = None) -> EvidenceReport:
+                   payload_checked: bool = False, package_id: str | None = None,
+                   digests: Digests | None = None) -> EvidenceReport:
     """Verify a package's evidence. `trust`: PEM files of trusted roots (or an Anchors);
     `signers`: public key or certificate files (or key objects) the verifier names.
     `payload_checked`: the caller has just checked the bag against its manifests and tag
     manifests (validate), so only the manifests are compared with the seal; `package_id`: its
-    External-Identifier, when the caller has read bag-info.txt already."""
+    External-Identifier, when the caller has read bag-info.txt already. `digests`: every
+    file of the package as the caller has just hashed it ({bag path: {algorithm: hex}, or
+    None when unreadable}; audit): the payload and tag files are compared with the seals by
+    these, and nothing outside evidence/ is read or hashed again."""
     bag = Path(bag_dir)
     report = EvidenceReport(path=str(bag), sealed=is_sealed(bag))
     if not report.sealed:
@@ -264,8 +313,9 @@ def verify_package(bag_dir: str | os.PathLike, *, trust: Sequence | Anchors = ()
             continue
         report.records.append(_check_record(report, record, records[:i], anchors, keys, package_id))
     first, last = records[0], records[-1]
-    payload_ok = not first.error and first.kind == "seal" and _check_payload(report, bag, first, payload_checked)
-    metadata_ok = not last.error and _check_metadata(report, bag, last, payload_checked)
+    payload_ok = not first.error and first.kind == "seal" and _check_payload(report, bag, first, payload_checked,
+                                                                             digests)
+    metadata_ok = not last.error and _check_metadata(report, bag, last, payload_checked, digests)
     _statements(report, payload_ok, metadata_ok)
     report.proven = not any(p.severity == ERROR for p in report.problems)
     return report
