@@ -373,6 +373,7 @@ def audit(locations, ledger, due, limit, for_, record, check_ledger, export, age
     from archiver.executor import ClusterError
     from archiver.audit.ledger import Ledger
     from archiver.audit.schedule import parse_duration, parse_size
+    from archiver.problems import ArchiverError
 
     if not (locations or check_ledger or export):
         raise click.UsageError("name at least one LOCATION (or give --check-ledger or --export)")
@@ -395,12 +396,23 @@ def audit(locations, ledger, due, limit, for_, record, check_ledger, export, age
                         sys.stdout.flush()
                         export_premis(db, sys.stdout.buffer)
                 if check_ledger:
+                    from archiver.audit.seal import check_seals
+                    from archiver.evidence.trust import anchors_from
+
                     problems = db.check()
+                    try:
+                        seals = check_seals(db, anchors_from((config.get("evidence") or {}).get("trust", [])))
+                    except ArchiverError as e:
+                        raise click.UsageError(f"{e.path}: {e.message}")
+                    problems += seals.problems
                     seq, head = db.head()
                     for p in problems:
-                        click.echo(f"  error   {p.code}  {p.path}: {p.message}")
+                        click.echo(f"  error   {p.code}  {p.path}: {p.message}", err=bool(export))
+                    for statement in seals.statements:
+                        click.echo(f"  sealed  {statement}", err=bool(export))
                     verdict = "BROKEN" if problems else "intact"
                     click.echo(f"{path}: ledger {verdict}: {seq} record(s), head {head}"
+                               + (f", {seals.sealed} round(s) sealed" if seals.sealed else ", no round sealed")
                                + (f", {len(problems)} problem(s)" if problems else ""),
                                err=bool(export))
                     status = 1 if problems else 0
@@ -425,6 +437,9 @@ def audit(locations, ledger, due, limit, for_, record, check_ledger, export, age
         sys.exit(2)
     except ClusterError as e:  # what was judged is in the ledger; the next run resumes
         _cluster_failed(e)
+    except ArchiverError as e:  # [evidence] trust or signers unusable
+        click.echo(f"error: {e.path}: {e.message}", err=True)
+        sys.exit(2)
     finally:
         if remote is not None:
             remote.join()
@@ -443,7 +458,15 @@ def audit(locations, ledger, due, limit, for_, record, check_ledger, export, age
             line += f"; stopped ({run.stopped}), {s['remaining']} left for the next run"
         line += f"; round {run.round}" + (" resumed" if run.resumed else "") + \
             (" finished" if run.finished else " open") + f"; ledger {run.ledger}"
+        if run.sealing and run.sealing.proof:
+            line += f"; head sealed by {', '.join(t['authority'] for t in run.sealing.tokens)}"
         click.echo(line)
+        if run.sealing:
+            for failure in run.sealing.failures:
+                click.echo(f"warning: the round's head was not time-stamped by {failure}", err=True)
+            if not run.sealing.proof:
+                click.echo("warning: no time-stamping authority answered: this round's head is not "
+                           "sealed (the next sealed round covers it)", err=True)
     if run.stopped == "interrupted":
         sys.exit(130)  # the round stays open; the next run resumes it
     sys.exit(1 if run.found or status else 0)

@@ -221,6 +221,13 @@ CODES: dict[str, tuple[str, str, str]] = {
     "AUDIT-LEDGER-CHAIN": (E, "archiver audit", "a ledger record was changed, removed or "
                            "inserted after it was written (hash chain broken)"),
     "AUDIT-LEDGER-TABLE": (E, "archiver audit", "a ledger summary disagrees with the records"),
+    "AUDIT-LEDGER-SEAL": (E, "archiver audit; RFC 3161", "a round's sealed chain head is not the "
+                          "head the records give, or its time-stamp proof does not verify"),
+    "AUDIT-EVIDENCE-CHANGED": (E, "archiver audit; archiver evidence", "a file of an evidence record "
+                               "(evidence/NNNN/) differs from what the ledger first recorded, or was "
+                               "added to a record it knew: records may only be added"),
+    "AUDIT-EVIDENCE-REMOVED": (E, "archiver audit; archiver evidence", "an evidence record (or a "
+                               "file of one) the ledger recorded is gone"),
     # -- evidence: seals, timestamps, signatures (archiver.evidence) -------------------------
     "EVIDENCE-NOT-SEALED": (E, "archiver evidence", "the package has no seal (no evidence/ record)"),
     "EVIDENCE-NOT-A-PACKAGE": (E, "archiver evidence", "only archiver packages are sealed"),

@@ -13,14 +13,19 @@ What may change after packaging (DESIGN: the payload never does; metadata grows)
   byte for byte in canonical form; audit --record alone drops its own superseded events,
   and says so in the ledger before it writes;
 - tag manifests follow the tag files they list; a new tag file listed in them (a deposit
-  receipt) joins the record.
-A change is accepted into the ledger only when the audit found nothing.
+  receipt) joins the record;
+- evidence/ (seals, which no manifest lists: sealed.py) may only grow by whole records: a
+  record first seen keeps every file, byte for byte (AUDIT-EVIDENCE-CHANGED, -REMOVED); a new
+  record joins the record; an interrupted seal's staged folder or a stray file never does.
+A change is accepted into the ledger only when the audit found nothing, the seals' findings
+(sealed.SealCheck) included.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from archiver.audit.inventory import LEDGER_ALGORITHM, PREMIS, Inventory
+from archiver.audit.sealed import SealCheck, is_evidence, record_of
 from archiver.problem_codes import problem
 from archiver.problems import Problem
 
@@ -30,11 +35,13 @@ CLASSES = {
     "AUDIT-REWRITTEN": "rewritten", "AUDIT-PACKAGE-GONE": "gone",
     "AUDIT-PACKAGE-MOVED": "moved", "AUDIT-PACKAGE-UNREADABLE": "unreadable",
     "AUDIT-ARCHIVE-DAMAGED": "unreadable", "AUDIT-OCFL-INVENTORY": "changed",
+    "AUDIT-EVIDENCE-CHANGED": "rewritten", "AUDIT-EVIDENCE-REMOVED": "missing",
+    "EVIDENCE-PAYLOAD-CHANGED": "rewritten", "EVIDENCE-METADATA-CHANGED": "rewritten",
 }
 
 
 def finding_class(code: str) -> str:
-    return CLASSES.get(code, "invalid")
+    return CLASSES.get(code, "seal" if code.startswith("EVIDENCE-") else "invalid")
 
 
 def ledger_problem(code: str, where: str, message: str) -> Problem:
@@ -55,15 +62,33 @@ class Judgement:
     findings: list[Problem] = field(default_factory=list)
     baseline: dict | None = None  # the new baseline to record, when it changed
     accepted: list[str] = field(default_factory=list)  # changes taken into the record
+    notes: list[str] = field(default_factory=list)  # what the seals say (sealed.SealCheck)
 
 
-def judge(inv: Inventory, baseline: dict | None, time: str, pending: dict | None = None) -> Judgement:
+def judge(inv: Inventory, baseline: dict | None, time: str, pending: dict | None = None,
+          seals: SealCheck | None = None) -> Judgement:
     out = Judgement()
     found = out.findings
     if not inv.readable:
         found += inv.problems or [problem("AUDIT-PACKAGE-UNREADABLE", "", "nothing could be read")]
         return out
     found += inv.problems
+    if seals is not None:
+        found += seals.findings
+        out.notes += seals.notes
+        if seals.metadata is not None:
+            if _grown_since_seal(seals, inv):
+                out.notes.append("seal: metadata grew after the last seal (" + ", ".join(
+                    f"{rel} {how}" for rel, how in sorted(seals.metadata_changes.items()))
+                    + "): `archiver seal` covers it")
+            else:
+                found.append(seals.metadata)
+    # evidence/ beside the records (a staged seal, a stray file): never recorded; named here
+    # unless the seals were verified, which names them (EVIDENCE-INTERRUPTED, -STRAY-FILE)
+    loose = {rel for rel in inv.files if is_evidence(rel) and record_of(rel) is None}
+    if not (seals and seals.verified):
+        found += [problem("AUDIT-FILE-NEW", rel, "in evidence/ but in no seal record (evidence/NNNN/)")
+                  for rel in sorted(loose)]
     for rel, why in sorted(inv.unreadable.items()):
         found.append(problem("AUDIT-FILE-UNREADABLE", rel, f"cannot read: {why}"))
 
@@ -95,10 +120,11 @@ def judge(inv: Inventory, baseline: dict | None, time: str, pending: dict | None
             found.append(_missing(path, inv, None))
         for rel in sorted(unlisted):
             found.append(problem("AUDIT-FILE-NEW", rel, f"not listed in {', '.join(unlisted[rel]) or 'any manifest'}"))
-        out.baseline = _first_baseline(inv, time)
+        out.baseline = _first_baseline(inv, time, loose)
         return out
 
-    gone, rewritten = {}, []
+    gone, rewritten, evidence_gone = {}, [], {}
+    records = {record_of(path) for path in baseline} - {None}
     for path, entry in baseline.items():
         if path in files:
             if grows(path):
@@ -106,10 +132,12 @@ def judge(inv: Inventory, baseline: dict | None, time: str, pending: dict | None
                     rewritten += _premis_shrank(inv, entry, pending)
                 continue
             if path not in changed and _differs(entry, files[path][1]):
-                rewritten.append(_rewritten(path, entry, files[path][1]))
+                rewritten.append(_evidence_changed(path, entry) if is_evidence(path)
+                                 else _rewritten(path, entry, files[path][1]))
         elif path not in inv.unreadable:
-            gone[path] = entry
-    new = {rel for rel in files if rel not in baseline}
+            (evidence_gone if is_evidence(path) else gone)[path] = entry
+    found += _evidence_removed(evidence_gone, baseline)
+    new = {rel for rel in files if rel not in baseline and rel not in loose}
     by_digest = {}
     for rel in sorted(new):
         by_digest.setdefault(files[rel][1].get(LEDGER_ALGORITHM), rel)
@@ -137,14 +165,26 @@ def judge(inv: Inventory, baseline: dict | None, time: str, pending: dict | None
             found.append(problem("AUDIT-FILE-NEW", rel,
                                  "added since the package was first seen, and listed in the "
                                  "manifests: they were rewritten to include it"))
-        elif rel in listed_tags or grows(rel):
-            additions.append(rel)  # a receipt or other metadata added the proper way
+        elif record_of(rel) in records:
+            found.append(problem("AUDIT-EVIDENCE-CHANGED", rel, f"added to {record_of(rel)}, a seal "
+                                 "record first seen without it: records may only be added whole"))
+        elif rel in listed_tags or grows(rel) or record_of(rel):
+            additions.append(rel)  # a receipt, other metadata or a seal added the proper way
         else:
             found.append(problem("AUDIT-FILE-NEW", rel,
                                  "tag file added since the package was first seen, in no tag manifest"))
     if not found:
         out.baseline, out.accepted = _grown_baseline(inv, baseline, additions, time)
     return out
+
+
+def _grown_since_seal(seals: SealCheck, inv: Inventory) -> bool:
+    """Metadata changed after the last seal only as it may grow: PREMIS and the tag
+    manifests changed, tag files added and listed; no event the seal pinned gone."""
+    listed = set().union(*inv.tag_manifests.values()) if inv.tag_manifests else set()
+    return not seals.events_gone and all(
+        grows(rel) if how == "changed" else how == "added" and (rel in listed or grows(rel))
+        for rel, how in seals.metadata_changes.items())
 
 
 def _differs(entry: dict, digests: dict[str, str]) -> bool:
@@ -158,6 +198,30 @@ def _rewritten(path: str, entry: dict, digests: dict[str, str]) -> Problem:
                    f"agrees with the bag's manifests, but differs from what the ledger first "
                    f"recorded on {entry['since']}: {alg} was {_short(entry['digests'][alg])}, "
                    f"is {_short(digests.get(alg))}")
+
+
+def _evidence_changed(path: str, entry: dict) -> Problem:
+    return problem("AUDIT-EVIDENCE-CHANGED", path, f"a file of {record_of(path) or 'evidence/'}, first "
+                   f"seen {entry['since']}, differs from what the ledger recorded: seal records "
+                   "may only be added, never changed")
+
+
+def _evidence_removed(gone: dict, baseline: dict) -> list[Problem]:
+    """One finding for a record gone whole, else one per file of it gone."""
+    out = []
+    by_record: dict[str | None, list[str]] = {}
+    for path in sorted(gone):
+        by_record.setdefault(record_of(path), []).append(path)
+    for record, paths in sorted(by_record.items(), key=lambda kv: kv[0] or ""):
+        known = [p for p in baseline if record is not None and record_of(p) == record]
+        since = gone[paths[0]]["since"]
+        if record is not None and len(paths) == len(known):
+            out.append(problem("AUDIT-EVIDENCE-REMOVED", record, f"seal record first seen {since} is "
+                               f"gone ({len(paths)} file(s)): seal records may only be added"))
+            continue
+        out += [problem("AUDIT-EVIDENCE-REMOVED", p, f"a file of {record or 'evidence/'}, first seen "
+                        f"{gone[p]['since']}, is gone: seal records may only be added") for p in paths]
+    return out
 
 
 def _missing(path: str, inv: Inventory, entry: dict | None) -> Problem:
@@ -194,8 +258,8 @@ def _entry(inv: Inventory, rel: str, time: str) -> dict:
     return entry
 
 
-def _first_baseline(inv: Inventory, time: str) -> dict:
-    return {rel: _entry(inv, rel, time) for rel in sorted(inv.files)}
+def _first_baseline(inv: Inventory, time: str, loose: set[str]) -> dict:
+    return {rel: _entry(inv, rel, time) for rel in sorted(inv.files) if rel not in loose}
 
 
 def _grown_baseline(inv: Inventory, baseline: dict, additions: list[str], time: str):
@@ -211,9 +275,14 @@ def _grown_baseline(inv: Inventory, baseline: dict, additions: list[str], time: 
                     dropped = len(set(entry.get("elements") or {}) - set(now["elements"]))
                     accepted.append(f"{PREMIS}: {added} element(s) added"
                                     + (f", {dropped} superseded audit event(s) dropped" if dropped else ""))
+    sealed: dict[str, int] = {}
     for rel in additions:
         grown[rel] = _entry(inv, rel, time)
-        accepted.append(f"{rel}: added (listed in the tag manifests)")
+        if record_of(rel):
+            sealed[record_of(rel)] = sealed.get(record_of(rel), 0) + 1
+        else:
+            accepted.append(f"{rel}: added (listed in the tag manifests)")
+    accepted += [f"{record}: seal record added ({n} file(s))" for record, n in sorted(sealed.items())]
     if not accepted:
         return None, []
     return grown, accepted

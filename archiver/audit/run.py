@@ -23,6 +23,8 @@ from archiver.audit.inventory import PREMIS, Inventory, premis_elements, read_lo
 from archiver.audit.ledger import Ledger, now
 from archiver.audit.locations import Found, LocationError, absolute, packages_at
 from archiver.audit.schedule import Bounds, age_seconds, estimate_bytes, order_key
+from archiver.audit.seal import RoundSeal, RoundSealer
+from archiver.audit.sealed import SealVerifier
 from archiver.executor import MAX_TASK_BYTES, LocalPool, connect, task_groups
 from archiver.executor.local import can_fork
 from archiver.fixity import ALGORITHMS
@@ -68,6 +70,7 @@ class AuditRun:
     remaining: int = 0  # due, not reached this run
     head: str | None = None
     seal: str | None = None
+    sealing: RoundSeal | None = None  # [audit] seal: the head's proof, or why there is none
     keep: bool = True  # False: results are counted, not kept (memory flat over any store)
     results: list[PackageResult] = field(default_factory=list)
     counts: dict = field(default_factory=lambda: dict.fromkeys(
@@ -91,7 +94,9 @@ class AuditRun:
         return {**self.counts, "not_due": self.not_due,
                 "done_before": self.done_before, "remaining": self.remaining,
                 "round": self.round, "resumed": self.resumed, "round_finished": self.finished,
-                "stopped": self.stopped, "ledger": self.ledger, "head": self.head}
+                "stopped": self.stopped, "ledger": self.ledger, "head": self.head,
+                "sealed": self.sealing.tokens if self.sealing else None,
+                "seal_failures": self.sealing.failures if self.sealing else []}
 
     def to_dict(self) -> dict:
         return {"packages": [r.to_dict() for r in self.results], "summary": self.summary()}
@@ -182,6 +187,8 @@ class _Round:
         self.db, self.scopes, self.found, self.agent = db, scopes, found, agent
         self.due, self.bounds, self.record, self.jobs = due, bounds, record, jobs
         self.pool, self.remote, self.progress, self.config = pool, remote, progress, config
+        self.seals = SealVerifier(config)  # [evidence] trust and signers: a bad file stops us here
+        self.sealer = RoundSealer(config)  # [audit] seal without authorities stops us here
         self.result = AuditRun(ledger=str(db.path), keep=keep_results)
         self.in_batch = 0
         self.batch_started = time.monotonic()
@@ -223,13 +230,12 @@ class _Round:
             result.head = self.db.finish_round(result.round)
             self.db.commit()
             result.finished = True
-            from archiver.audit.seal import seal_round_head
-            seal = seal_round_head(result.head, self.config)
-            if seal:
+            result.sealing = self.sealer.seal(result.head)
+            if result.sealing and result.sealing.proof:
                 self.db.begin()
-                self.db.set_seal(result.round, seal)
+                self.db.set_seal(result.round, result.sealing.proof)
                 self.db.commit()
-                result.seal = seal
+                result.seal = result.sealing.proof
         return result
 
     def _plan(self) -> list[tuple[Found, int | None, int]]:
@@ -317,8 +323,10 @@ class _Round:
                 break
         pending = self.db.pending(key) if key else None
         baseline = self.db.baseline(key) if key else None
-        verdict = judge(inv, baseline, stamp, pending)
+        seals = self.seals.check(inv)
+        verdict = judge(inv, baseline, stamp, pending, seals)
         res.findings += verdict.findings
+        res.notes += verdict.notes
         res.accepted = verdict.accepted
         res.outcome = "found" if res.findings else "ok"
         if key is None:

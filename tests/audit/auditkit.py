@@ -9,7 +9,8 @@ from pathlib import Path
 
 def run_audit(*locations, ledger, **kw):
     from archiver.audit import audit
-    return audit([str(p) for p in locations], ledger=ledger, config={}, jobs=kw.pop("jobs", 2), **kw)
+    return audit([str(p) for p in locations], ledger=ledger, config=kw.pop("config", {}),
+                 jobs=kw.pop("jobs", 2), **kw)
 
 
 def findings(run) -> set[tuple[str, str, str]]:
