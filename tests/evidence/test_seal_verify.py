@@ -196,3 +196,11 @@ signers = ["{key_files[1]}"]
     assert run("verify", str(bag)).returncode == 1  # the recorded verification came after the seal
     assert run("verify", str(bag), "--trust", str(tsa.folder / "chained" / "chain.pem"),
                "--signer", "/nonexistent.pub").returncode == 2
+
+
+def test_an_unlisted_payload_file_is_damage_a_seal_refuses(store, signing_key, two_authorities):
+    bag = sorted(store.iterdir())[0]
+    (bag / "data" / "slipped-in.txt").write_text("not in any manifest\n")
+    result = seal([bag], key=signing_key, authorities=two_authorities)[0]
+    assert result.status == "failed" and not is_sealed(bag)
+    assert ("EVIDENCE-PACKAGE-DAMAGED", "data/slipped-in.txt") in {(p.code, p.path) for p in result.problems}
