@@ -1,5 +1,8 @@
 """A package's timeline: what its own PREMIS says (build, capture, validations, deposits,
-seals, recorded audits) and what the ledger kept (first seen, every audit, moves, losses).
+recorded audits), its seals and renewals as its evidence/ records hold them (dated by the
+authorities' tokens), and what the ledger kept (first seen, every audit with its round's
+seal, moves, losses). What is shown is what is recorded: `archiver verify` proves the
+seals, `archiver audit --check-ledger` the rounds'.
 
 Long runs of successful audits are folded into one line ("ok × 37, from ... to ..."), so
 decades of nightly checks stay readable; every failure keeps its own line.
@@ -7,16 +10,21 @@ decades of nightly checks stay readable; every failure keeps its own line.
 from __future__ import annotations
 
 import os
+import re
 import tarfile
 import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from lxml import etree
 
 from archiver.audit.inventory import PREMIS
 from archiver.audit.record import DETAIL_PREFIX, premis_events
+from archiver.bagit.bag import SEAL_DIRECTORY
 from archiver.metadata.premis import P
 from archiver.metadata.vocabulary import EVENT_TYPES
+
+SEAL_EVENT = EVENT_TYPES["dsg"]  # the PREMIS event of a seal or renewal (digital signature generation)
 
 
 @dataclass
@@ -88,8 +96,46 @@ def premis_entries(document: bytes) -> list[Entry]:
     return out
 
 
+def evidence_entries(location: str) -> list[Entry]:
+    """One entry per seal or renewal record of a package directory, at the earliest genTime
+    of its tokens (the authorities' clock, not the sealer's)."""
+    from archiver.evidence import layout
+    from archiver.evidence.timestamps import TimestampError, gen_time_text, parse
+
+    if not os.path.isdir(os.path.join(location, SEAL_DIRECTORY)):
+        return []
+    bag = Path(location)
+    out = [Entry("", "package", "seal (interrupted)", "failure", f"{SEAL_DIRECTORY}/{folder.name}: an "
+                 "interrupted seal; `archiver seal` completes or undoes it") for folder in layout.staged_records(bag)]
+    records, _ = layout.read_records(bag)
+    for record in records:
+        where = f"{SEAL_DIRECTORY}/{record.name}"
+        if record.error:
+            out.append(Entry("", "package", "seal", "failure", f"{where}: unreadable ({record.error})"))
+            continue
+        st = record.statement
+        stamps, when = [], []
+        try:
+            for t in record.timestamps().get("tokens", []):
+                gen = parse(record.files[t["response"]]).tst_info.gen_time
+                when.append(gen_time_text(gen))
+                stamps.append(f"{t.get('authority')} at {when[-1]}")
+        except (KeyError, ValueError, TypeError, TimestampError) as e:
+            stamps.append(f"tokens unreadable ({type(e).__name__})")
+        renewal = record.kind == "renewal"
+        what = (f"every earlier record, the tag files and the payload manifests pinned again with "
+                f"{str(st.get('algorithm', '')).upper()}" if renewal else
+                "payload and metadata pinned" if record.number == 1 else "metadata pinned, chained to the records before")
+        signer = f"; signed by key {st['signer']}" if st.get("signer") else ""
+        out.append(Entry(min(when) if when else str(st.get("created") or ""), "package",
+                         "renewal" if renewal else "seal", "", f"{where}: {what}{signer}",
+                         ["time-stamped by " + ", ".join(stamps)]))
+    return out
+
+
 def ledger_entries(ledger, identifier: str) -> list[Entry]:
     out = []
+    seals = ledger.round_seals()
     for time, kind, body in ledger.events(identifier):
         if kind == "package":
             out.append(Entry(time, "ledger", "first seen", "", f"first audited at {body['location']}: "
@@ -98,12 +144,25 @@ def ledger_entries(ledger, identifier: str) -> list[Entry]:
             findings = body["findings"]
             summary = (f"{body['files']} file(s), {body['bytes']} bytes checked by {body['agent']}"
                        if body["outcome"] != "gone" else "package gone")
+            if body.get("round") in seals:
+                summary += f"; round {body['round']} sealed by " + ", ".join(
+                    f"{t['authority']} at {t['genTime']}" for t in seals[body["round"]])
             out.append(Entry(time, "ledger", "audit", body["outcome"], summary,
                              [f"{f['code']} {f['path']}: {f['message']}".replace(" : ", ": ")
                               for f in findings]))
         elif kind == "moved":
             out.append(Entry(time, "ledger", "moved", "", f"from {body['from']} to {body['to']}"))
     return out
+
+
+def _with_seals(entries: list[Entry], seals: list[Entry]) -> list[Entry]:
+    """The records' entries in place of the PREMIS events of the same seals (kept when the
+    record is gone: the event then says what was sealed)."""
+    shown = {e.summary.split(":", 1)[0] for e in seals}
+    kept = [e for e in entries if not (e.source == "package" and e.kind == SEAL_EVENT and
+                                       (m := re.search(rf"\b{SEAL_DIRECTORY}/\d{{4}}\b", e.summary))
+                                       and m.group(0) in shown)]
+    return kept + seals
 
 
 def fold(entries: list[Entry]) -> list[Entry]:
@@ -143,6 +202,7 @@ def history(package: str, ledger=None) -> History:
             except etree.XMLSyntaxError:
                 entries.append(Entry("", "package", "premis", "failure",
                                      "metadata/premis.xml is not well-formed XML"))
+        entries = _with_seals(entries, evidence_entries(where))
     if identifier and ledger is not None:
         # audits recorded into PREMIS are in the ledger too: show the ledger's (all of them)
         entries = [e for e in entries if e.kind != "audit (recorded)"] + ledger_entries(ledger, identifier)

@@ -394,6 +394,22 @@ class Ledger:
             yield state, AuditRecord(time, b["agent"], b["outcome"], b["round"], state.location,
                                      b["files"], b["bytes"], b["findings"])
 
+    def round_seals(self) -> dict[int, list[dict]]:
+        """{round: [{authority, genTime}]} of every sealed round, as its seal record says (what
+        it proves is for audit.seal.check_seals to say)."""
+        import base64
+
+        out = {}
+        for body, in self.db.execute("SELECT body FROM records WHERE kind='seal' ORDER BY seq"):
+            try:
+                b = json.loads(body)
+                proof = json.loads(base64.b64decode(b["seal"]))
+                out[b["round"]] = [{"authority": t.get("authority"), "genTime": t.get("genTime")}
+                                   for t in proof["tokens"]]
+            except (KeyError, TypeError, ValueError):
+                continue  # check_seals names it
+        return out
+
     def rounds(self, limit: int = 10) -> list[RoundState]:
         rows = self.db.execute("SELECT id, started, finished, agent, locations, packages, ok, found, "
                                "findings, bytes, head, seal FROM rounds ORDER BY id DESC LIMIT ?",

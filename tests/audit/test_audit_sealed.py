@@ -9,11 +9,12 @@ import zipfile
 import bagit
 import pytest
 
+from archiver.audit import Ledger, history
 from archiver.audit.inventory import read_bag_dir
 from archiver.evidence import keygen, load_signing_key, seal, verify_package
 from archiver.validate import validate_bag
 
-from auditkit import findings, payload_file, run_audit
+from auditkit import cli, findings, payload_file, run_audit
 
 
 @pytest.fixture
@@ -187,3 +188,33 @@ def test_verification_takes_the_audits_digests_instead_of_reading_again(store, s
     digests[f"data/{target.name}"] = {a: "0" * len(v) for a, v in digests[f"data/{target.name}"].items()}
     wrong = verify_package(package, trust=[tsa.root_pem], digests=digests)
     assert ("EVIDENCE-PAYLOAD-CHANGED", f"data/{target.name}") in {(p.code, p.path) for p in wrong.problems}
+
+
+def test_history_shows_seals_renewals_and_sealed_rounds(store, ledger, signing_key, two_authorities,
+                                                        trusting, tsa, tmp_path):
+    sealing = {**trusting, "audit": {"seal": True},
+               "evidence": {**trusting["evidence"], "tsa": [{"url": tsa.tsas["chained"].url, "name": "chained"}]}}
+    package = sorted(store.iterdir())[0]
+    run_audit(store, ledger=ledger, config=sealing)
+    _seal(store, signing_key, two_authorities)
+    _seal(store, signing_key, two_authorities[:1], renew=True)
+    run = run_audit(store, ledger=ledger, config=sealing)
+    assert not run.found and run.sealing.proof
+    with Ledger.open(ledger, readonly=True) as db:
+        h = history(str(package), db)
+    kinds = [e.kind for e in h.entries]
+    assert kinds.count("seal") == 1 and kinds.count("renewal") == 1
+    assert "digital signature generation" not in kinds  # the records stand for their PREMIS events
+    seal_entry = next(e for e in h.entries if e.kind == "seal")
+    assert seal_entry.summary.startswith("evidence/0001: payload and metadata pinned")
+    assert signing_key.id in seal_entry.summary
+    assert seal_entry.details[0].startswith(f"time-stamped by chained at {seal_entry.time}, plain at ")
+    audits = [e for e in h.entries if e.kind == "audit"]
+    assert f"round {run.round} sealed by chained at" in audits[-1].summary
+    done = cli("history", package, "--ledger", ledger, env={"XDG_DATA_HOME": str(tmp_path / "unused")})
+    assert done.returncode == 0 and "renewal" in done.stdout and "evidence/0002" in done.stdout
+    # a record gone: its PREMIS event still tells what was sealed
+    shutil.rmtree(package / "evidence" / "0002")
+    with Ledger.open(ledger, readonly=True) as db:
+        kinds = [e.kind for e in history(str(package), db).entries]
+    assert "renewal" not in kinds and "digital signature generation" in kinds
