@@ -8,8 +8,10 @@ then, each round on a fresh copy: `archiver seal STORE` (one token per authority
 whole store, two authorities: the test TSA of tests/tsa_server.py, `openssl ts -reply` on
 127.0.0.1), `archiver validate STORE` on the unsealed and on the sealed copy (validate
 verifies every seal: the difference is what verification costs on top of a full
-validation) and `archiver verify STORE` (standalone: it hashes every payload file itself).
-Prints medians in seconds.
+validation) and `archiver verify STORE` (standalone: it hashes every payload file itself);
+`archiver audit STORE` against a ledger that knows the packages (the nightly case), before
+and after sealing (the audit verifies every seal from the digests it computed: the
+difference is what the seals cost an audit). Prints medians in seconds.
 """
 from __future__ import annotations
 
@@ -62,17 +64,24 @@ def main(argv=None) -> None:
     archiver("keygen", str(key), cwd=work)
     (work / "archiver.toml").write_text(f'[evidence]\nkey = "{key}"\ntsa = ["{a.url}", "{b.url}"]\n'
                                         f'trust = ["{authorities.root_pem}"]\nsigners = ["{key}.pub"]\n')
-    times: dict[str, list[float]] = {k: [] for k in ("seal", "validate unsealed", "validate sealed", "verify")}
+    times: dict[str, list[float]] = {k: [] for k in ("seal", "validate unsealed", "validate sealed", "verify",
+                                                     "audit unsealed", "audit sealed")}
     count = sum(1 for _ in built.iterdir())
     for r in range(args.rounds):
         store = work / f"store-{r}"
         shutil.copytree(built, store)
         times["validate unsealed"].append(archiver("validate", "-q", "--jobs", args.jobs, str(store), cwd=work))
+        ledger = work / f"ledger-{r}.sqlite"
+        audit = ("audit", "-q", "--jobs", args.jobs, "--ledger", str(ledger), str(store))
+        archiver(*audit, cwd=work)  # first seen: the baseline
+        times["audit unsealed"].append(archiver(*audit, cwd=work))
         before = authorities.requests
         times["seal"].append(archiver("seal", "-q", str(store), cwd=work))
         assert authorities.requests - before == 2, "one request per authority for the whole store"
         times["validate sealed"].append(archiver("validate", "-q", "--jobs", args.jobs, str(store), cwd=work))
         times["verify"].append(archiver("verify", str(store), cwd=work))
+        archiver(*audit, cwd=work)  # the seals accepted as growth
+        times["audit sealed"].append(archiver(*audit, cwd=work))
         shutil.rmtree(store)
     authorities.stop()
     med = {k: statistics.median(v) for k, v in times.items()}
@@ -81,6 +90,8 @@ def main(argv=None) -> None:
         print(f"  {k:18} {v:7.2f} s  ({', '.join(f'{x:.2f}' for x in times[k])})")
     extra = med["validate sealed"] - med["validate unsealed"]
     print(f"  verification on top of a full validation: {extra:+.2f} s ({100 * extra / med['validate unsealed']:+.1f} %)")
+    extra = med["audit sealed"] - med["audit unsealed"]
+    print(f"  verification on top of an audit: {extra:+.2f} s ({100 * extra / med['audit unsealed']:+.1f} %)")
     shutil.rmtree(work, ignore_errors=True)
 
 
