@@ -12,6 +12,7 @@ from archiver.evidence import timestamp_digests
 from archiver.evidence.layout import canonical_json
 
 from auditkit import cli
+from faults import archiver_command, run_killed_at, steps_of
 
 
 def _config(folder, tsa, sealing=True, tsa_urls=None):
@@ -141,3 +142,32 @@ def test_seal_without_authorities_is_a_usage_error(store, tmp_path):
     (tmp_path / "archiver.toml").write_text(f'[audit]\nledger = "{tmp_path / "l.sqlite"}"\nseal = true\n')
     done = cli("audit", store, cwd=tmp_path, env=_env(tmp_path))
     assert done.returncode == 2 and "tsa in [evidence]" in done.stderr
+
+
+def test_killed_at_every_step_of_a_sealed_round_the_next_round_seals_it_all(store, tmp_path, tsa):
+    """A kill between a round's end and its seal leaves that round unsealed, never a seal
+    of another head; the next round's sealed head covers every record before it."""
+    package = sorted(store.iterdir())[0]
+
+    def fresh(n):
+        folder = tmp_path / f"run-{n}"
+        folder.mkdir()
+        _config(folder, tsa)
+        return folder
+
+    counting = fresh("count")
+    steps = steps_of(archiver_command("audit", package, "-q"), cwd=counting)
+    assert steps and sum("commit ledger" in s for s in steps) == len(steps)
+    for n in range(1, len(steps) + 1):
+        folder = fresh(n)
+        run_killed_at(archiver_command("audit", package, "-q"), n, cwd=folder)
+        done = cli("audit", package, "-q", cwd=folder, env=_env(tmp_path))
+        assert done.returncode == 0, (n, done.stdout + done.stderr)
+        checked = cli("audit", "--check-ledger", cwd=folder, env=_env(tmp_path))
+        assert checked.returncode == 0 and "ledger intact" in checked.stdout, (n, checked.stdout)
+        last = checked.stdout.strip().splitlines()[-1]
+        assert "round(s) sealed" in last, (n, checked.stdout)
+        with sqlite3.connect(folder / "ledger.sqlite") as con:
+            total, = con.execute("SELECT MAX(seq) FROM records").fetchone()
+            end, = con.execute("SELECT MAX(seq) FROM records WHERE kind='round-end'").fetchone()
+        assert f"records 1..{end} existed" in checked.stdout and total == end + 1, (n, checked.stdout)
