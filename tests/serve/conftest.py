@@ -7,24 +7,21 @@ source URL and dates from a sidecar whose commenters' names are withheld, a host
 a package whose manifest lists a link out of the store, and a link to a package outside the
 store. Every package but the sidecar's has been audited (`archiver audit`, a ledger of its
 own): the damaged one's audit failed. Seed 003 is sealed before the audit (`archiver seal`,
-tokens from a real local time-stamping authority: tests/evidence/tsa_server.py); the server
-runs in a folder whose archiver.toml trusts that authority's root and names the signing key.
+tokens from a real local time-stamping authority: tests/tsa_server.py); the audit and the
+server run in a folder whose archiver.toml trusts that authority's root and names the signing
+key (an audit verifies the seals it finds).
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import sys
-from pathlib import Path
 
 import pytest
 
 from seeds import SEED_000, SEED_002, SEED_003
 from servefixtures import HOSTILE, HOSTILE_NAME, SIDECAR, Server, Store, archiver, package_of
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "evidence"))
-from tsa_server import TestAuthorities  # noqa: E402  (a real RFC 3161 authority on 127.0.0.1)
+from tsa_server import TestAuthorities  # a real RFC 3161 authority on 127.0.0.1 (tests/)
 
 
 @pytest.fixture(scope="session")
@@ -93,7 +90,7 @@ def store(tmp_path_factory, evidence_config) -> Store:
     archiver("seal", str(package_of(path, SEED_003.name)), cwd=evidence_config)
     ledger = base / "ledger.sqlite"
     audited = [p for p in path.iterdir() if p.name != package_of(path, "with-sidecar.txt").name]
-    assert archiver("audit", *map(str, audited), "--ledger", str(ledger), "-q",
+    assert archiver("audit", *map(str, audited), "--ledger", str(ledger), "-q", cwd=evidence_config,
                     check=False).returncode == 1  # the damaged packages
     return Store(path=path, ledger=ledger, outside=outside_bag, seed000=seed000, seed002=seed002,
                  seed003=package_of(path, SEED_003.name),
