@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from archiver.deposit import config as deposit_config
+from archiver.deposit import pending
 from archiver.deposit.base import (DEPOSITED, FAILED, PLANNED, REFUSED, UNCHANGED,
                                    ConfigurationError, DepositError, DepositResult, Outcome,
                                    Target)
@@ -191,6 +192,8 @@ def _start(bag: Path, target: Target, dry_run: bool,
     result.package_id = package_id = _package_id(bag)
     receipts = read_receipts(bag)
     started.fingerprint = fingerprint = package_fingerprint(bag, receipts)
+    if not dry_run:
+        pending.settle(bag, target.uri, receipts)
     previous = previous_deposit(bag, target.uri, receipts)
     if dry_run:
         result.status = PLANNED
@@ -269,6 +272,7 @@ def _record(bag: Path, target: Target, result: DepositResult, package_id: str, f
     if not (bag / "metadata" / "premis.xml").is_file():
         note = "not an archiver package (no metadata/premis.xml): not recorded in the bag"
         result.message = f"{result.message or ''}; {note}".lstrip("; ")
+        _settled(bag, target, package_id, {**(outcome.details if outcome else {}), **(details or {})})
         return
     event_id = str(uuid.uuid4())
     ended = _now(precise=True)
@@ -311,3 +315,16 @@ def _record(bag: Path, target: Target, result: DepositResult, package_id: str, f
             result.status = FAILED
         return
     result.receipt, result.event = name, event_id
+    _settled(bag, target, package_id, receipt.details)
+
+
+def _settled(bag: Path, target: Target, package_id: str, details: dict) -> None:
+    """The attempt a target kept pending in the package (a SWORD POST) is accounted for now:
+    its record goes, unless no container is known yet (the next run looks for it)."""
+    attempt = details.get("attempt")
+    if not attempt or details.get("attempt-state") == pending.OPEN:
+        return
+    try:
+        pending.clear(bag, target.uri, str(attempt))
+    except OSError as e:  # the next deposit settles it: the receipt names the attempt
+        log.warning("%s: could not remove the pending record of %s: %s", package_id, attempt, e)

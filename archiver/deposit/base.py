@@ -8,12 +8,21 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from archiver.durable import is_temporary
+
 # What a deposit of one package came to.
 DEPOSITED = "deposited"      # written (a new object, or a new version) and verified
 UNCHANGED = "unchanged"      # the target already holds these bytes: nothing written
 PLANNED = "planned"          # --dry-run: would be deposited
 FAILED = "failed"            # tried and did not succeed (or could not be verified)
 REFUSED = "refused"          # not attempted: the package is invalid
+
+
+def deposited(rel: str) -> bool:
+    """Whether a bag-relative path is part of what a deposit sends: everything but archiver's
+    own temporaries and records outside the payload (an interrupted update, a pending deposit)."""
+    parts = rel.split("/")
+    return parts[0] == "data" or not any(is_temporary(part) for part in parts)
 
 
 class DepositError(Exception):

@@ -20,6 +20,7 @@ from pathlib import Path
 from lxml import etree
 
 from archiver.deposit.base import Previous
+from archiver.durable import is_temporary
 
 DEPOSITS_DIR = "metadata/deposits"
 NS = "https://archiver.example.org/ns/deposit-receipt/v1"
@@ -191,7 +192,10 @@ def package_fingerprint(bag: Path, receipts: list[dict] | None = None) -> str:
         rel_root = Path(root).relative_to(bag).as_posix()
         if rel_root == ".":
             dirs[:] = [d for d in dirs if d != "data"]  # the payload manifests stand for data/
+        dirs[:] = [d for d in dirs if not is_temporary(d)]  # archiver's own (a pending deposit)
         for name in files:
+            if is_temporary(name):
+                continue
             rel = name if rel_root == "." else f"{rel_root}/{name}"
             if changed_by_recording(rel) and rel != "metadata/premis.xml":
                 continue  # premis.xml counts, without its deposit events

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from archiver.deposit.base import (DEPOSITED, UNCHANGED, ConfigurationError, DepositError,
-                                   Outcome, Previous, Target)
+                                   Outcome, Previous, Target, deposited)
 from archiver.deposit.retry import RetryPolicy, with_retry
 
 log = logging.getLogger("archiver.deposit")
@@ -58,6 +58,8 @@ def write_tar(bag: Path, out) -> tuple[int, str]:
     with tarfile.open(fileobj=writer, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for path in [bag, *sorted(bag.rglob("*"))]:
             rel = path.relative_to(bag).as_posix()
+            if not deposited(rel):
+                continue  # archiver's own temporaries are never deposited
             name = bag.name if rel == "." else f"{bag.name}/{rel}"
             info = tar.gettarinfo(str(path), arcname=name)
             info.uid = info.gid = 0

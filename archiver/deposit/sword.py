@@ -13,32 +13,47 @@ bytes are opened as a zip and the bag in it compared file by file with the packa
 unverified"). One whose content differs is left in progress, never deleted, and its failure
 receipt keeps every IRI: the next deposit of the package replaces the content of that same
 container (PUT to the EM-IRI, 6.5.1), verifies and completes it. No orphans, no duplicates.
+
+A run can die (or a POST's answer be lost) between the server's 201 and the receipt: so a
+pending record (pending.py) is written in the package before the POST, naming the attempt and
+the Slug it sends (AtomPub 9.7: the reference server names the container by it), and
+completed with the Edit-IRI right after the 201. The next run, or the retry of a POST that
+timed out, resumes that container; where the 201 was never recorded it looks for the Slug
+in the collection's listing (6.2), and when it cannot find it, deposits anew and says what
+it could not find.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import logging
+import re
 import tempfile
+import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import unquote
 
+from archiver import durable
+from archiver.deposit import pending
 from archiver.deposit.base import (DEPOSITED, UNCHANGED, ConfigurationError, DepositError,
                                    Outcome, Previous, Target)
 from archiver.deposit.receipt import changed_by_recording
 from archiver.deposit.retry import RetryPolicy, with_retry
 from archiver.deposit.sword_documents import (ATOM_FEED, BAGIT, SIMPLE_ZIP, Collection,
-                                              DepositReceipt, OriginalDeposit, parse_error,
-                                              parse_receipt, parse_service_document,
-                                              parse_statement)
+                                              DepositReceipt, OriginalDeposit,
+                                              parse_collection_feed, parse_error, parse_receipt,
+                                              parse_service_document, parse_statement)
 from archiver.deposit.zipped_bag import (DIFFERENT, NOT_FOUND, SAME, compare_zip, package_files,
                                          write_zip)
 
 log = logging.getLogger("archiver.deposit")
 
 BLOCK = 1 << 20
+LISTING_PAGES = 50   # pages of a collection's feed read when looking for a container
 
 
 @dataclass
@@ -216,18 +231,60 @@ class SwordTarget(Target):
     # -- the deposit --------------------------------------------------------------------
     def put(self, bag: Path, package_id: str, fingerprint: str,
             previous: Previous | None) -> Outcome:
+        attempt = pending.read(bag, self.uri)  # a deposit an earlier run began, not recorded
         container = dict(previous.details) if previous and previous.details.get("edit-iri") else None
-        if container and previous.outcome == "success" and previous.fingerprint == fingerprint:
+        if (attempt is None and container and previous.outcome == "success"
+                and previous.fingerprint == fingerprint):
             unchanged = self._unchanged(bag, previous)
             if unchanged is not None:
                 return unchanged
         with tempfile.TemporaryFile(prefix="archiver-deposit-") as spool:
             sent = self._spool(bag, spool)
+            if attempt is not None:
+                return self._resume(bag, spool, sent, package_id, attempt)
             if container:
                 outcome = self._replace(bag, spool, sent, previous)
                 if outcome is not None:
                     return outcome
-            return self._create(bag, spool, sent, gone=container)
+            return self._create(bag, spool, sent, package_id, gone=container)
+
+    def _resume(self, bag: Path, spool, sent: Sent, package_id: str, attempt: dict) -> Outcome:
+        """Finish the deposit an earlier run began and never recorded: its container when
+        the 201 was recorded or the container is found by its Slug; else deposit again under
+        the same attempt, saying what could not be found."""
+        edit_iri, unfound = attempt.get("edit-iri"), None
+        if not edit_iri:
+            edit_iri, unfound = self._find(attempt)
+        if edit_iri:
+            outcome = self._replace(bag, spool, sent, _previous_of(attempt, edit_iri), attempt,
+                                    said=f"finished the deposit an earlier run began in {edit_iri}")
+            if outcome is not None:
+                return outcome
+            unfound = f"its container {edit_iri} is gone"
+        return self._create(bag, spool, sent, package_id, gone=None, attempt=attempt,
+                            unfound=unfound)
+
+    def _find(self, attempt: dict) -> tuple[str | None, str]:
+        """The container an unanswered POST of `attempt` made, looked for by its Slug in the
+        collection's listing (profile 6.2: servers SHOULD offer one, clients MUST NOT need
+        it). (Edit-IRI, "") when found, else (None, what could not be found, in words)."""
+        slug, url, seen, pages = attempt["slug"], attempt["collection"], 0, 0
+        while url and pages < LISTING_PAGES:
+            try:
+                page = parse_collection_feed(self._request("listing the collection", "GET", url).content)
+            except DepositError as e:
+                if e.transient:
+                    raise
+                return None, ("the collection offers no listing to look for it in "
+                              f"({e.message.split(': ', 1)[-1]})")
+            for edit_iri, identifier in page.members:
+                if slug in (_last_name(edit_iri), _last_name(identifier)):
+                    return edit_iri, ""
+            seen, pages, url = seen + len(page.members), pages + 1, page.next
+        more = f" (in the first {pages} pages of its listing)" if url else ""
+        return None, (f"no container named {slug} among the {seen} the collection lists{more}; "
+                      "a server that does not name containers by their Slug lists it under "
+                      "another name")
 
     def _spool(self, bag: Path, spool) -> Sent:
         files = write_zip(bag, spool)
@@ -245,14 +302,74 @@ class SwordTarget(Target):
                 "Content-Disposition": f'attachment; filename="{bag.name}.zip"',
                 "Packaging": BAGIT, "Content-MD5": sent.md5}
 
-    def _create(self, bag: Path, spool, sent: Sent, gone: dict | None) -> Outcome:
+    def _begin(self, bag: Path, package_id: str, collection: Collection, sent: Sent) -> dict:
+        """A new attempt, written to the package before anything is sent."""
+        attempt_id = uuid.uuid4().hex
+        attempt = {"attempt": attempt_id, "slug": _slug(package_id, attempt_id),
+                   "collection": collection.href, "package": package_id, "posted": _now(),
+                   "sha256": sent.sha256, "size": sent.size}
+        pending.write(bag, self.uri, attempt)
+        return attempt
+
+    def _create(self, bag: Path, spool, sent: Sent, package_id: str, gone: dict | None,
+                attempt: dict | None = None, unfound: str | None = None) -> Outcome:
         collection = self.choose_collection()
+        if attempt is None or attempt.get("collection") != collection.href:
+            attempt = self._begin(bag, package_id, collection, sent)
+        unfound = [unfound] if unfound else []  # why an earlier POST's container was not found
+
+        def earlier() -> dict:
+            if not unfound:
+                return {}
+            return {"earlier-attempt": (
+                f"an earlier POST of this package ({attempt['posted']}, Slug {attempt['slug']}) "
+                f"got no answer and {unfound[-1]}: if it made a container, that one is left in "
+                "progress on the server")}
         headers = self._headers(bag, sent)
         headers["In-Progress"] = "true" if self.in_progress else "false"
-        response = self._request(f"depositing to {collection.href}", "POST", collection.href,
-                                 ok=(201,), body=spool, headers=headers)
+        headers["Slug"] = attempt["slug"]
+        what = f"depositing to {collection.href}"
+        posts = []
+
+        def post():
+            if posts:  # a retry: the POST before may have made the container all the same
+                found, why = self._find(attempt)
+                if found:
+                    return found, None
+                unfound.append(why)
+            posts.append(1)
+            durable.step(f"POST {collection.href}")
+            return None, self._exchange(what, "POST", collection.href, ok=(201,), body=spool,
+                                        headers=headers)
+
+        keep = {"attempt": attempt["attempt"], "slug": attempt["slug"]}
+        try:
+            found, response = with_retry(post, self.retry, what)
+        except DepositError as e:
+            keep.update(earlier())
+            if e.transient or len(posts) > 1:  # a container may exist: the next run looks for it
+                keep["attempt-state"] = pending.OPEN
+                e.message += (f"; the server may have made a container all the same (Slug "
+                              f"{attempt['slug']}): the next deposit looks for it")
+            elif "earlier-attempt" in keep:
+                e.message += f"; {keep['earlier-attempt']}"
+            e.args = (e.message,)
+            e.details = {**keep, **e.details}
+            raise
+        keep.update(earlier())
+        if found:
+            outcome = self._replace(bag, spool, sent, _previous_of(attempt, found), attempt,
+                                    said=f"the answer to its POST was lost; found {found} by "
+                                         "its Slug and finished it")
+            if outcome is None:
+                raise DepositError(f"the collection lists {found}, which is gone",
+                                   code="SWORD-BAD-RESPONSE", details=keep)
+            return outcome
         details = {"collection": collection.href, "edit-iri": response.headers.get("Location"),
-                   "sha256": sent.sha256, "size": sent.size}
+                   "sha256": sent.sha256, "size": sent.size, **keep}
+        self._created(bag, attempt, response)
+        if not attempt.get("edit-iri"):  # a container nobody can name yet: keep looking for it
+            details["attempt-state"] = pending.OPEN
         with _kept_in(details):
             receipt = self._receipt_from(response)
         outcome = self._finish(bag, receipt, sent, details,
@@ -260,18 +377,37 @@ class SwordTarget(Target):
         if gone:
             outcome.message += (f"; the container {gone['edit-iri']} of its last deposit is gone, "
                                 "so a new one was made")
+        if "earlier-attempt" in keep:
+            outcome.message += f"; {keep['earlier-attempt']}"
         return outcome
 
-    def _replace(self, bag: Path, spool, sent: Sent, previous: Previous) -> Outcome | None:
+    def _created(self, bag: Path, attempt: dict, response) -> None:
+        """Record the container's Edit-IRI in the pending record right after the 201, before
+        anything else is asked of the server."""
+        edit_iri = response.headers.get("Location")
+        if not edit_iri and response.content:
+            try:
+                edit_iri = parse_receipt(response.content).edit_iri
+            except DepositError:
+                edit_iri = None  # _receipt_from says what is wrong with it
+        if edit_iri:
+            attempt["edit-iri"] = edit_iri
+            pending.write(bag, self.uri, attempt)
+
+    def _replace(self, bag: Path, spool, sent: Sent, previous: Previous,
+                 attempt: dict | None = None, said: str | None = None) -> Outcome | None:
         """Replace the content of the container of an earlier deposit (a changed package, or
         one whose last deposit failed) and finish it. None when the container is gone."""
         details = {k: v for k, v in previous.details.items()
                    if k in ("collection", "edit-iri", "em-iri", "se-iri", "statement-iri",
                             "ore-statement-iri")}
+        if attempt is not None:
+            details.update({"attempt": attempt["attempt"], "slug": attempt["slug"]})
         edit_iri = details["edit-iri"]
         try:
             with _kept_in(details):
                 receipt = self._receipt_at(edit_iri)
+                durable.step(f"PUT {receipt.em_iri}")
                 self._request(f"replacing the content of {edit_iri}", "PUT", receipt.em_iri,
                               ok=(200, 201, 204), body=spool, headers=self._headers(bag, sent))
         except DepositError as e:
@@ -281,9 +417,10 @@ class SwordTarget(Target):
         details.update({"sha256": sent.sha256, "size": sent.size, "resumed": edit_iri})
         with _kept_in(details):
             receipt = self._receipt_at(edit_iri)
-        what = ("finished the deposit its last run left" if previous.outcome != "success"
-                else "replaced the content of its deposit")
-        return self._finish(bag, receipt, sent, details, f"{what} {edit_iri}")
+        what = said or ((f"finished the deposit its last run left {edit_iri}"
+                         if previous.outcome != "success"
+                         else f"replaced the content of its deposit {edit_iri}"))
+        return self._finish(bag, receipt, sent, details, what)
 
     def _finish(self, bag: Path, receipt: DepositReceipt, sent: Sent, details: dict,
                 said: str) -> Outcome:
@@ -326,6 +463,7 @@ class SwordTarget(Target):
     def _complete(self, receipt: DepositReceipt) -> list[tuple[str, bytes]]:
         if not self.in_progress:
             return []
+        durable.step(f"POST {receipt.se_iri} (In-Progress: false)")
         done = self._request("completing the deposit", "POST", receipt.se_iri, ok=(200, 201, 204),
                              headers={"In-Progress": "false", "Content-Length": "0"})
         return [("completion-receipt", done.content)] if done.content else []
@@ -449,3 +587,25 @@ class SwordTarget(Target):
             f"the deposit was {left} at {receipt.edit_iri} and the next deposit of this "
             "package replaces its content", code="SWORD-VERIFY-MISMATCH",
             details=Verification(False, found.way, found.against, found.detail).details())
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _slug(package_id: str, attempt_id: str) -> str:
+    """A Slug (AtomPub 9.7) the next run can look for: the package's identifier, made safe
+    for a server that turns it into a path, and the attempt."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", package_id).strip("-.")[:64] or "package"
+    return f"{safe}-{attempt_id[:12]}"
+
+
+def _last_name(iri: str) -> str:
+    """The last segment of an IRI or URN (where a server puts the Slug it was given)."""
+    return unquote(re.split(r"[/:]", iri.rstrip("/"))[-1]) if iri else ""
+
+
+def _previous_of(attempt: dict, edit_iri: str) -> Previous:
+    """The container of an unrecorded attempt, as a failed deposit to finish."""
+    return Previous(fingerprint="", remote_id=edit_iri, version=None, outcome="failure",
+                    details={"collection": attempt["collection"], "edit-iri": edit_iri})

@@ -1,6 +1,6 @@
 """The documents a SWORD 2.0 server sends, read into plain data (SWORD 2.0 profile).
 
-Service document (section 6.1), deposit receipt (section 10), statement in its Atom and
+Service document (section 6.1), a collection's listing (6.2), deposit receipt (section 10), statement in its Atom and
 OAI-ORE serialisations (section 11) and error document (section 12). Readers are lenient
 where servers differ (the older http://purl.org/net/sword/ namespace, the state as
 `atom:category` as the reference server writes it or as `sword:state`) and never resolve
@@ -133,6 +133,30 @@ def parse_receipt(data: bytes) -> DepositReceipt:
         packaging=[_text(p) for p in _sword_all(root, "packaging") if _text(p)],
         original_deposit=links.get(REL_ORIGINAL),
         content_iri=content.get("src") if content is not None else None)
+
+
+@dataclass
+class CollectionPage:
+    """One page of a collection's Atom feed (profile 6.2): its members' Edit-IRIs (with
+    their atom:id) and the next page, if the feed is paged (RFC 5005)."""
+    members: list[tuple[str, str]]      # (Edit-IRI, atom:id)
+    next: str | None
+
+
+def parse_collection_feed(data: bytes) -> CollectionPage:
+    root = _parse(data, "collection feed")
+    if root.tag != f"{{{ATOM}}}feed":
+        raise DepositError(f"the collection's listing is not an Atom feed (root element "
+                           f"{etree.QName(root).localname})", code="SWORD-BAD-RESPONSE")
+    members = []
+    for entry in root.findall(f"{{{ATOM}}}entry"):
+        edit = next((link.get("href") for link in entry.findall(f"{{{ATOM}}}link")
+                     if link.get("rel") == "edit" and link.get("href")), None)
+        if edit:
+            members.append((edit, (entry.findtext(f"{{{ATOM}}}id") or "").strip()))
+    following = next((link.get("href") for link in root.findall(f"{{{ATOM}}}link")
+                      if link.get("rel") == "next" and link.get("href")), None)
+    return CollectionPage(members, following)
 
 
 def parse_error(data: bytes) -> tuple[str, str] | None:

@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from archiver.deposit.base import deposited
+
 BLOCK = 1 << 20
 SAME, DIFFERENT, NOT_FOUND = "same", "different", "not-found"
 MAX_NESTED = 8        # zips inside the zip looked into, per level
@@ -38,15 +40,16 @@ class Comparison:
 
 
 def write_zip(bag: Path, out) -> dict[str, tuple[int, str]]:
-    """Zip the bag under a top-level directory of its own name, in a stable order; return the
-    size and SHA-256 of every file, computed on the same read that zips it."""
+    """Zip the bag under a top-level directory of its own name, in a stable order (archiver's
+    own temporaries left out); return the size and SHA-256 of every file, computed on the same
+    read that zips it."""
     bag = Path(bag)
     files: dict[str, tuple[int, str]] = {}
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
         for path in sorted(bag.rglob("*")):
-            if not path.is_file():
-                continue
             rel = path.relative_to(bag).as_posix()
+            if not path.is_file() or not deposited(rel):
+                continue
             info = zipfile.ZipInfo.from_file(path, f"{bag.name}/{rel}")
             info.compress_type = zipfile.ZIP_DEFLATED
             h, size = hashlib.sha256(), 0
@@ -61,13 +64,14 @@ def write_zip(bag: Path, out) -> dict[str, tuple[int, str]]:
 
 
 def package_files(bag: Path, skip: Callable[[str], bool] | None = None) -> dict[str, tuple[int, str]]:
-    """Size and SHA-256 of every file of the bag (those `skip` names left out)."""
+    """Size and SHA-256 of every file of the bag as a deposit sends it (those `skip` names
+    left out)."""
     bag = Path(bag)
     files = {}
     for path in sorted(bag.rglob("*")):
         if path.is_file():
             rel = path.relative_to(bag).as_posix()
-            if skip and skip(rel):
+            if not deposited(rel) or (skip and skip(rel)):
                 continue
             h, size = hashlib.sha256(), 0
             with open(path, "rb") as f:

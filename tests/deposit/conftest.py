@@ -242,6 +242,11 @@ class SwordServer:
         requests.post(f"http://127.0.0.1:{self.port}/_test/mode", json=switches,
                       timeout=5).raise_for_status()
 
+    def reset(self) -> None:
+        """Empty the server's store (between trials of a fault test)."""
+        import requests
+        requests.post(f"http://127.0.0.1:{self.port}/_test/reset", timeout=5).raise_for_status()
+
     def stop(self):
         if self.process is not None:
             stop(self.process)

@@ -6,7 +6,9 @@ Col-IRI (6.3.1) with Content-MD5 (hex), Packaging, In-Progress and On-Behalf-Of;
 receipts (10) at the Edit-IRI, listing the EM-IRI twice (the media resource and its Atom feed,
 6.4.1), the formats the EM-IRI disseminates (sword:packaging) and, in the response to a
 deposit only, the original deposit; the original deposit at a part IRI, byte for byte;
-content negotiation at the EM-IRI with Accept-Packaging (6.4): a packaging it does not
+the Slug header (AtomPub 9.7) as the container's name, as the reference server does; the
+collection's listing (6.2) as an Atom feed of its members' Edit-IRIs, as the reference server
+writes it; content negotiation at the EM-IRI with Accept-Packaging (6.4): a packaging it does not
 disseminate is 406 with an ErrorContent document; replacement by PUT (6.5.1); completion by
 an empty POST to the SE-IRI (9.3); container deletion (6.8); the statement (11) as an Atom
 feed, the state as `atom:category` with scheme http://purl.org/net/sword/terms/state (as the
@@ -24,6 +26,11 @@ file. Switches (command line, or at run time by POST /_test/mode with JSON):
   --fail-first N        answer the first N deposits with 500
   --fail-reads N        answer the next N reads of statements and content with 500
   --corrupt             flip a byte of what it stores after checking its Content-MD5
+  --ignore-slug         name containers by a UUID whatever the Slug (AtomPub lets a server)
+  --no-listing          answer a GET of a collection with 405 (the profile only says SHOULD)
+  --hang-deposits N     make the next N deposits' containers, then answer only after --hang
+                        seconds (a client's timeout: the 201 never reaches it)
+POST /_test/reset empties the store.
 
     python tests/sword_server/server.py --port 8081 --store /tmp/sword \
         --user depositor --password-env SWORD_PASSWORD
@@ -38,6 +45,7 @@ import json
 import os
 import re
 import threading
+import time
 import uuid
 import zipfile
 from datetime import datetime, timezone
@@ -70,7 +78,9 @@ COLLECTIONS = {
     "theses": {"title": "Theses", "packaging": [SIMPLE_ZIP]},
 }
 MAX_UPLOAD = 512 * 1024 * 1024
+NAME = r"[A-Za-z0-9._~-]{1,128}"  # a container's name: a UUID, or the Slug it was given
 FEED = "application/atom+xml;type=feed"
+PAGE = 20  # members per page of a collection's listing
 ENTRY = "application/atom+xml;type=entry"
 
 
@@ -326,6 +336,23 @@ class Handler(BaseHTTPRequestHandler):
                 f"    <sword:stateDescription>{STATE_TEXT[state]}</sword:stateDescription>\n"
                 f"  </rdf:Description>\n</rdf:RDF>\n").encode("utf-8")
 
+    def collection_feed(self, name: str) -> bytes:
+        """The members of a collection, as the reference server lists them: an entry with an
+        edit link each (and here an id), newest first, pages of PAGE with rel="next"."""
+        with self.store.lock:
+            members = [cid for cid, c in self.store.containers.items() if c["collection"] == name]
+        members.reverse()
+        page = int(re.search(r"[?&]page=(\d+)", self.path).group(1)) if "page=" in self.path else 0
+        shown = members[page * PAGE:(page + 1) * PAGE]
+        following = (f'  <link rel="next" href="{self.base}/col/{name}?page={page + 1}"/>\n'
+                     if len(members) > (page + 1) * PAGE else "")
+        entries = "".join(f"  <entry>\n    <id>{self.base}/edit/{cid}</id>\n"
+                          f'    <link rel="edit" href="{self.base}/edit/{cid}"/>\n  </entry>\n'
+                          for cid in shown)
+        return (f'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="{ATOM}">\n'
+                f"  <id>{self.base}/col/{name}</id>\n  <title>{escape(COLLECTIONS[name]['title'])}</title>\n"
+                f"  <updated>{now()}</updated>\n{following}{entries}</feed>\n").encode("utf-8")
+
     def media_feed(self, cid: str) -> bytes:
         c = self.store.containers[cid]
         return (f'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="{ATOM}">\n'
@@ -388,7 +415,7 @@ class Handler(BaseHTTPRequestHandler):
         return out.getvalue()
 
     def container(self, kind: str, suffix: str = "") -> str | None:
-        match = re.fullmatch(rf"/{kind}/([0-9a-f-]+){re.escape(suffix)}", self.route)
+        match = re.fullmatch(rf"/{kind}/({NAME}){re.escape(suffix)}", self.route)
         cid = match.group(1) if match else None
         if cid is None or cid not in self.store.containers:
             self.error_document(404, OWN_ERROR + "NotFound", "No such container")
@@ -412,6 +439,14 @@ class Handler(BaseHTTPRequestHandler):
             if cid := self.container("edit"):
                 self.send_receipt(200, self.receipt(cid))
             return
+        if path.startswith("/col/"):
+            name = path[len("/col/"):]
+            if name not in COLLECTIONS:
+                return self.error_document(404, OWN_ERROR + "NotFound", "No such collection")
+            if not self.mode["listing"]:
+                return self.error_document(405, ERROR + "MethodNotAllowed",
+                                           "This server does not list collections")
+            return self.send(200, self.collection_feed(name), FEED)
         if path.startswith(("/em/", "/part/", "/statement/")) and self.failing_read():
             return
         if path.startswith("/em/") and path.endswith(".feed"):
@@ -459,6 +494,13 @@ class Handler(BaseHTTPRequestHandler):
             with self.store.lock:
                 self.store.mode.update(json.loads(body or b"{}"))
             return self.send(204)
+        if path == "/_test/reset":
+            with self.store.lock:
+                for cid in self.store.containers:
+                    (self.store.root / cid).unlink(missing_ok=True)
+                self.store.containers.clear()
+                self.store.deposit_attempts = 0
+            return self.send(204)
         if not self.authenticated() or not self.on_behalf_of_ok():
             return
         in_progress = self.in_progress()
@@ -478,17 +520,29 @@ class Handler(BaseHTTPRequestHandler):
             if accepted is None:
                 return
             filename, packaging = accepted
-            cid = str(uuid.uuid4())
+            slug = unquote(self.headers.get("Slug", "")).strip()
             with self.store.lock:
+                # the Slug names the container when it can (AtomPub 9.7), never a taken name
+                named = (not self.mode["ignore_slug"] and re.fullmatch(NAME, slug)
+                         and slug not in self.store.containers)
+                cid = slug if named else str(uuid.uuid4())
+                hang = self.mode["hang_deposits"] > 0
+                if hang:
+                    self.mode["hang_deposits"] -= 1
                 self.store.containers[cid] = {
                     "collection": name, "filename": filename, "packaging": packaging,
                     "in_progress": in_progress, "md5": hashlib.md5(body).hexdigest(),
                     "size": len(body), "deposited_on": now(), "updated": now(),
                     "deposited_by": self.user, "on_behalf_of": self.headers.get("On-Behalf-Of"),
-                    "versions": 1}
+                    "versions": 1, "slug": slug or None}
                 self.store_content(cid, body)
-            return self.send_receipt(201, self.receipt(cid, deposit_response=True),
-                                     {"Location": f"{self.base}/edit/{cid}"})
+            if hang:  # made, but the answer comes too late for the client
+                time.sleep(self.mode["hang"])
+            try:
+                return self.send_receipt(201, self.receipt(cid, deposit_response=True),
+                                         {"Location": f"{self.base}/edit/{cid}"})
+            except (BrokenPipeError, ConnectionResetError):
+                return None
         if path.startswith("/edit/"):
             cid = self.container("edit")
             if cid is None:
@@ -560,6 +614,13 @@ def main(argv=None):
                         help="answer the next N reads of statements and content with HTTP 500")
     parser.add_argument("--corrupt", action="store_true",
                         help="flip a byte of stored content after checking its Content-MD5")
+    parser.add_argument("--ignore-slug", action="store_true",
+                        help="name containers by a UUID, whatever the Slug")
+    parser.add_argument("--no-listing", action="store_true",
+                        help="answer a GET of a collection with 405")
+    parser.add_argument("--hang-deposits", type=int, default=0, metavar="N",
+                        help="make the next N deposits' containers, then answer after --hang s")
+    parser.add_argument("--hang", type=float, default=3.0, metavar="SECONDS")
     parser.add_argument("--no-mediation", action="store_true", help="refuse On-Behalf-Of")
     parser.add_argument("--known-owner", action="append",
                         help="users On-Behalf-Of may name (default: anyone)")
@@ -571,7 +632,8 @@ def main(argv=None):
     mode = {"disseminate": disseminate, "repackage": args.repackage,
             "unlisted_original": args.unlisted_original, "statement": args.statement,
             "fail_first": args.fail_first, "fail_reads": args.fail_reads, "corrupt": args.corrupt,
-            "mediation": not args.no_mediation,
+            "mediation": not args.no_mediation, "ignore_slug": args.ignore_slug,
+            "listing": not args.no_listing, "hang_deposits": args.hang_deposits, "hang": args.hang,
             "known_owners": list(args.known_owner) if args.known_owner else None}
     store = Store(Path(args.store), mode)
     handler = type("ConfiguredHandler", (Handler,), {
