@@ -28,6 +28,7 @@ from archiver.deposit.base import (DEPOSITED, FAILED, PLANNED, REFUSED, UNCHANGE
 from archiver.deposit.receipt import Receipt, package_fingerprint, previous_deposit, read_receipts
 from archiver.metadata.provenance import SOFTWARE
 from archiver.model import Event
+from archiver.package.record import Update, record_events
 from archiver.package.store import expand_bags
 from archiver.problems import ArchiverError
 
@@ -123,13 +124,14 @@ def _deposit_batch(batch: tuple[list[Path], bool, DepositError | None],
     bags, dry_run, failure = batch
     started = [_start(bag, target, dry_run, failure) for bag in bags]
     target.commit()
-    return [_finish(s, target) for s in started]
+    finished = [_finish(s, target) for s in started]
+    _record_all([item for _, item in finished if item is not None], target)
+    return [result for result, _ in finished]
 
 
 def deposit_one(bag: Path, target: Target, *, dry_run: bool = False) -> DepositResult:
-    started = _start(bag, target, dry_run)
-    target.commit()
-    return _finish(started, target)
+    [result] = _deposit_batch(([bag], dry_run, None), target)
+    return result
 
 
 def _now(precise: bool = False) -> str:
@@ -213,11 +215,11 @@ def _start(bag: Path, target: Target, dry_run: bool,
     return started
 
 
-def _finish(started: _Started, target: Target) -> DepositResult:
-    """After the commit: the result, and the deposit recorded in the package."""
+def _finish(started: _Started, target: Target) -> tuple[DepositResult, _ToRecord | None]:
+    """After the commit: the result, and what is to be recorded in the package."""
     result = started.result
     if started.done:
-        return result
+        return result, None
     bag, package_id, fingerprint = started.bag, result.package_id, started.fingerprint
     result.seconds = time.monotonic() - started.clock
     if started.error is not None:
@@ -227,9 +229,8 @@ def _finish(started: _Started, target: Target) -> DepositResult:
         result.message = e.message
         result.details = dict(e.details)
         log.info("%s: deposit to %s failed: %s", package_id, target.uri, result.message)
-        _record(bag, target, result, package_id, fingerprint, started.started_at, outcome=None,
-                error_code=e.code, details=e.details)
-        return result
+        return result, _record(bag, target, result, package_id, fingerprint, started.started_at,
+                               outcome=None, error_code=e.code, details=e.details)
     outcome = started.outcome
     result.remote_id, result.version = outcome.remote_id, outcome.version
     result.bytes, result.verified = outcome.bytes, outcome.verified
@@ -238,13 +239,13 @@ def _finish(started: _Started, target: Target) -> DepositResult:
     if outcome.status == UNCHANGED:
         # Same bytes already there: a no-op, so nothing is recorded.
         result.status = UNCHANGED
-        return result
+        return result, None
     # Deposited but unverified (nothing the server offers could be checked) is still
     # deposited: `verified` and the message say so, and the receipt says how it stands. An
     # outcome the target's commit could not make durable has failed.
     result.status = FAILED if outcome.status == FAILED else DEPOSITED
-    _record(bag, target, result, package_id, fingerprint, started.started_at, outcome=outcome)
-    return result
+    return result, _record(bag, target, result, package_id, fingerprint, started.started_at,
+                           outcome=outcome)
 
 
 def _recover(bag: Path) -> dict | None:
@@ -263,17 +264,26 @@ def _recover(bag: Path) -> dict | None:
     return None
 
 
+@dataclass
+class _ToRecord:
+    """A deposit's PREMIS event and receipt, to be recorded with the rest of its batch."""
+    update: Update
+    result: DepositResult
+    receipt: Receipt
+    success: bool
+
+
 def _record(bag: Path, target: Target, result: DepositResult, package_id: str, fingerprint: str,
             started_at: str, outcome, error_code: str | None = None,
-            details: dict | None = None) -> None:
-    """Add the PREMIS event and the receipt to the package (tag manifests rewritten). A bag
-    that is not an archiver package has no PREMIS record to add to: the deposit stands, and
-    the result says it is not recorded in the bag."""
+            details: dict | None = None) -> _ToRecord | None:
+    """The PREMIS event and the receipt to add to the package (tag manifests rewritten). A
+    bag that is not an archiver package has no PREMIS record to add to: the deposit stands,
+    and the result says it is not recorded in the bag."""
     if not (bag / "metadata" / "premis.xml").is_file():
         note = "not an archiver package (no metadata/premis.xml): not recorded in the bag"
         result.message = f"{result.message or ''}; {note}".lstrip("; ")
         _settled(bag, target, package_id, {**(outcome.details if outcome else {}), **(details or {})})
-        return
+        return None
     event_id = str(uuid.uuid4())
     ended = _now(precise=True)
     success = result.status == DEPOSITED
@@ -305,17 +315,28 @@ def _record(bag: Path, target: Target, result: DepositResult, package_id: str, f
                   outcome_detail=outcome_detail,
                   agents=((SOFTWARE.identifier, "executing program"),),
                   objects=(package_id,))
-    try:
-        from archiver.package.record import record_event
-        record_event(bag, event, [SOFTWARE], extra_files=files)
-    except Exception as e:  # the deposit happened; say that recording it did not
-        log.error("%s: deposit done but not recorded in the package: %s", package_id, e)
-        result.message = f"{result.message or ''}; not recorded in the package: {e}".lstrip("; ")
-        if success:
-            result.status = FAILED
+    return _ToRecord(Update(bag, event, (SOFTWARE,), files), result, receipt, success)
+
+
+def _record_all(items: list[_ToRecord], target: Target) -> None:
+    """Record a batch's deposits in their packages, durable per batch (record_events)."""
+    if not items:
         return
-    result.receipt, result.event = name, event_id
-    _settled(bag, target, package_id, receipt.details)
+    try:
+        record_events([item.update for item in items])
+    except Exception as e:  # the deposits happened; say that recording them did not
+        for item in items:
+            item.update.error = item.update.error or e
+    for item in items:
+        result, e = item.result, item.update.error
+        if e is not None:
+            log.error("%s: deposit done but not recorded in the package: %s", result.package_id, e)
+            result.message = f"{result.message or ''}; not recorded in the package: {e}".lstrip("; ")
+            if item.success:
+                result.status = FAILED
+            continue
+        result.receipt, result.event = item.receipt.file_name(), item.receipt.event
+        _settled(item.update.bag, target, result.package_id or "", item.receipt.details)
 
 
 def _settled(bag: Path, target: Target, package_id: str, details: dict) -> None:

@@ -87,13 +87,22 @@ def _fast_check() -> Callable[[dict], object]:
     return fastjsonschema.compile(load_json_schema("report.schema.json"))
 
 
-def report_json_bytes(data: dict, name: str) -> bytes:
-    """Serialize after validating: an invalid report.json is never written."""
+def fits_schema(data) -> bool:
+    """Whether the compiled schema accepts `data` (about 20 times faster than jsonschema).
+    It refuses everything jsonschema refuses (tests/metadata/test_report_json.py); when it
+    refuses, jsonschema (check_report_dict) has the last word and gives the messages."""
     import fastjsonschema
 
     try:
         _fast_check()(data)
+        return True
     except fastjsonschema.JsonSchemaException:
+        return False
+
+
+def report_json_bytes(data: dict, name: str) -> bytes:
+    """Serialize after validating: an invalid report.json is never written."""
+    if not fits_schema(data):
         errors = check_report_dict(data)
         if errors:
             raise ArchiverError(name, f"extraction does not fit report.schema.json: {errors[0]}",

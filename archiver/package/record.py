@@ -14,6 +14,10 @@ folder removed. The next record (or deposit, or validate --record) of the packag
 folder left by a dead run and completes the update when its intent record is there, or
 removes it when it is not (the package was never touched). A lock on the bag directory
 keeps two runs from updating one package at once.
+
+record_event makes each of those steps durable by itself (a sync per file, about seven per
+package); record_events does the same steps for many packages, durable per batch: all
+staged, one sync, all committed, one sync, all moved into place, one sync.
 """
 from __future__ import annotations
 
@@ -22,12 +26,14 @@ import json
 import os
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from archiver.bagit.bag import encode_manifest_path, tag_encoding
 from archiver.bagit.rules import decode_path
-from archiver.durable import fsync_directory, is_temporary, remove, replace, step, write_file
+from archiver.durable import (fsync_directory, is_temporary, remove, replace, step,
+                              sync_filesystem, write_file)
 from archiver.fixity import ALGORITHMS, hash_bytes, hash_file
 from archiver.metadata.premis import add_event
 from archiver.model import Agent, Event
@@ -239,18 +245,11 @@ def _updated_manifests(bag: Path, changed: Mapping[str, bytes],
 # -- the update itself --------------------------------------------------------------------------
 def _apply(bag: Path, files: Mapping[str, bytes]) -> None:
     """Stage every file, commit the intent, move them into place (in the order given: tag
-    manifests last)."""
-    folder = bag / UPDATE_DIR
-    step(f"mkdir {folder}")
-    folder.mkdir()
-    rels = list(files)
+    manifests last), each step made durable by itself."""
+    folder, rels = _stage(bag, files, durable=True)
     try:
-        for i, rel in enumerate(rels):
-            write_file(folder / str(i), files[rel], durable=True)
-        write_file(folder / f"{INTENT}.tmp", json.dumps({"files": rels}).encode("utf-8"),
-                   durable=True)
         fsync_directory(folder)
-        replace(folder / f"{INTENT}.tmp", folder / INTENT)  # the commit point
+        _commit(folder)
     except BaseException:  # an error or Ctrl-C before the commit: the package was not touched
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -258,7 +257,28 @@ def _apply(bag: Path, files: Mapping[str, bytes]) -> None:
     _complete(bag, folder, rels)
 
 
-def _complete(bag: Path, folder: Path, rels: list[str]) -> None:
+def _stage(bag: Path, files: Mapping[str, bytes], durable: bool) -> tuple[Path, list[str]]:
+    """Write every file and the intent record (not yet committed) into the update folder."""
+    folder = bag / UPDATE_DIR
+    step(f"mkdir {folder}")
+    folder.mkdir()
+    rels = list(files)
+    try:
+        for i, rel in enumerate(rels):
+            write_file(folder / str(i), files[rel], durable=durable)
+        write_file(folder / f"{INTENT}.tmp", json.dumps({"files": rels}).encode("utf-8"),
+                   durable=durable)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder, rels
+
+
+def _commit(folder: Path) -> None:
+    replace(folder / f"{INTENT}.tmp", folder / INTENT)  # the commit point
+
+
+def _complete(bag: Path, folder: Path, rels: list[str], durable: bool = True) -> None:
     targets = set()
     for i, rel in enumerate(rels):
         staged, target = folder / str(i), bag / rel
@@ -267,10 +287,92 @@ def _complete(bag: Path, folder: Path, rels: list[str]) -> None:
         if not target.parent.is_dir():
             step(f"mkdir {target.parent}")
             target.parent.mkdir(parents=True, exist_ok=True)
+            targets.add(target.parent.parent)  # the new folder's own name
         replace(staged, target)
         targets.add(target.parent)
-    for parent in targets:
-        fsync_directory(parent)
+    if durable:
+        for parent in targets:
+            fsync_directory(parent)
     remove(folder / INTENT)  # done: from here the update needs nothing more
     remove(folder)
-    fsync_directory(bag)
+    if durable:
+        fsync_directory(bag)
+
+
+# -- many packages at once, durable per batch ---------------------------------------------------
+@dataclass
+class Update:
+    """One package's event, for record_events."""
+    bag: Path
+    event: Event
+    agents: tuple[Agent, ...] = ()
+    extra_files: Mapping[str, bytes] | None = None
+    error: ArchiverError | OSError | None = None  # set when it could not be recorded
+
+
+def record_events(updates: Iterable[Update]) -> None:
+    """Record each update as record_event does, made durable per batch instead of per file:
+    every package's files and intent record staged, one sync, every intent committed (the
+    commit points), one sync, every update moved into place, one sync (one per file system).
+    A crash at any step leaves each package untouched (staged, not committed: the next record
+    removes it) or committed (the next record completes it), as record_event's would. An
+    update that cannot be made gets its `error` (nothing of it written); the others go on."""
+    updates = list(updates)
+    seen, first, later = set(), [], []
+    for u in updates:  # a package twice: its second update after the first (one lock each)
+        key = os.path.realpath(u.bag)
+        (later if key in seen else first).append(u)
+        seen.add(key)
+    with ExitStack() as locks:
+        staged = []
+        for u in sorted(first, key=lambda u: os.path.realpath(u.bag)):  # one order: no deadlock
+            bag = Path(u.bag)
+            try:
+                if not (bag / "metadata" / "premis.xml").is_file():
+                    raise ArchiverError(str(bag), "not an archiver package: metadata/premis.xml "
+                                        "is missing", "PACKAGE-NOT-ARCHIVER")
+                locks.enter_context(package_lock(bag))
+                recover(bag)
+                files = event_files(bag, u.event, u.agents, u.extra_files)
+                staged.append((u, *_stage(bag, files, durable=False)))
+            except (ArchiverError, OSError) as e:
+                u.error = e
+        if _synced(staged, "staged"):
+            committed = []
+            for u, folder, rels in staged:
+                try:
+                    _commit(folder)
+                    committed.append((u, folder, rels))
+                except OSError as e:
+                    u.error = e
+                    shutil.rmtree(folder, ignore_errors=True)
+            if _synced(committed, "committed"):
+                for u, folder, rels in committed:
+                    try:
+                        _complete(Path(u.bag), folder, rels, durable=False)
+                    except OSError as e:
+                        u.error = e  # committed: the next record completes it
+                _synced(committed, "moved into place")
+    if later:
+        record_events(later)
+
+
+def _synced(items: list[tuple[Update, Path, list[str]]], what: str) -> bool:
+    """One sync of every file system the packages are on; False (every update given its
+    error, left for the next record to complete or undo) when the system refuses."""
+    devices = {}
+    for u, _, _ in items:
+        try:
+            devices.setdefault(os.stat(u.bag).st_dev, Path(u.bag))
+        except OSError:
+            pass
+    try:
+        for bag in devices.values():
+            sync_filesystem(bag)
+        return True
+    except OSError as e:
+        for u, _, _ in items:
+            u.error = ArchiverError(str(u.bag), f"the update, {what}, could not be made durable "
+                                    f"({e.strerror or e}); the next record completes or undoes "
+                                    "it", "PACKAGE-UPDATE-INTERRUPTED")
+        return False

@@ -21,6 +21,7 @@ from ocfl_checks import assert_root_valid
 from archiver.deposit import deposit
 from archiver.deposit.receipt import read_receipts
 from archiver.durable import is_temporary
+from archiver.package.record import UPDATE_DIR
 from archiver.validate import validate_bag
 
 # Recording the event is archiver.package.record's own multi-step update; its recovery
@@ -114,3 +115,44 @@ def test_a_new_version_killed_at_every_step_is_completed_by_the_next_run(tmp_pat
         return bag, root
     (tmp_path / "template" / "packages").mkdir(parents=True)
     _each_step(tmp_path, prepare, "v2")
+
+
+def test_a_batch_killed_at_every_step_is_completed_by_the_next_run(tmp_path, bag_factory):
+    """Two packages in one batch (--jobs 1): their objects committed together, then their
+    records made durable together (record_events: staged, one sync, committed, one sync,
+    moved into place, one sync). Killed at every step of that, then run again."""
+    template = tmp_path / "template"
+    (template / "packages").mkdir(parents=True)
+    for name in ("rpt-batch-a", "rpt-batch-b"):
+        shutil.move(bag_factory(name), template / "packages" / name)
+
+    def cmd(base: Path) -> list[str]:
+        return archiver_command("deposit", "-q", "--jobs", "1", str(base / "packages"),
+                                "--to", f"ocfl:{base / 'repository'}")
+
+    count = tmp_path / "count"
+    shutil.copytree(template, count)
+    steps = [line.split(" ", 2)[2] for line in steps_of(cmd(count), cwd=count)]
+    # both records staged before either is committed: one batch
+    commits = [i for i, what in enumerate(steps)
+               if what.startswith("rename") and what.endswith("/intent.json")]
+    stages = [i for i, what in enumerate(steps) if what.startswith("mkdir") and UPDATE_DIR in what]
+    assert len(commits) == len(stages) == 2 and max(stages) < min(commits), steps
+    for n, what in enumerate(steps, 1):
+        work = tmp_path / f"at-{n}"
+        shutil.copytree(template, work)
+        run_killed_at(cmd(work), n, cwd=work)
+        results = deposit([work / "packages"], f"ocfl:{work / 'repository'}", config={}, jobs=1)
+        assert all(r.ok for r in results), (n, what, [(r.status, r.message) for r in results])
+        try:
+            objdirs = assert_root_valid(work / "repository", 2)
+            assert sorted(json.loads((d / "inventory.json").read_text())["head"] for d in objdirs) == ["v1", "v1"]
+            for bag in sorted((work / "packages").iterdir()):
+                report = validate_bag(str(bag), jobs=1)
+                assert report.valid, [p.to_dict() for p in report.problems]
+                assert [str(p.relative_to(bag)) for p in bag.rglob("*") if is_temporary(p.name)] == []
+                receipts = [r for r in read_receipts(bag) if r["outcome"] == "success"]
+                assert [r["version"] for r in receipts] == ["v1"] and _rep_events(bag) == 1
+        except AssertionError as e:
+            raise AssertionError(f"killed at step {n} ({what}): {e}") from None
+        shutil.rmtree(work)

@@ -64,3 +64,24 @@ def test_valid_report_json_is_written_as_is(valid):
     assert check_report_dict(valid) == []
     text = report_json_bytes(valid, "report.txt").decode("utf-8")
     assert text.endswith("}\n") and '"package_id": "rpt-0123456789abcdef0123"' in text
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_validate_refuses_what_jsonschema_refuses_with_its_message(valid, case, tmp_path):
+    """validate checks report.json with the compiled schema first: it must refuse whatever
+    the reference refuses, and the problem carries the reference's message."""
+    import json
+
+    from archiver.metadata.check import check_package_metadata
+    from archiver.metadata.report_json import fits_schema
+
+    data = copy.deepcopy(valid)
+    BROKEN[case](data)
+    assert not fits_schema(data)
+    (tmp_path / "metadata").mkdir()
+    (tmp_path / "metadata" / "report.json").write_text(json.dumps(data), encoding="utf-8")
+    found = [p for p in check_package_metadata(tmp_path) if p.code == "PACKAGE-REPORT-JSON-INVALID"]
+    assert found and check_report_dict(data)[0].split(": ", 1)[1] in found[0].message
+    (tmp_path / "metadata" / "report.json").write_text(json.dumps(valid), encoding="utf-8")
+    assert fits_schema(valid) and not [p for p in check_package_metadata(tmp_path)
+                                       if p.code == "PACKAGE-REPORT-JSON-INVALID"]

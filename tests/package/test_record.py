@@ -150,3 +150,90 @@ def test_a_deposit_completes_an_interrupted_record_and_deposits_no_temporary(pac
     assert validate_bag(package, jobs=1).valid
     stored = [p.name for p in root.rglob("*")]
     assert ".archiver-update" not in stored and not [n for n in stored if n.startswith(".premis")]
+
+
+RECORD_BATCH = """
+import sys, uuid
+from pathlib import Path
+from archiver.metadata.provenance import SOFTWARE
+from archiver.model import Event
+from archiver.package.record import Update, record_events
+
+updates = [Update(Path(bag), Event(identifier=str(uuid.uuid4()), type="val",
+                                   date_time="2024-02-01T00:00:00Z", outcome="success",
+                                   agents=((SOFTWARE.identifier, "executing program"),)),
+                  (SOFTWARE,), {"metadata/deposits/note.txt": b"recorded in a batch\\n"})
+           for bag in sys.argv[1:]]
+record_events(updates)
+assert not [u.error for u in updates if u.error], [u.error for u in updates]
+"""
+
+
+def test_a_batch_record_killed_at_every_step_recovers(built, tmp_path):
+    """record_events: every package staged, one sync, every intent committed, one sync,
+    every update moved into place, one sync. Killed at each step, then recorded again: each
+    package of the batch is valid for both validators, holds no temporaries, and has the
+    crashed batch's event or not, never half of it."""
+    import sys
+
+    bags = [tmp_path / f"pkg-{i}" / built.name for i in range(2)]
+    pristine = _files(built)
+
+    def prepare():
+        for bag in bags:
+            shutil.rmtree(bag, ignore_errors=True)
+            shutil.copytree(built, bag)
+
+    before = pristine["metadata/premis.xml"].count(b"<premis:event>")
+
+    def check(n: int) -> None:
+        for bag in bags:
+            now = validate_bag(bag, jobs=1)
+            if not now.valid:  # between states, and saying so
+                assert "PACKAGE-UPDATE-INTERRUPTED" in {p.code for p in now.errors}, (n, now.problems)
+        rerun = validate_bag(bags[0], jobs=1, record=True)  # one record of one package...
+        assert rerun.recorded, (n, rerun.problems)
+        from archiver.metadata.provenance import SOFTWARE
+        from archiver.model import Event
+        from archiver.package.record import Update, record_events
+        again = [Update(bag, Event(identifier=f"again-{n}-{i}", type="val",
+                                   date_time="2024-03-01T00:00:00Z", outcome="success",
+                                   agents=((SOFTWARE.identifier, "executing program"),)), (SOFTWARE,))
+                 for i, bag in enumerate(bags)]
+        record_events(again)  # ...and a batch of them all: both complete or undo the crashed one
+        assert not [u.error for u in again if u.error], (n, [u.error for u in again])
+        for i, bag in enumerate(bags):
+            assert validate_bag(bag, jobs=1).valid and _bagit_valid(bag), (n, bag)
+            assert not [p for p in bag.rglob(".*")], (n, bag)
+            premis = (bag / "metadata" / "premis.xml").read_bytes()
+            crashed = (bag / "metadata" / "deposits" / "note.txt").is_file()
+            expected = before + (2 if i == 0 else 1) + (1 if crashed else 0)
+            assert premis.count(b"<premis:event>") == expected, (n, bag)
+            payload = {k: v for k, v in _files(bag).items() if k.startswith("data/")}
+            assert payload == {k: v for k, v in pristine.items() if k.startswith("data/")}, n
+
+    cmd = [sys.executable, "-c", RECORD_BATCH, *map(str, bags)]
+    steps = crash_every_step(cmd, check, prepare=prepare)
+    assert steps >= 2 * 9
+
+
+def test_a_batch_record_syncs_per_batch_not_per_file(built, tmp_path):
+    """Three syncs of the file system for the batch, no fsync per file."""
+    import subprocess
+    import sys
+
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed")
+    bags = []
+    for i in range(8):
+        shutil.copytree(built, tmp_path / f"pkg-{i}" / built.name)
+        bags.append(str(tmp_path / f"pkg-{i}" / built.name))
+    log = tmp_path / "strace.log"
+    done = subprocess.run(["strace", "-f", "-e", "trace=fsync,fdatasync,sync,syncfs", "-o", str(log),
+                           sys.executable, "-c", RECORD_BATCH, *bags], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    calls = [line for line in log.read_text().splitlines() if "(" in line and "resumed" not in line]
+    assert len([c for c in calls if "fsync(" in c or "fdatasync(" in c]) == 0, calls
+    assert len([c for c in calls if "sync(" in c or "syncfs(" in c]) == 3, calls
+    for bag in bags:
+        assert validate_bag(bag, jobs=1).valid
