@@ -106,7 +106,11 @@ def _deposit_all(bags: list[Path], target: Target, dry_run: bool, jobs: int | No
         for batch in batches:
             yield from _deposit_batch(batch, target)
         return
-    # the executor seam's local pool: each batch is a task, put and committed by its worker
+    # the executor seam's local pool: each batch is a task, put and committed by its worker.
+    # What every worker's validation compiles once (report.json's schema, as code) is
+    # compiled here first, so that forked workers share it rather than each compiling it.
+    from archiver.metadata.report_json import fits_schema
+    fits_schema({})
     pool = LocalPool(jobs)
     try:
         for done in pool.map(_deposit_batch, batches, args=(target,), per_task=1):
