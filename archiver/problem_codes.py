@@ -129,6 +129,9 @@ CODES: dict[str, tuple[str, str, str]] = {
     "PACKAGE-UPDATE-INTERRUPTED": (E, "archiver", "an update of the package (a recorded event) "
                                    "died past its commit point, or cannot be completed: its "
                                    "files are not all in place until the next record completes it"),
+    "PACKAGE-DEPOSIT-PENDING": (W, "archiver", "a deposit died between sending the package and "
+                                "recording its receipt: the next deposit to that target "
+                                "finishes it, or finds the container it made"),
     "PACKAGE-TEMPORARY-LEFTOVER": (W, "archiver", "a temporary of a killed archiver run outside "
                                    "data/: not part of the bag, removed by the next record"),
     "PACKAGE-METADATA-MISSING": (E, "archiver", "an archiver package carries metadata/dc.xml, "

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from archiver import durable
 from archiver.deposit.base import DepositError
+from archiver.package.record import PENDING_DIR
 
-PENDING_DIR = ".archiver-pending"
 OPEN = "open"   # a receipt detail: its deposit's attempt is not settled (no container known)
 
 

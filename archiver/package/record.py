@@ -40,6 +40,8 @@ from archiver.model import Agent, Event
 from archiver.problems import ArchiverError
 
 UPDATE_DIR = ".archiver-update"  # at the top of the bag: staged files and the intent record
+# where a deposit keeps what it sent before the receipt is recorded (archiver.deposit.pending)
+PENDING_DIR = ".archiver-pending"
 INTENT = "intent.json"
 
 

@@ -178,7 +178,7 @@ def _recovered(bag_dir: str, report: BagReport) -> bool:
 def _temporaries(bag_dir: str, found: list[str]) -> list:
     """archiver's temporaries left in the tag area: not part of the bag (never listed, never
     deposited); an update that died past its commit point leaves the package between states."""
-    from archiver.package.record import UPDATE_DIR, update_state
+    from archiver.package.record import PENDING_DIR, UPDATE_DIR, update_state
 
     problems = []
     for rel in found:
@@ -189,6 +189,11 @@ def _temporaries(bag_dir: str, found: list[str]) -> list:
                 "another process is updating this package right now" if state == "running" else
                 "an update of the package died while moving its files into place; the next "
                 "record (archiver validate --record, or a deposit) completes it"))
+        elif rel == PENDING_DIR:
+            problems.append(problem(
+                "PACKAGE-DEPOSIT-PENDING", rel,
+                "a deposit sent this package but died before recording the receipt; the next "
+                "deposit to that target finishes or finds it (not part of the bag)"))
         else:
             problems.append(problem("PACKAGE-TEMPORARY-LEFTOVER", rel,
                                     "a temporary file of a killed archiver run; not part of the "

@@ -125,6 +125,7 @@ def test_killed_at_every_step_leaves_no_duplicate_and_no_orphan(tmp_path, bag_fa
             report = validate_bag(str(bag), jobs=1)
             assert report.valid, (n, what, [p.to_dict() for p in report.problems])
             assert PENDING_DIR not in (bag / "tagmanifest-sha256.txt").read_text()
+            assert ("PACKAGE-DEPOSIT-PENDING", PENDING_DIR) in {(p.code, p.path) for p in report.problems}
         [rerun] = deposit([bag], f"sword:{server.url}", config=_config(secrets))
         assert rerun.ok, (n, what, rerun.status, rerun.message)
         try:
@@ -159,6 +160,8 @@ def test_killed_while_the_post_waits_for_its_answer(tmp_path, bag_factory, sword
     (tmp_path / "archiver.toml").write_text(_toml(server, secrets))
     _killed_once_made(_deposit_cmd(bag, server), server, tmp_path)
     assert (bag / PENDING_DIR).is_dir() and read_receipts(bag) == []
+    assert [(p.code, p.severity) for p in validate_bag(str(bag), jobs=1).problems] == [
+        ("PACKAGE-DEPOSIT-PENDING", "warning")]
     [(cid, container)] = server.state()["containers"].items()
     assert container["in_progress"] is True
     [rerun] = deposit([bag], f"sword:{server.url}", config=_config(secrets))
