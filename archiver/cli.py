@@ -254,7 +254,6 @@ def validate(bags, fast, completeness_only, profile_file, as_json, jobs, record,
     import json
     import sys
 
-    from archiver.validate.profile import ProfileError, load_profile
     from archiver.validate import validate_each
 
     if fast and completeness_only:
@@ -262,6 +261,7 @@ def validate(bags, fast, completeness_only, profile_file, as_json, jobs, record,
     mode = "fast" if fast else "completeness" if completeness_only else "full"
     profile = None
     if profile_file:
+        from archiver.validate.profile import ProfileError, load_profile  # jsonschema: only when asked
         try:
             profile = load_profile(profile_file)
         except ProfileError as e:

@@ -8,13 +8,14 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from archiver.durable import end_with_parent
 
 BLOCK = 128 << 10  # 128 KiB reads: the buffer stays in L2 cache while every algorithm hashes it
 SMALL = 4 << 20  # files under this go to the batched process pool
 BATCH = 256
+STREAM_START = 2 * BATCH  # small files fed one by one: the pool starts once this many have come
+STREAM_BATCH = 128  # and gets them in batches of this many while the feeding goes on
 
 # The algorithms BagIt 1.0 names (RFC 8493 section 2.4), mapped to hashlib constructors.
 ALGORITHMS = {
@@ -45,27 +46,30 @@ def hash_file(path: str | os.PathLike, algorithms: Sequence[str] = DEFAULT_ALGOR
     """Return (size in bytes, {algorithm: hex digest}) reading the file once."""
     hashers = [ALGORITHMS[a]() for a in algorithms]
     buf = buffer if buffer is not None else bytearray(BLOCK)
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    fd = os.open(path, _OPEN_FLAGS)
     try:
-        size = _hash_fd(fd, hashers, buf)
+        size = _hash_fd(fd, hashers, buf, memoryview(buf))
     finally:
         os.close(fd)
     return size, {a: h.hexdigest() for a, h in zip(algorithms, hashers)}
 
 
-def _hash_fd(fd: int, hashers: list, buf: bytearray) -> int:
-    view = memoryview(buf)
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_READV = hasattr(os, "readv")
+
+
+def _hash_fd(fd: int, hashers: list, buf: bytearray, view: memoryview) -> int:
     size = 0
-    # os.readv fills the reused buffer without a file object per file (small files are many)
+    whole = len(buf)
+    # os.readv fills the reused buffer without a file object per file (small files are many);
+    # reading on to the empty read at the end, not stopping at the size the walk saw: a file
+    # that grew since is hashed whole
     while n := (os.readv(fd, (buf,)) if _READV else _read_into(fd, view)):
-        chunk = view if n == len(buf) else view[:n]
+        chunk = view if n == whole else view[:n]
         for h in hashers:
             h.update(chunk)
         size += n
     return size
-
-
-_READV = hasattr(os, "readv")
 
 
 def _read_into(fd: int, view: memoryview) -> int:
@@ -75,14 +79,25 @@ def _read_into(fd: int, view: memoryview) -> int:
 
 
 def _hash_batch(paths: list[str], algorithms: Sequence[str]) -> list[tuple[str, int, dict[str, str] | str]]:
+    """Hash each path; a worker's task. Per file: open, the reads, close, nothing else (the
+    walk has the size, so no stat): with files of a few KiB, every call counts."""
+    makers = [ALGORITHMS[a] for a in algorithms]
     buf = bytearray(BLOCK)
+    view = memoryview(buf)
     out = []
+    append = out.append
     for p in paths:
+        hashers = [make() for make in makers]
         try:
-            size, digests = hash_file(p, algorithms, buf)
-            out.append((p, size, digests))
+            fd = os.open(p, _OPEN_FLAGS)
+            try:
+                size = _hash_fd(fd, hashers, buf, view)
+            finally:
+                os.close(fd)
         except OSError as e:
-            out.append((p, -1, e.strerror or str(e)))
+            append((p, -1, e.strerror or str(e)))
+            continue
+        append((p, size, {a: h.hexdigest() for a, h in zip(algorithms, hashers)}))
     return out
 
 
@@ -91,42 +106,84 @@ def _hash_one(path: str, algorithms: Sequence[str]) -> tuple[str, int, dict[str,
 
 
 class HashJob:
-    """Hashing already under way: started when made, iterate for the results.
+    """Hashing under way: fed file by file (`add`), or given every path at once; iterate for
+    the results once `finish` has been called (hash_many does both).
 
     Iterating yields (path, size, digests) in no particular order; a file that cannot be
-    read yields (path, -1, error message). Small files go to a process pool in batches
-    (forked first, before any hashing thread exists), large ones to threads. close() cancels
-    what has not started; iterating to the end closes too.
+    read yields (path, -1, error message). Small files go to a process pool in batches, sent
+    as soon as a batch is full (so hashing starts while the caller still walks the tree);
+    the pool is forked when the first STREAM_START small files have come, before any hashing
+    thread exists; fewer are hashed here while iterating. Large ones go to threads once the
+    input is finished. close() cancels what has not started; iterating to the end closes too.
     """
 
-    def __init__(self, paths: Iterable[str], algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
-                 jobs: int | None = None, sizes: dict[str, int] | None = None):
-        self.algorithms = algorithms = tuple(algorithms)
-        jobs = max(1, jobs or os.cpu_count() or 1)
-        small, large = _split(paths, sizes)
+    def __init__(self, algorithms: Sequence[str] = DEFAULT_ALGORITHMS, jobs: int | None = None):
+        self.algorithms = tuple(algorithms)
+        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self._pending: list[str] = []  # small files not yet sent
+        self._large: list[str] = []
         self._inline: list[str] = []
         self._batches: list = []
-        self._large: list = []
+        self._large_done: list = []
+        self._procs = None
         self._pools: list = []
-        if jobs == 1 or (len(small) < 2 * BATCH and not large):
-            self._inline = small  # hashed here while iterating: a pool would cost more than it saves
-        elif small:
-            from concurrent.futures import ProcessPoolExecutor  # multiprocessing: only when needed
+        self._finished = False
 
-            batch = max(16, min(BATCH, len(small) // (jobs * 4) or 1))
-            procs = ProcessPoolExecutor(jobs, initializer=end_with_parent, initargs=(os.getpid(),))
-            self._pools.append(procs)
-            self._batches = [procs.submit(_hash_batch, small[i:i + batch], algorithms)
-                             for i in range(0, len(small), batch)]
-        if large:
-            threads = ThreadPoolExecutor(jobs)
+    def add(self, path: str, size: int) -> None:
+        if size >= SMALL:
+            self._large.append(path)
+            return
+        pending = self._pending
+        pending.append(path)
+        if self._procs is not None:
+            if len(pending) >= STREAM_BATCH:
+                self._send(pending)
+                self._pending = []
+        elif self.jobs > 1 and len(pending) >= STREAM_START:
+            self._start_pool()
+            self._send_all(STREAM_BATCH)
+
+    def finish(self) -> "HashJob":
+        """No more files: send what is left, start the large files' threads."""
+        if self._finished:
+            return self
+        self._finished = True
+        small = self._pending
+        if self._procs is not None:
+            # the last batches small, so that no worker is left hashing alone at the end
+            self._send_all(max(16, min(STREAM_BATCH, len(small) // self.jobs or 1)))
+        elif self.jobs == 1 or (len(small) < 2 * BATCH and not self._large):
+            self._inline, self._pending = small, []  # hashed here while iterating: a pool would cost more
+        elif small:
+            self._start_pool()
+            self._send_all(max(16, min(BATCH, len(small) // (self.jobs * 4) or 1)))
+        if self._large:
+            from concurrent.futures import ThreadPoolExecutor
+
+            threads = ThreadPoolExecutor(self.jobs)
             self._pools.append(threads)
-            self._large = [threads.submit(_hash_one, p, algorithms) for p in large]
+            self._large_done = [threads.submit(_hash_one, p, self.algorithms) for p in self._large]
+        return self
+
+    def _start_pool(self) -> None:
+        from concurrent.futures import ProcessPoolExecutor  # multiprocessing: only when needed
+
+        self._procs = ProcessPoolExecutor(self.jobs, initializer=end_with_parent, initargs=(os.getpid(),))
+        self._pools.append(self._procs)
+
+    def _send_all(self, batch: int) -> None:
+        small, self._pending = self._pending, []
+        for i in range(0, len(small), batch):
+            self._send(small[i:i + batch])
+
+    def _send(self, paths: list[str]) -> None:
+        self._batches.append(self._procs.submit(_hash_batch, paths, self.algorithms))
 
     def __iter__(self) -> Iterator[tuple[str, int, dict[str, str] | str]]:
+        self.finish()
         try:
             yield from _hash_batch(self._inline, self.algorithms)
-            for fut in self._large:
+            for fut in self._large_done:
                 yield fut.result()
             for fut in self._batches:
                 yield from fut.result()
@@ -139,13 +196,6 @@ class HashJob:
         self._pools = []
 
 
-def _split(paths: Iterable[str], sizes: dict[str, int] | None) -> tuple[list[str], list[str]]:
-    small, large = [], []
-    for p in paths:
-        (large if _size(p, sizes) >= SMALL else small).append(p)
-    return small, large
-
-
 def _size(path: str, sizes: dict[str, int] | None) -> int:
     size = sizes.get(path) if sizes else None
     if size is None:
@@ -154,6 +204,16 @@ def _size(path: str, sizes: dict[str, int] | None) -> int:
         except OSError:
             size = 0
     return size
+
+
+def hash_stream(algorithms: Sequence[str] = DEFAULT_ALGORITHMS, jobs: int | None = None,
+                executor=None) -> HashJob | RemoteHashJob:
+    """A job to feed path by path (`add(path, size)`), then `finish()`; iterate it for
+    (path, size, digests). Hashing starts while it is being fed (here; a cluster's job starts
+    at finish)."""
+    if executor is not None:
+        return RemoteHashJob(algorithms, executor)
+    return HashJob(algorithms, jobs)
 
 
 def hash_many(paths: Iterable[str], algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
@@ -165,30 +225,40 @@ def hash_many(paths: Iterable[str], algorithms: Sequence[str] = DEFAULT_ALGORITH
     second stat. An executor (a cluster, see archiver.executor) hashes instead of this
     machine's threads and processes.
     """
-    if executor is not None:
-        return RemoteHashJob(paths, algorithms, executor, sizes)
-    return HashJob(paths, algorithms, jobs, sizes)
+    job = hash_stream(algorithms, jobs, executor)
+    for p in paths:
+        job.add(p, _size(p, sizes))
+    return job.finish()
 
 
 class RemoteHashJob:
-    """Hashing under way on an executor's workers, in tasks of many small files or one large
-    one; iterate for (path, size, digests) as HashJob yields them, in the order given.
+    """Hashing on an executor's workers, in tasks of many small files or one large one,
+    started when the input is finished; iterate for (path, size, digests) as HashJob yields
+    them, in the order given.
 
     Workers are sent absolute paths (their working directory is not this one); a file a worker
     cannot read while this machine can is the executor's error, not an unreadable file.
     """
 
-    def __init__(self, paths: Iterable[str], algorithms: Sequence[str], executor,
-                 sizes: dict[str, int] | None = None):
+    def __init__(self, algorithms: Sequence[str], executor):
         self.algorithms = tuple(algorithms)
-        given = list(paths)
-        self._given = {os.path.abspath(p): p for p in given}
-        absolute = list(self._given)
-        weights = [_size(self._given[p], sizes) for p in absolute]
-        self._results = executor.map(_hash_one, absolute, args=(self.algorithms,), weights=weights,
-                                     per_task=1000, unseen=_unread)
+        self._executor = executor
+        self._given: dict[str, str] = {}
+        self._weights: list[int] = []
+        self._results = None
+
+    def add(self, path: str, size: int) -> None:
+        self._given[os.path.abspath(path)] = path
+        self._weights.append(size)
+
+    def finish(self) -> "RemoteHashJob":
+        if self._results is None:
+            self._results = self._executor.map(_hash_one, list(self._given), args=(self.algorithms,),
+                                               weights=self._weights, per_task=1000, unseen=_unread)
+        return self
 
     def __iter__(self) -> Iterator[tuple[str, int, dict[str, str] | str]]:
+        self.finish()
         try:
             for path, size, digests in self._results:
                 yield self._given[path], size, digests
@@ -196,7 +266,8 @@ class RemoteHashJob:
             self.close()
 
     def close(self) -> None:
-        self._results.close()
+        if self._results is not None:
+            self._results.close()
 
 
 def _unread(path: str, result: tuple[str, int, dict[str, str] | str]) -> str | None:

@@ -10,7 +10,7 @@ import codecs
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -146,24 +146,52 @@ def _split_lines(text: str) -> list[str]:
 
 
 # -- tag files (bag-info.txt and others) --------------------------------------------------------
+def _open_text(fspath: str | bytes, encoding: str):
+    # newline=None is universal newlines: exactly LF, CR and CRLF, each read as LF.
+    if isinstance(fspath, (bytes, bytearray)):
+        return io.TextIOWrapper(io.BytesIO(fspath), encoding=encoding, errors="strict", newline=None)
+    return open(fspath, encoding=encoding, errors="strict", newline=None)
+
+
 def read_lines(fspath: str | bytes, encoding: str) -> Iterator[str]:
     """Stream a tag file's lines without terminators; LF, CR and CRLF all end a line.
 
     `fspath` is a path, or the file's bytes (a member of an archive read in passing).
     Raises UnicodeDecodeError / OSError to the caller, which turns them into problems.
     """
-    # newline=None is universal newlines: exactly LF, CR and CRLF.
-    if isinstance(fspath, (bytes, bytearray)):
-        opened = io.TextIOWrapper(io.BytesIO(fspath), encoding=encoding, errors="strict", newline=None)
-    else:
-        opened = open(fspath, encoding=encoding, errors="strict", newline=None)
-    with opened as f:
+    with _open_text(fspath, encoding) as f:
         first = True
         for line in f:
             if first:
                 line = line.lstrip("\ufeff")
                 first = False
             yield line[:-1] if line.endswith("\n") else line
+
+
+BLOCK_CHARS = 1 << 20  # a manifest is read a megabyte of text at a time
+
+
+def read_line_blocks(fspath: str | bytes, encoding: str) -> Iterator[list[str]]:
+    """The lines of read_lines, a list at a time (about BLOCK_CHARS of text each): for files
+    of many lines (a manifest of a million files), where a list is cheaper than a line."""
+    with _open_text(fspath, encoding) as f:
+        pending: list[str] = []
+        first = True
+        while chunk := f.read(BLOCK_CHARS):
+            if first:
+                chunk = chunk.lstrip("\ufeff")
+                first = not chunk
+            cut = chunk.rfind("\n") + 1
+            if not cut:  # a line longer than a block: gathered, not copied block after block
+                pending.append(chunk)
+                continue
+            pending.append(chunk[:cut - 1])
+            lines = "".join(pending).split("\n")
+            pending = [chunk[cut:]]
+            yield lines
+        tail = "".join(pending)
+        if tail:
+            yield [tail]
 
 
 def parse_tag_file(fspath: str, path: str, encoding: str, version: str | None = None
@@ -302,80 +330,131 @@ def manifest_algorithm(name: str, prefix: str) -> str:
     return name[len(prefix):-len(".txt")]
 
 
-def parse_manifest(fspath: str, name: str, algorithm: str, encoding: str,
+def parse_manifest(fspath: str | bytes, name: str, algorithm: str, encoding: str,
                    digest_length: int | None) -> tuple[ManifestEntries, list[Problem]]:
     """Read a payload or tag manifest once (RFC 8493 §2.1.3, §2.2.1).
 
     Per line: split at the first space or tab, check the digest, decode the path. Duplicate
     entries are reported (equal digests: warning; different: error) and the first one is kept.
     """
+    try:
+        return _parse_manifest(read_line_blocks(fspath, encoding), name, algorithm, encoding,
+                               digest_length, whole_blocks=True)
+    except UnicodeError:  # read again line by line: the lines before the bad one count, and it is named
+        return _parse_manifest(([line] for line in read_lines(fspath, encoding)), name, algorithm,
+                               encoding, digest_length, whole_blocks=False)
+
+
+def _parse_manifest(blocks: Iterable[list[str]], name: str, algorithm: str, encoding: str,
+                    digest_length: int | None, *, whole_blocks: bool
+                    ) -> tuple[ManifestEntries, list[Problem]]:
     result = ManifestEntries(algorithm=algorithm, name=name)
     problems: list[Problem] = []
     entries = result.entries
     number = 0
     try:
-        for number, line in enumerate(read_lines(fspath, encoding), 1):
-            sep = line.find(" ")
-            tab = line.find("\t")
-            if tab != -1 and (sep == -1 or tab < sep):
-                sep = tab
-            if sep <= 0:
-                if line.strip():
-                    problems.append(problem("BAGIT-MANIFEST-LINE-MALFORMED", name,
-                                            f"line {number} is not 'checksum filepath': {line[:80]!r}"))
+        for lines in blocks:
+            if whole_blocks and _plain_lines(lines, digest_length, entries):
+                number += len(lines)
                 continue
-            digest = line[:sep]
-            raw = line[sep:].lstrip(" \t")
-            if not raw:
-                problems.append(problem("BAGIT-MANIFEST-LINE-MALFORMED", name,
-                                        f"line {number} has a checksum but no file path"))
-                continue
-            if raw[0] == "*":
-                problems.append(problem("BAGIT-MANIFEST-BINARY-MARKER", name,
-                                        f"line {number}: '*{raw[1:60]}' read as '{raw[1:60]}' "
-                                        "(md5sum binary marker)"))
-                raw = raw[1:]
-            path, stray = decode_path(raw)
-            if stray:
-                problems.append(problem("BAGIT-MANIFEST-PERCENT-ENCODING", name,
-                                        f"line {number}: '%' in {raw!r} is not followed by 25, 0D or 0A; "
-                                        "read literally"))
-            reason = unsafe_reason(path)
-            if reason:
-                problems.append(problem("BAGIT-PATH-UNSAFE", path,
-                                        f"{name} line {number} lists {path!r}: {reason}; never opened"))
-                continue
-            if "\\" in path:
-                problems.append(problem("BAGIT-PATH-BACKSLASH", path,
-                                        f"{name} line {number}: backslash in path, read as part of a name"))
-            if path.startswith("./") or "//" in path or "/./" in path or path.endswith("/"):
-                normalized = normalize_relative(path)
-                problems.append(problem("BAGIT-PATH-NOT-NORMALIZED", path,
-                                        f"{name} line {number}: read as {normalized!r}"))
-                path = normalized
-            if (digest_length and len(digest) != digest_length) or not _HEX.issuperset(digest):
-                problems.append(problem("BAGIT-MANIFEST-BAD-DIGEST", path,
-                                        f"{name} line {number}: {digest[:80]!r} is not a "
-                                        f"{algorithm} checksum"))
-                digest = ""
-            digest = digest.lower()
-            previous = entries.get(path)
-            if previous is None:
-                entries[path] = digest
-            elif previous == digest:
-                problems.append(problem("BAGIT-MANIFEST-DUPLICATE-ENTRY", path,
-                                        f"{name} lists {path} twice (line {number} repeats it)"))
-            else:
-                problems.append(problem("BAGIT-MANIFEST-CONFLICTING-ENTRY", path,
-                                        f"{name} lists {path} twice with different checksums "
-                                        f"({short_digest(previous)}, then {short_digest(digest)} on line {number})"))
+            for line in lines:
+                number += 1
+                _manifest_line(line, number, name, algorithm, digest_length, entries, problems)
     except UnicodeError as e:
+        if whole_blocks:
+            raise
         problems.append(problem("BAGIT-MANIFEST-UNREADABLE", name,
                                 f"not valid {encoding} at line {number + 1}: {getattr(e, 'reason', e)}; "
                                 "later lines were not read"))
     except OSError as e:
         problems.append(problem("BAGIT-MANIFEST-UNREADABLE", name, f"cannot read: {e.strerror or e}"))
     return result, problems
+
+
+def _plain_lines(lines: list[str], digest_length: int | None, entries: dict[str, str]) -> bool:
+    """Enter the lines into entries when every one is plain: 'digest  path' with a lowercase
+    hex digest of the right length and a path that needs no decoding, no normalizing and no
+    warning, listed once. Then _manifest_line would find nothing to say about any of them;
+    otherwise nothing is entered and it reads them one by one."""
+    new: dict[str, str] = {}
+    digests: list[str] = []
+    for line in lines:
+        digest, _, path = line.partition(" ")
+        path = path.lstrip(" ")
+        if (not path or path[0] in "./~*" or path[-1] == "/" or path[1:2] == ":"
+                or (len(digest) != digest_length if digest_length else not digest)):
+            return False
+        new[path] = digest
+        digests.append(digest)
+    text = "".join(digests)
+    paths = "".join(new)
+    try:
+        whole = len(bytes.fromhex(text)) * 2 == len(text)  # every character hex (none skipped)
+    except ValueError:
+        return False
+    if (not whole or text.lower() != text or len(new) != len(lines) or not entries.keys().isdisjoint(new)
+            or any(c in paths for c in "\t%\\\x00") or "/." in paths or "//" in paths):
+        return False
+    entries.update(new)
+    return True
+
+
+def _manifest_line(line: str, number: int, name: str, algorithm: str, digest_length: int | None,
+                   entries: dict[str, str], problems: list[Problem]) -> None:
+    sep = line.find(" ")
+    tab = line.find("\t")
+    if tab != -1 and (sep == -1 or tab < sep):
+        sep = tab
+    if sep <= 0:
+        if line.strip():
+            problems.append(problem("BAGIT-MANIFEST-LINE-MALFORMED", name,
+                                    f"line {number} is not 'checksum filepath': {line[:80]!r}"))
+        return
+    digest = line[:sep]
+    raw = line[sep:].lstrip(" \t")
+    if not raw:
+        problems.append(problem("BAGIT-MANIFEST-LINE-MALFORMED", name,
+                                f"line {number} has a checksum but no file path"))
+        return
+    if raw[0] == "*":
+        problems.append(problem("BAGIT-MANIFEST-BINARY-MARKER", name,
+                                f"line {number}: '*{raw[1:60]}' read as '{raw[1:60]}' "
+                                "(md5sum binary marker)"))
+        raw = raw[1:]
+    path, stray = decode_path(raw)
+    if stray:
+        problems.append(problem("BAGIT-MANIFEST-PERCENT-ENCODING", name,
+                                f"line {number}: '%' in {raw!r} is not followed by 25, 0D or 0A; "
+                                "read literally"))
+    reason = unsafe_reason(path)
+    if reason:
+        problems.append(problem("BAGIT-PATH-UNSAFE", path,
+                                f"{name} line {number} lists {path!r}: {reason}; never opened"))
+        return
+    if "\\" in path:
+        problems.append(problem("BAGIT-PATH-BACKSLASH", path,
+                                f"{name} line {number}: backslash in path, read as part of a name"))
+    if path.startswith("./") or "//" in path or "/./" in path or path.endswith("/"):
+        normalized = normalize_relative(path)
+        problems.append(problem("BAGIT-PATH-NOT-NORMALIZED", path,
+                                f"{name} line {number}: read as {normalized!r}"))
+        path = normalized
+    if (digest_length and len(digest) != digest_length) or not _HEX.issuperset(digest):
+        problems.append(problem("BAGIT-MANIFEST-BAD-DIGEST", path,
+                                f"{name} line {number}: {digest[:80]!r} is not a "
+                                f"{algorithm} checksum"))
+        digest = ""
+    digest = digest.lower()
+    previous = entries.get(path)
+    if previous is None:
+        entries[path] = digest
+    elif previous == digest:
+        problems.append(problem("BAGIT-MANIFEST-DUPLICATE-ENTRY", path,
+                                f"{name} lists {path} twice (line {number} repeats it)"))
+    else:
+        problems.append(problem("BAGIT-MANIFEST-CONFLICTING-ENTRY", path,
+                                f"{name} lists {path} twice with different checksums "
+                                f"({short_digest(previous)}, then {short_digest(digest)} on line {number})"))
 
 
 def short_digest(digest: str) -> str:

@@ -5,28 +5,37 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from archiver.bagit.rules import ManifestEntries, manifest_algorithm, short_digest
-from archiver.fixity import ALGORITHMS, hash_many
+from archiver.fixity import ALGORITHMS, hash_stream
 from archiver.problem_codes import problem
 from archiver.problems import Problem
+from archiver.validate.walk import Tree
 
 
 class Checksums:
     """The fixity part of a BagRun."""
 
-    def start_hashing(self) -> None:
-        """Hash every payload file the walk found while the manifests are still being read.
+    def payload_found(self, tree: Tree, rel: str) -> None:
+        """The walk's callback in full mode: hash each payload file as the walk finds it,
+        while the walk goes on and the manifests are still to be read.
 
-        The algorithms come from the manifests' names; fixity() later keeps only the files the
-        manifests list (and hashes afresh should the parsed manifests disagree).
+        The algorithms come from the manifests' names (the top directory is listed before any
+        payload file is met); fixity() later keeps only the files the manifests list (and
+        hashes afresh should the parsed manifests disagree).
         """
-        algs = sorted({manifest_algorithm(n, "manifest-").lower() for n in self.tree.tags
-                       if n.startswith("manifest-") and n.endswith(".txt") and "/" not in n}
-                      & ALGORITHMS.keys())
-        paths = {self.tree.disk[rel]: rel for rel in self.tree.payload if rel in self.tree.disk}
-        if algs and paths:
-            sizes = {disk: self.tree.payload[rel] for disk, rel in paths.items()}
-            self.early = (algs, paths, hash_many(list(paths), algs, jobs=self.jobs, sizes=sizes,
-                                                 executor=self.executor))
+        if self.early is None:
+            algs = sorted({manifest_algorithm(n, "manifest-").lower() for n in tree.tags
+                           if n.startswith("manifest-") and n.endswith(".txt") and "/" not in n}
+                          & ALGORITHMS.keys())
+            self.early = (algs, {}, hash_stream(algs, jobs=self.jobs, executor=self.executor)) if algs else ()
+        if self.early:
+            disk = tree.disk[rel]
+            self.early[1][disk] = rel
+            self.early[2].add(disk, tree.payload[rel])
+
+    def walked(self) -> None:
+        """The walk is over: the last files go to the hashers."""
+        if self.early:
+            self.early[2].finish()
 
     def stop_hashing(self) -> None:
         if self.early:
@@ -69,8 +78,10 @@ class Checksums:
         return self._hash(targets, algs, self.jobs, self.executor)
 
     def _hash(self, targets: dict[str, str], algs: list[str], jobs: int | None, executor=None) -> Iterable:
-        sizes = {disk: self.tree.payload.get(rel, self.tree.tags.get(rel, 0)) for disk, rel in targets.items()}
-        return hash_many(list(targets), algs, jobs=jobs, sizes=sizes, executor=executor)
+        job = hash_stream(algs, jobs=jobs, executor=executor)
+        for disk, rel in targets.items():
+            job.add(disk, self.tree.payload.get(rel, self.tree.tags.get(rel, 0)))
+        return job.finish()
 
     def _verify(self, targets: dict[str, str], algs: list[str], manifests: list[ManifestEntries],
                 total: int, results: Iterable) -> None:

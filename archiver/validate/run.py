@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from archiver.bagit.rules import Declaration, FetchEntry, ManifestEntries
-from archiver.fixity import HashJob
+from archiver.fixity import HashJob, RemoteHashJob
 from archiver.problem_codes import problem
 from archiver.problems import WARNING, Problem
 from archiver.validate.checksums import Checksums
@@ -37,7 +37,8 @@ class BagRun(TagFiles, Manifests, Checksums, PackageRules):
         self.absent_fetch: set[str] = set()
         self.alias: dict[str, str] = {}  # manifest path -> differently normalized name on disk
         self._tag_cache: dict[str, list[tuple[str, str]] | None] = {}
-        self.early: tuple[list[str], dict[str, str], HashJob] | None = None  # see start_hashing
+        # hashing started by the walk: (algorithms, path opened -> bag path, job); () for none
+        self.early: tuple[list[str], dict[str, str], HashJob | RemoteHashJob] | tuple | None = None
 
 
 def validate_archive(path: str, report: BagReport, profile, jobs, progress, record) -> None:
@@ -68,22 +69,22 @@ def validate_dir(bag_dir: str, report: BagReport, profile, jobs, progress, recor
     if record and not _recovered(bag_dir, report):
         return
     run = BagRun(bag_dir, report, jobs, progress, executor)
-    run.tree = scan(bag_dir)
-    has_declaration = run.declaration()
-    if not has_declaration:
-        if not any(n.startswith("manifest-") for n in run.tree.tags):
-            empty = not (run.tree.tags or run.tree.payload or run.tree.dirs)
-            report.readable = False  # no bag found: a usage error (exit 2), not an invalid bag
-            report.problems.append(problem("VALIDATE-NOT-A-BAG", "",
-                                           "an empty folder: no bag found" if empty else
-                                           "no bagit.txt and no manifest: this directory is not a bag"))
-            return
-        what = "a directory, not a file" if "bagit.txt" in run.tree.dirs else "missing"
-        report.problems.append(problem("BAGIT-DECLARATION-MISSING", "bagit.txt",
-                                       f"bagit.txt is {what}; tag files are read as UTF-8"))
-    if report.mode == "full":
-        run.start_hashing()
     try:
+        # full mode: payload files are hashed as the walk finds them
+        scan(bag_dir, run.tree, run.payload_found if report.mode == "full" else None)
+        run.walked()
+        has_declaration = run.declaration()
+        if not has_declaration:
+            if not any(n.startswith("manifest-") for n in run.tree.tags):
+                empty = not (run.tree.tags or run.tree.payload or run.tree.dirs)
+                report.readable = False  # no bag found: a usage error (exit 2), not an invalid bag
+                report.problems.append(problem("VALIDATE-NOT-A-BAG", "",
+                                               "an empty folder: no bag found" if empty else
+                                               "no bagit.txt and no manifest: this directory is not a bag"))
+                return
+            what = "a directory, not a file" if "bagit.txt" in run.tree.dirs else "missing"
+            report.problems.append(problem("BAGIT-DECLARATION-MISSING", "bagit.txt",
+                                           f"bagit.txt is {what}; tag files are read as UTF-8"))
         _check_dir(run, report, profile, record, serialization, archive_name, archive_top)
     finally:
         run.stop_hashing()
@@ -178,6 +179,8 @@ def _recovered(bag_dir: str, report: BagReport) -> bool:
 def _temporaries(bag_dir: str, found: list[str]) -> list:
     """archiver's temporaries left in the tag area: not part of the bag (never listed, never
     deposited); an update that died past its commit point leaves the package between states."""
+    if not found:
+        return []  # the usual case: record (and lxml, which it brings) is not imported
     from archiver.package.record import PENDING_DIR, UPDATE_DIR, update_state
 
     problems = []

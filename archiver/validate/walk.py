@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from archiver.durable import is_temporary
@@ -23,9 +24,13 @@ class Tree:
     temporaries: list[str] = field(default_factory=list)  # archiver's own, outside data/: not the bag
 
 
-def scan(bag_dir: str) -> Tree:
-    """Walk the bag once with os.scandir; stat each entry once; follow no directory links."""
-    tree = Tree()
+def scan(bag_dir: str, tree: Tree | None = None, found: Callable[[Tree, str], None] | None = None) -> Tree:
+    """Walk the bag once with os.scandir; stat each entry once; follow no directory links.
+
+    `found(tree, rel)` is called for each payload file that may be opened, as the walk meets
+    it (so hashing can start while the walk goes on); the top directory, with the manifests'
+    names, has been listed by then."""
+    tree = tree if tree is not None else Tree()
     root_real = os.path.realpath(bag_dir)
     stack = [("", bag_dir)]
     while stack:
@@ -43,7 +48,8 @@ def scan(bag_dir: str) -> Tree:
                 count += 1
                 rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
                 try:
-                    _classify(tree, entry, rel, root_real, stack)
+                    if _classify(tree, entry, rel, root_real, stack) and found is not None:
+                        found(tree, rel)
                 except OSError as e:
                     tree.blocked.add(rel)
                     tree.problems.append(problem("BAGIT-FILE-UNREADABLE", rel, f"cannot stat: {e.strerror or e}"))
@@ -53,49 +59,50 @@ def scan(bag_dir: str) -> Tree:
     return tree
 
 
-def _classify(tree: Tree, entry: os.DirEntry, rel: str, root_real: str, stack: list) -> None:
+def _classify(tree: Tree, entry: os.DirEntry, rel: str, root_real: str, stack: list) -> bool:
+    """Record one entry; True for a payload file that may be opened."""
     payload = rel.startswith("data/")
     if not payload and is_temporary(entry.name):  # a killed write's leftover, never evidence
         tree.temporaries.append(rel)
-        return
+        return False
     if entry.is_symlink():
         target = os.path.realpath(entry.path)
         if not target.startswith(root_real + os.sep):
             tree.blocked.add(rel)
             tree.problems.append(problem("BAGIT-SYMLINK-OUTSIDE", rel,
                                          "symbolic link points outside the bag; not followed"))
-            return
+            return False
         try:
             st = os.stat(target)
         except OSError:
             tree.blocked.add(rel)
             tree.problems.append(problem("BAGIT-SYMLINK-BROKEN", rel, "symbolic link points at nothing"))
-            return
+            return False
         if stat.S_ISDIR(st.st_mode):
             tree.blocked.add(rel)
             tree.problems.append(problem("BAGIT-SYMLINK-DIRECTORY", rel,
                                          "symbolic link to a directory; not followed, its files are not counted"))
-            return
+            return False
         if not stat.S_ISREG(st.st_mode):
             tree.blocked.add(rel)
             tree.problems.append(problem("BAGIT-PAYLOAD-SPECIAL-FILE", rel,
                                          "symbolic link to a device, FIFO or socket; not read"))
-            return
+            return False
         (tree.payload if payload else tree.tags)[rel] = st.st_size
         tree.disk[rel] = target
-        return
+        return payload
     if entry.is_dir(follow_symlinks=False):
         if rel == "data":
             tree.has_data = True
         tree.dirs.add(rel)
         stack.append((rel, entry.path))
-        return
+        return False
     st = entry.stat(follow_symlinks=False)
     if not stat.S_ISREG(st.st_mode):
         tree.blocked.add(rel)
         tree.problems.append(problem("BAGIT-PAYLOAD-SPECIAL-FILE", rel,
                                      "a device, FIFO or socket, not a file; not read"))
-        return
+        return False
     if payload:
         tree.payload[rel] = st.st_size
         if entry.name == "bagit.txt":
@@ -106,3 +113,4 @@ def _classify(tree: Tree, entry: os.DirEntry, rel: str, root_real: str, stack: l
     else:
         tree.tags[rel] = st.st_size
     tree.disk[rel] = entry.path
+    return payload

@@ -222,17 +222,22 @@ def test_every_algorithm_is_checked_from_one_read(tmp_path, check, monkeypatch):
     _manifest(bag, manifest_line("data/a.txt", b"other", "md5") + manifest_line("data/sub/b.txt", B, "md5"), "md5")
     v = importlib.import_module("archiver.validate.checksums")
     calls = []
-    real = v.hash_many
+    real = v.hash_stream
 
-    def spy(paths, algorithms, **kw):
-        calls.append((sorted(paths), tuple(algorithms)))
-        return real(paths, algorithms, **kw)
-    monkeypatch.setattr(v, "hash_many", spy)
+    def spy(algorithms, **kw):
+        job = real(algorithms, **kw)
+        paths: list[str] = []
+        calls.append((paths, tuple(algorithms)))
+        add = job.add
+        job.add = lambda path, size: (paths.append(path), add(path, size))[1]
+        return job
+    monkeypatch.setattr(v, "hash_stream", spy)
     report = check(bag)
     assert errors(report) == {("BAGIT-CHECKSUM-MISMATCH", "data/a.txt")}
     assert "md5" in report.errors[0].message
-    payload_call = calls[0]
+    payload_call = calls[0]  # one job, every algorithm: each payload file read once
     assert len(payload_call[0]) == 2 and payload_call[1] == ("md5", "sha1", "sha256", "sha512")
+    assert len(calls) == 2 and all("/data/" not in p for p in calls[1][0])  # then the tag files
 
 
 def test_unsupported_algorithm_is_a_warning_beside_a_supported_one(bag, check):

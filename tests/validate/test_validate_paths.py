@@ -18,13 +18,14 @@ def opened(monkeypatch):
     """Every path the validator hands to the hasher."""
     v = importlib.import_module("archiver.validate.checksums")
     seen: list[str] = []
-    real = v.hash_many
+    real = v.hash_stream
 
-    def spy(paths, algorithms, **kw):
-        paths = list(paths)
-        seen.extend(paths)
-        return real(paths, algorithms, **kw)
-    monkeypatch.setattr(v, "hash_many", spy)
+    def spy(algorithms, **kw):
+        job = real(algorithms, **kw)
+        add = job.add
+        job.add = lambda path, size: (seen.append(path), add(path, size))[1]
+        return job
+    monkeypatch.setattr(v, "hash_stream", spy)
     return seen
 
 
