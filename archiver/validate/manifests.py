@@ -79,10 +79,12 @@ class Manifests:
         unlisted: dict[str, list[str]] = {}
         for m in self.manifests:
             keys = m.entries.keys()
-            for path in [p for p in keys if not p.startswith("data/")]:
-                self.problems.append(problem("BAGIT-MANIFEST-OUTSIDE-PAYLOAD", path,
-                                             f"{m.name} lists {path}, which is not under data/"))
-            for path in keys - disk.keys():
+            absent = keys - disk.keys()  # every path outside data/ is among these
+            if absent:
+                for path in [p for p in keys if p in absent and not p.startswith("data/")]:  # in manifest order
+                    self.problems.append(problem("BAGIT-MANIFEST-OUTSIDE-PAYLOAD", path,
+                                                 f"{m.name} lists {path}, which is not under data/"))
+            for path in absent:
                 if path.startswith("data/"):
                     missing.setdefault(path, []).append(m.name)
             for path in disk.keys() - keys:

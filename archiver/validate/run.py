@@ -37,8 +37,8 @@ class BagRun(TagFiles, Manifests, Checksums, PackageRules):
         self.absent_fetch: set[str] = set()
         self.alias: dict[str, str] = {}  # manifest path -> differently normalized name on disk
         self._tag_cache: dict[str, list[tuple[str, str]] | None] = {}
-        # hashing started by the walk: (algorithms, path opened -> bag path, job); () for none
-        self.early: tuple[list[str], dict[str, str], HashJob | RemoteHashJob] | tuple | None = None
+        # hashing started by the walk: (algorithms, job), fed every payload file it found
+        self.early: tuple[list[str], HashJob | RemoteHashJob] | None = None
 
 
 def validate_archive(path: str, report: BagReport, profile, jobs, progress, record) -> None:
@@ -71,7 +71,7 @@ def validate_dir(bag_dir: str, report: BagReport, profile, jobs, progress, recor
     run = BagRun(bag_dir, report, jobs, progress, executor)
     try:
         # full mode: payload files are hashed as the walk finds them
-        scan(bag_dir, run.tree, run.payload_found if report.mode == "full" else None)
+        scan(bag_dir, run.tree, run.start_hashing if report.mode == "full" else None)
         run.walked()
         has_declaration = run.declaration()
         if not has_declaration:

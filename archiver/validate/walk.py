@@ -24,15 +24,17 @@ class Tree:
     temporaries: list[str] = field(default_factory=list)  # archiver's own, outside data/: not the bag
 
 
-def scan(bag_dir: str, tree: Tree | None = None, found: Callable[[Tree, str], None] | None = None) -> Tree:
+def scan(bag_dir: str, tree: Tree | None = None,
+         on_top: Callable[[Tree], Callable[[str, int], None] | None] | None = None) -> Tree:
     """Walk the bag once with os.scandir; stat each entry once; follow no directory links.
 
-    `found(tree, rel)` is called for each payload file that may be opened, as the walk meets
-    it (so hashing can start while the walk goes on); the top directory, with the manifests'
-    names, has been listed by then."""
+    `on_top(tree)` is called once the top directory (the manifests' names) is listed; what it
+    returns, if anything, is called as found(path to open, size) for each payload file that
+    may be opened, as the walk meets it (so hashing can start while the walk goes on)."""
     tree = tree if tree is not None else Tree()
     root_real = os.path.realpath(bag_dir)
     stack = [("", bag_dir)]
+    found = None
     while stack:
         rel_dir, full_dir = stack.pop()
         in_payload = rel_dir == "data" or rel_dir.startswith("data/")
@@ -41,27 +43,30 @@ def scan(bag_dir: str, tree: Tree | None = None, found: Callable[[Tree, str], No
         except OSError as e:
             tree.problems.append(problem("BAGIT-FILE-UNREADABLE", rel_dir or ".",
                                          f"cannot list directory: {e.strerror or e}"))
-            continue
+            entries = None
         count = 0
-        with entries:
-            for entry in entries:
-                count += 1
-                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-                try:
-                    if _classify(tree, entry, rel, root_real, stack) and found is not None:
-                        found(tree, rel)
-                except OSError as e:
-                    tree.blocked.add(rel)
-                    tree.problems.append(problem("BAGIT-FILE-UNREADABLE", rel, f"cannot stat: {e.strerror or e}"))
-        if count == 0 and in_payload:
-            tree.problems.append(problem("BAGIT-PAYLOAD-EMPTY-DIRECTORY", rel_dir,
-                                         "empty directory: no manifest can list it, so it is not preserved"))
+        if entries is not None:
+            with entries:
+                for entry in entries:
+                    count += 1
+                    rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                    try:
+                        if _classify(tree, entry, rel, in_payload, root_real, stack) and found is not None:
+                            found(tree.disk[rel], tree.payload[rel])
+                    except OSError as e:
+                        tree.blocked.add(rel)
+                        tree.problems.append(problem("BAGIT-FILE-UNREADABLE", rel, f"cannot stat: {e.strerror or e}"))
+            if count == 0 and in_payload:
+                tree.problems.append(problem("BAGIT-PAYLOAD-EMPTY-DIRECTORY", rel_dir,
+                                             "empty directory: no manifest can list it, so it is not preserved"))
+        if not rel_dir and on_top is not None:
+            found = on_top(tree)
     return tree
 
 
-def _classify(tree: Tree, entry: os.DirEntry, rel: str, root_real: str, stack: list) -> bool:
-    """Record one entry; True for a payload file that may be opened."""
-    payload = rel.startswith("data/")
+def _classify(tree: Tree, entry: os.DirEntry, rel: str, payload: bool, root_real: str, stack: list) -> bool:
+    """Record one entry (`payload`: it lies under data/); True for a payload file that may be
+    opened."""
     if not payload and is_temporary(entry.name):  # a killed write's leftover, never evidence
         tree.temporaries.append(rel)
         return False

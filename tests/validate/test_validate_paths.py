@@ -280,3 +280,17 @@ def test_junk_in_every_tag_file_never_raises(tmp_path, check, opened, seed):
     report = check(bag)
     assert "VALIDATE-INTERNAL-ERROR" not in {p.code for p in report.problems}, report.problems
     assert _inside(opened, bag)
+
+
+@pytest.mark.parametrize("wrong", ["data/a.txt", "data/alias.txt"])
+def test_each_name_of_a_linked_file_is_verified(tmp_path, check, wrong):
+    """A link inside the bag and its target are one file on disk, listed under two names: each
+    name's checksum is compared, whichever the manifest lists last."""
+    bag = make_bag(tmp_path / "bag", {"data/a.txt": A, "data/alias.txt": A})
+    (bag / "data" / "alias.txt").unlink()
+    os.symlink("a.txt", bag / "data" / "alias.txt")
+    manifest = bag / "manifest-sha256.txt"
+    manifest.write_text(manifest.read_text().replace(f"{digest(A)}  {wrong}", f"{digest(B)}  {wrong}"))
+    refresh_tag_manifests(bag)
+    assert errors(check(bag)) >= {("BAGIT-CHECKSUM-MISMATCH", wrong)}
+    assert errors(check(bag, jobs=2)) >= {("BAGIT-CHECKSUM-MISMATCH", wrong)}
