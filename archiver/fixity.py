@@ -110,11 +110,13 @@ class HashJob:
     the results once `finish` has been called (hash_many does both).
 
     Iterating yields (path, size, digests) in no particular order; a file that cannot be
-    read yields (path, -1, error message). Small files go to a process pool in batches, sent
-    as soon as a batch is full (so hashing starts while the caller still walks the tree);
-    the pool is forked when the first STREAM_START small files have come, before any hashing
-    thread exists; fewer are hashed here while iterating. Large ones go to threads once the
-    input is finished. close() cancels what has not started; iterating to the end closes too.
+    read yields (path, -1, error message). Small files go in batches to a pool of jobs - 1
+    worker processes, each batch sent as soon as it is full (so hashing starts while the
+    caller still walks the tree); the pool is forked when the first STREAM_START small files
+    have come, before any hashing thread exists. This process is the last of the `jobs`:
+    while iterating it hashes, from the end of the queue, the batches no worker has started
+    (fewer than STREAM_START files it hashes alone). Large files go to threads once the input
+    is finished. close() cancels what has not started; iterating to the end closes too.
     """
 
     def __init__(self, algorithms: Sequence[str] = DEFAULT_ALGORITHMS, jobs: int | None = None):
@@ -123,7 +125,8 @@ class HashJob:
         self._pending: list[str] = []  # small files not yet sent
         self._large: list[str] = []
         self._inline: list[str] = []
-        self._batches: list = []
+        self._batches: list[list[str]] = []  # sent to the pool, and each one's future
+        self._futures: list = []
         self._large_done: list = []
         self._procs = None
         self._pools: list = []
@@ -150,7 +153,7 @@ class HashJob:
         self._finished = True
         small = self._pending
         if self._procs is not None:
-            # the last batches small, so that no worker is left hashing alone at the end
+            # the last batches small, so that no process is left hashing alone at the end
             self._send_all(max(16, min(STREAM_BATCH, len(small) // self.jobs or 1)))
         elif self.jobs == 1 or (len(small) < 2 * BATCH and not self._large):
             self._inline, self._pending = small, []  # hashed here while iterating: a pool would cost more
@@ -168,7 +171,8 @@ class HashJob:
     def _start_pool(self) -> None:
         from concurrent.futures import ProcessPoolExecutor  # multiprocessing: only when needed
 
-        self._procs = ProcessPoolExecutor(self.jobs, initializer=end_with_parent, initargs=(os.getpid(),))
+        self._procs = ProcessPoolExecutor(max(1, self.jobs - 1), initializer=end_with_parent,
+                                          initargs=(os.getpid(),))
         self._pools.append(self._procs)
 
     def _send_all(self, batch: int) -> None:
@@ -177,7 +181,8 @@ class HashJob:
             self._send(small[i:i + batch])
 
     def _send(self, paths: list[str]) -> None:
-        self._batches.append(self._procs.submit(_hash_batch, paths, self.algorithms))
+        self._batches.append(paths)
+        self._futures.append(self._procs.submit(_hash_batch, paths, self.algorithms))
 
     def __iter__(self) -> Iterator[tuple[str, int, dict[str, str] | str]]:
         self.finish()
@@ -185,10 +190,28 @@ class HashJob:
             yield from _hash_batch(self._inline, self.algorithms)
             for fut in self._large_done:
                 yield fut.result()
-            for fut in self._batches:
-                yield from fut.result()
+            yield from self._batch_results()
         finally:
             self.close()
+
+    def _batch_results(self) -> Iterator[tuple[str, int, dict[str, str] | str]]:
+        # The pool takes its queue from the front; this process takes it from the back, each
+        # batch no worker has started yet (a pending future can be cancelled), and hands on
+        # the workers' results as they come, so few wait in memory. Once the last one left
+        # has been started, every one before it has too: their results are all that is left.
+        futures, front, back = self._futures, 0, len(self._futures) - 1
+        steal = not self._large_done  # threads are busy with large files: leave the cores to them
+        while front <= back:
+            if futures[front].done():
+                yield from futures[front].result()
+                front += 1
+            elif steal and futures[back].cancel():
+                yield from _hash_batch(self._batches[back], self.algorithms)
+                back -= 1
+            else:
+                break
+        for fut in futures[front:back + 1]:
+            yield from fut.result()
 
     def close(self) -> None:
         for pool in self._pools:

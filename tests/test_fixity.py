@@ -1,0 +1,55 @@
+"""archiver.fixity: every file hashed exactly once, however the work is shared out (batches
+sent while the caller still feeds files, the caller's own process taking batches no worker
+has started, threads for large files)."""
+import hashlib
+import os
+
+import pytest
+
+from archiver import fixity
+
+
+def _files(root, n, size=lambda i: 100 + i % 3000):
+    root.mkdir()
+    paths = []
+    for i in range(n):
+        p = root / f"f{i:05d}"
+        p.write_bytes(os.urandom(size(i)))
+        paths.append(str(p))
+    return paths
+
+
+def _expected(path):
+    data = open(path, "rb").read()
+    return len(data), {"sha256": hashlib.sha256(data).hexdigest(), "sha512": hashlib.sha512(data).hexdigest()}
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_each_file_once_with_its_digests(tmp_path, jobs):
+    paths = _files(tmp_path / "small", 1500)
+    missing = str(tmp_path / "small" / "gone")
+    job = fixity.hash_stream(jobs=jobs)
+    for p in [*paths[:700], missing, *paths[700:]]:
+        job.add(p, 0)
+    results = list(job.finish())
+    assert sorted(r[0] for r in results) == sorted([*paths, missing])
+    by_path = {p: (size, digests) for p, size, digests in results}
+    assert by_path[missing][0] == -1 and isinstance(by_path[missing][1], str)
+    for p in paths[::97]:
+        assert by_path[p] == _expected(p)
+
+
+def test_small_and_large_together(tmp_path, monkeypatch):
+    monkeypatch.setattr(fixity, "SMALL", 2000)  # files of 2,000 bytes and more count as large
+    paths = _files(tmp_path / "mixed", 1200)
+    results = list(fixity.hash_many(paths, jobs=2))
+    assert sorted(r[0] for r in results) == sorted(paths)
+    assert all((size, digests) == _expected(p) for p, size, digests in results[::50])
+
+
+def test_closing_early_stops_the_work(tmp_path):
+    paths = _files(tmp_path / "many", 1500)
+    job = fixity.hash_many(paths, jobs=2)
+    first = next(iter(job))
+    job.close()
+    assert first[0] in paths and first[1] >= 0
