@@ -271,15 +271,20 @@ def validate(bags, fast, completeness_only, profile_file, as_json, jobs, record,
     from archiver.executor import ClusterError
     from archiver.package.store import expand_bags
 
-    reports = []
+    reports = []  # kept for --json only: a store of any size is judged in bounded memory
+    counts = {"valid": 0, "invalid": 0}
+    unreadable = False
     show_bars = not (as_json or quiet) and sys.stderr.isatty()
     remote = _connect(cluster)
     try:
         for report in validate_each(expand_bags(bags), mode=mode, profile=profile, jobs=jobs,
                                     record=record, progress=lambda path: _ValidateProgress(path, show_bars),
                                     cluster=remote):
-            reports.append(report)
-            if not as_json:
+            counts["valid" if report.valid else "invalid"] += 1
+            unreadable = unreadable or not report.readable
+            if as_json:
+                reports.append(report.to_dict())
+            else:
                 _print_bag_report(report, quiet)
     except ClusterError as e:  # no verdict for what is left, and none of it recorded
         _cluster_failed(e)
@@ -287,12 +292,10 @@ def validate(bags, fast, completeness_only, profile_file, as_json, jobs, record,
         if remote is not None:
             remote.join()
     if as_json:
-        counts = {"valid": sum(r.valid for r in reports), "invalid": sum(not r.valid for r in reports)}
-        click.echo(json.dumps({"reports": [r.to_dict() for r in reports], "summary": counts},
-                              ensure_ascii=False, indent=2))
-    elif len(reports) > 1:
-        click.echo(f"{sum(r.valid for r in reports)} valid, {sum(not r.valid for r in reports)} invalid")
-    sys.exit(2 if any(not r.readable for r in reports) else 0 if all(r.valid for r in reports) else 1)
+        click.echo(json.dumps({"reports": reports, "summary": counts}, ensure_ascii=False, indent=2))
+    elif sum(counts.values()) > 1:
+        click.echo(f"{counts['valid']} valid, {counts['invalid']} invalid")
+    sys.exit(2 if unreadable else 0 if not counts["invalid"] else 1)
 
 
 def _print_bag_report(report, quiet: bool) -> None:

@@ -58,17 +58,20 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY"
 _READV = hasattr(os, "readv")
 
 
-def _hash_fd(fd: int, hashers: list, buf: bytearray, view: memoryview) -> int:
+def _hash_fd(fd: int, hashers: list, buf: bytearray, view: memoryview, expected: int = -1) -> int:
     size = 0
     whole = len(buf)
-    # os.readv fills the reused buffer without a file object per file (small files are many);
-    # reading on to the empty read at the end, not stopping at the size the walk saw: a file
-    # that grew since is hashed whole
+    # os.readv fills the reused buffer without a file object per file (small files are many).
+    # The end is the empty read, or a short read that brings the size to what the walk saw
+    # (`expected`): on a regular file only the end makes a read short, so the empty read
+    # would only confirm it, one system call per file. A file that grew since is read on.
     while n := (os.readv(fd, (buf,)) if _READV else _read_into(fd, view)):
         chunk = view if n == whole else view[:n]
         for h in hashers:
             h.update(chunk)
         size += n
+        if n < whole and size == expected:
+            break
     return size
 
 
@@ -78,20 +81,22 @@ def _read_into(fd: int, view: memoryview) -> int:
     return len(data)
 
 
-def _hash_batch(paths: list[str], algorithms: Sequence[str]) -> list[tuple[str, int, dict[str, str] | str]]:
-    """Hash each path; a worker's task. Per file: open, the reads, close, nothing else (the
-    walk has the size, so no stat): with files of a few KiB, every call counts."""
+def _hash_batch(paths: list[str], algorithms: Sequence[str], sizes: list[int] | None = None
+                 ) -> list[tuple[str, int, dict[str, str] | str]]:
+    """Hash each path (`sizes`: what the walk saw, if it did); a worker's task. Per file:
+    open, the read (two for a file that fills the buffer), close, nothing else (the walk has
+    the size, so no stat): with files of a few KiB, every call counts."""
     makers = [ALGORITHMS[a] for a in algorithms]
     buf = bytearray(BLOCK)
     view = memoryview(buf)
     out = []
     append = out.append
-    for p in paths:
+    for i, p in enumerate(paths):
         hashers = [make() for make in makers]
         try:
             fd = os.open(p, _OPEN_FLAGS)
             try:
-                size = _hash_fd(fd, hashers, buf, view)
+                size = _hash_fd(fd, hashers, buf, view, sizes[i] if sizes else -1)
             finally:
                 os.close(fd)
         except OSError as e:
@@ -123,9 +128,10 @@ class HashJob:
         self.algorithms = tuple(algorithms)
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self._pending: list[str] = []  # small files not yet sent
+        self._pending_sizes: list[int] = []  # and the size each was given with
         self._large: list[str] = []
-        self._inline: list[str] = []
-        self._batches: list[list[str]] = []  # sent to the pool, and each one's future
+        self._inline: tuple[list[str], list[int]] = ([], [])
+        self._batches: list[tuple[list[str], list[int]]] = []  # sent to the pool, and each one's future
         self._futures: list = []
         self._large_done: list = []
         self._procs = None
@@ -138,10 +144,11 @@ class HashJob:
             return
         pending = self._pending
         pending.append(path)
+        self._pending_sizes.append(size)
         if self._procs is not None:
             if len(pending) >= STREAM_BATCH:
-                self._send(pending)
-                self._pending = []
+                self._send(pending, self._pending_sizes)
+                self._pending, self._pending_sizes = [], []
         elif self.jobs > 1 and len(pending) >= STREAM_START:
             self._start_pool()
             self._send_all(STREAM_BATCH)
@@ -156,7 +163,9 @@ class HashJob:
             # the last batches small, so that no process is left hashing alone at the end
             self._send_all(max(16, min(STREAM_BATCH, len(small) // self.jobs or 1)))
         elif self.jobs == 1 or (len(small) < 2 * BATCH and not self._large):
-            self._inline, self._pending = small, []  # hashed here while iterating: a pool would cost more
+            # hashed here while iterating: a pool would cost more than it saves
+            self._inline = (small, self._pending_sizes)
+            self._pending, self._pending_sizes = [], []
         elif small:
             self._start_pool()
             self._send_all(max(16, min(BATCH, len(small) // (self.jobs * 4) or 1)))
@@ -176,18 +185,19 @@ class HashJob:
         self._pools.append(self._procs)
 
     def _send_all(self, batch: int) -> None:
-        small, self._pending = self._pending, []
+        small, sizes = self._pending, self._pending_sizes
+        self._pending, self._pending_sizes = [], []
         for i in range(0, len(small), batch):
-            self._send(small[i:i + batch])
+            self._send(small[i:i + batch], sizes[i:i + batch])
 
-    def _send(self, paths: list[str]) -> None:
-        self._batches.append(paths)
-        self._futures.append(self._procs.submit(_hash_batch, paths, self.algorithms))
+    def _send(self, paths: list[str], sizes: list[int]) -> None:
+        self._batches.append((paths, sizes))
+        self._futures.append(self._procs.submit(_hash_batch, paths, self.algorithms, sizes))
 
     def __iter__(self) -> Iterator[tuple[str, int, dict[str, str] | str]]:
         self.finish()
         try:
-            yield from _hash_batch(self._inline, self.algorithms)
+            yield from _hash_batch(self._inline[0], self.algorithms, self._inline[1])
             for fut in self._large_done:
                 yield fut.result()
             yield from self._batch_results()
@@ -206,7 +216,8 @@ class HashJob:
                 yield from futures[front].result()
                 front += 1
             elif steal and futures[back].cancel():
-                yield from _hash_batch(self._batches[back], self.algorithms)
+                paths, sizes = self._batches[back]
+                yield from _hash_batch(paths, self.algorithms, sizes)
                 back -= 1
             else:
                 break

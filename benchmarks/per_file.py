@@ -76,20 +76,21 @@ def steps(bag: str, rounds: int) -> tuple[int, int, list[tuple[str, str, float]]
         best(lambda: prepared.completeness(), rounds))
 
     results = _hash_batch(paths, algs)
-    if hasattr(prepared, "start_hashing"):  # this tree's fixity (a job fed by the walk)
-        class Done(list):
-            def finish(self):
-                return self
+    class Done(list):  # the workers' results, as a hashing job hands them over
+        def finish(self):
+            return self
 
-            def close(self):
-                pass
+        def close(self):
+            pass
+    walked = hasattr(prepared, "walked")  # this tree's fixity: a job the walk fed; before: a dict too
+    everything = {tree.disk[rel]: rel for rel in tree.payload}
 
-        def verify():
-            prepared.problems = []
-            prepared.early = (algs, Done(results))
-            prepared.fixity()
-        row("main", "fixity: every result against every manifest, tag files hashed (`validate/checksums.py`)",
-            best(verify, rounds))
+    def verify():
+        prepared.problems = []
+        prepared.early = (algs, Done(results)) if walked else (algs, everything, Done(results))
+        prepared.fixity()
+    row("main", "fixity: every result against every manifest, tag files hashed (`validate/checksums.py`)",
+        best(verify, rounds))
     blob = pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
     row("main", "results received from the workers (unpickled)", best(lambda: pickle.loads(blob), rounds))
     row("worker", "results sent (pickled)",
@@ -130,14 +131,14 @@ def steps(bag: str, rounds: int) -> tuple[int, int, list[tuple[str, str, float]]
     return files, sum(map(len, datas)), rows
 
 
-def whole(bag: str, jobs: int, rounds: int) -> dict:
+def whole(bag: str, jobs: int, rounds: int, tree: Path) -> dict:
     """CPU time of the whole command, every process (best round)."""
     least = None
     for _ in range(rounds):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "archiver", "validate", "-q", "--jobs", str(jobs), bag],
-                       cwd=REPO, check=True, capture_output=True)
+                       cwd=tree, check=True, capture_output=True)
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -151,12 +152,16 @@ def main(argv=None) -> None:
     p.add_argument("bag", nargs="?", default=str(DEFAULT_BAG))
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--tree", type=Path, default=REPO,
+                   help="the archiver source tree to measure (default: this one; another checkout "
+                        "gives the figures before a change)")
     p.add_argument("--json", type=Path, help="also write the figures to this file")
     args = p.parse_args(argv)
-    sys.path.insert(0, str(REPO))
+    args.bag = os.path.abspath(args.bag)
+    sys.path.insert(0, str(args.tree.resolve()))
     files, size, rows = steps(args.bag, args.rounds)
     pure = next(us for where, what, us in rows if what.startswith("hashing itself"))
-    command = whole(args.bag, args.jobs, args.rounds)
+    command = whole(args.bag, args.jobs, args.rounds, args.tree.resolve())
     outside = command["cpu"] / files * 1e6 - pure
     print(f"{args.bag}: {files} files, {size / 1e6:.0f} MB; best of {args.rounds} rounds, CPU µs per file")
     print("| where | step | µs per file |")

@@ -30,7 +30,7 @@ REPO = HERE.parent
 SEED = 20260105
 KiB, MiB = 1 << 10, 1 << 20
 SCALES = {"tiny": 0.0005, "small": 0.05, "full": 1.0}
-CASES = ("validate-many-small", "validate-few-large", "build-many-small", "build-reports")
+CASES = ("validate-many-small", "validate-few-large", "build-many-small", "build-reports", "validate-store")
 ALGORITHMS = ("sha256", "sha512")
 PY = sys.executable
 
@@ -94,6 +94,20 @@ def dataset(data: Path, name: str, scale: float) -> Path:
         log(f"generating {name} at scale {scale:g} ...")
         GENERATORS[name](root, scale)
         stamp.write_text(json.dumps({"seed": SEED, "scale": scale}))
+    return root
+
+
+def store(data: Path, scale: float, jobs: int) -> Path:
+    """The reports data set built by archiver into a store of packages, once (no sync: data)."""
+    root = data / f"scale-{scale:g}" / "store"
+    stamp = root.with_name("store.done")
+    if not stamp.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        reports = dataset(data, "reports", scale)
+        log(f"building the store of {sum(1 for _ in reports.iterdir())} packages ...")
+        run([PY, "-m", "archiver", "build", "-q", "--no-fsync", "--jobs", str(jobs), "--out", str(root),
+             str(reports)])
+        stamp.write_text("")
     return root
 
 
@@ -274,15 +288,15 @@ class Case:
     run_dir and returns the command to time. Work folders are only deleted at the end: ext4
     slows file creation down for a while after mass deletions, which would skew later runs."""
 
-    def __init__(self, name, data_root, command):
-        self.name, self.data_root, self.command = name, data_root, command
+    def __init__(self, name, data_root, command, per="file"):
+        self.name, self.data_root, self.command, self.per = name, data_root, command, per
 
 
 def make_cases(args, scale: float) -> list[Case]:
     data, jobs, j = args.data, args.jobs, str(args.jobs)
     cases = []
     for name in args.cases:
-        if name.startswith("validate-"):
+        if name in ("validate-many-small", "validate-few-large"):
             bag = bagit_bag(data, name[len("validate-"):], scale, jobs)
             cmds = {"archiver": [PY, "-m", "archiver", "validate", "-q", "--jobs", j, str(bag)],
                     "bagit-python": [PY, "-m", "bagit", "--validate", "--processes", j, str(bag)]}
@@ -292,8 +306,28 @@ def make_cases(args, scale: float) -> list[Case]:
             cases.append(Case(name, src, lambda tool, run_dir, src=src: _one_bag(tool, src, run_dir, j)))
         elif name == "build-reports":
             src = dataset(data, "reports", scale)
-            cases.append(Case(name, src, lambda tool, run_dir, src=src: _reports(tool, src, run_dir, j)))
+            cases.append(Case(name, src, lambda tool, run_dir, src=src: _reports(tool, src, run_dir, j),
+                              per="report"))
+        elif name == "validate-store":
+            packages = store(data, scale, jobs)
+            cmds = {"archiver": [PY, "-m", "archiver", "validate", "-q", "--jobs", j, str(packages)],
+                    "bagit-python": [PY, "-c", BAGIT_VALIDATE_LOOP, str(packages), j]}
+            cases.append(Case(name, packages, lambda tool, run_dir, cmds=cmds: cmds[tool], per="package"))
     return cases
+
+
+# bagit-python has no store: its library validates the bags one after another, N side by side
+BAGIT_VALIDATE_LOOP = ("import os, sys, bagit\n"
+                       "from multiprocessing import Pool\n"
+                       "def one(path):\n"
+                       "    bagit.Bag(path).validate(processes=1)\n"
+                       "    return path\n"
+                       "if __name__ == '__main__':\n"
+                       "    root = sys.argv[1]\n"
+                       "    bags = [os.path.join(root, d) for d in sorted(os.listdir(root))]\n"
+                       "    with Pool(int(sys.argv[2])) as pool:\n"
+                       "        for _ in pool.imap(one, bags, chunksize=8):\n"
+                       "            pass\n")
 
 
 BAGIT_LOOP = ("import os, sys, bagit\n"
@@ -348,9 +382,12 @@ def run_case(case: Case, rounds: int, work: Path, hash_seconds: float) -> dict:
 
 def summarize(case: Case, runs: dict) -> dict:
     size, files = payload_bytes(case.data_root)
+    items = files if case.per == "file" else sum(1 for _ in case.data_root.iterdir())
     ours = statistics.median(r["wall"] for r in runs["archiver"])
     theirs = statistics.median(r["wall"] for r in runs["bagit-python"])
     return {"case": case.name, "files": files, "bytes": size, "archiver_s": ours, "bagit_s": theirs,
+            "items": items, "per": case.per, "archiver_per_item": ours / items,
+            "archiver_cpu_per_item": statistics.median(r["cpu"] for r in runs["archiver"]) / items,
             "ratio": ours / theirs, "archiver_MBps": size / ours / 1e6,
             "hash_limit_share": statistics.median(size / r["wall"] / r["hash_limit"] for r in runs["archiver"]),
             # the same, once the interpreter has started (what the tool itself does)
@@ -368,20 +405,29 @@ def summarize(case: Case, runs: dict) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    head = ("| case | data | archiver s | bagit-python s | ratio | archiver MB/s | % hash limit (MB/s) "
-            "| % after start | peak RSS archiver (tree PSS) | peak RSS bagit-python (tree PSS) "
-            "| other load | file creation |")
+    head = ("| case | data | archiver s | bagit-python s | ratio | archiver per item (CPU) | archiver MB/s "
+            "| % hash limit (MB/s) | % after start | peak RSS archiver (tree PSS) "
+            "| peak RSS bagit-python (tree PSS) | other load | file creation |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
+        data = f"{r['files']} files, {r['bytes'] / 1e6:.0f} MB"
+        if r["per"] != "file":
+            data = f"{r['items']} {r['per']}s, " + data
         lines.append(
-            f"| {r['case']} | {r['files']} files, {r['bytes'] / 1e6:.0f} MB | {r['archiver_s']:.2f} "
-            f"| {r['bagit_s']:.2f} | {r['ratio']:.2f} | {r['archiver_MBps']:.0f} "
+            f"| {r['case']} | {data} | {r['archiver_s']:.2f} "
+            f"| {r['bagit_s']:.2f} | {r['ratio']:.2f} "
+            f"| {_per(r['archiver_per_item'])}/{r['per']} ({_per(r['archiver_cpu_per_item'])}) "
+            f"| {r['archiver_MBps']:.0f} "
             f"| {100 * r['hash_limit_share']:.0f}% of {r['hash_limit'] / 1e6:.0f} "
             f"| {100 * r['hash_limit_share_started']:.0f}% ({r['interpreter_start']:.2f} s) "
             f"| {r['archiver_rss'] / 1e6:.0f} MB ({r['archiver_tree_pss'] / 1e6:.0f} MB) "
             f"| {r['bagit_rss'] / 1e6:.0f} MB ({r['bagit_tree_pss'] / 1e6:.0f} MB) "
             f"| {r['other_load']:.2f} | {r['file_creation'] * 1e6:.0f} µs |")
     return "\n".join(lines)
+
+
+def _per(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.0f} µs"
 
 
 def log(message: str) -> None:

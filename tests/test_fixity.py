@@ -53,3 +53,20 @@ def test_closing_early_stops_the_work(tmp_path):
     first = next(iter(job))
     job.close()
     assert first[0] in paths and first[1] >= 0
+
+
+def test_a_size_given_wrong_still_hashes_the_whole_file(tmp_path, monkeypatch):
+    """The size from the walk only spares the empty read at the end; a file that grew or
+    shrank since, or one that fills the buffer exactly, is read to its end."""
+    monkeypatch.setattr(fixity, "BLOCK", 4096)
+    root = tmp_path / "files"
+    root.mkdir()
+    sizes = {"grown": (3000, 10), "shrunk": (100, 3000), "block": (4096, 4096), "blocks": (3 * 4096, 4096),
+             "empty": (0, 5), "exact": (2000, 2000)}
+    for name, (real, _) in sizes.items():
+        (root / name).write_bytes(os.urandom(real))
+    job = fixity.hash_stream(jobs=1)
+    for name, (_, given) in sizes.items():
+        job.add(str(root / name), given)
+    got = {os.path.basename(p): (size, digests) for p, size, digests in job.finish()}
+    assert got == {name: _expected(str(root / name)) for name in sizes}

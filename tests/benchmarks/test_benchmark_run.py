@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-CASES = ("validate-many-small", "validate-few-large", "build-many-small", "build-reports")
+CASES = ("validate-many-small", "validate-few-large", "build-many-small", "build-reports", "validate-store")
 
 
 def test_benchmark_runs_on_tiny_data(tmp_path):
