@@ -35,6 +35,7 @@ def scan(bag_dir: str, tree: Tree | None = None,
     root_real = os.path.realpath(bag_dir)
     stack = [("", bag_dir)]
     found = None
+    payload, disk = tree.payload, tree.disk
     while stack:
         rel_dir, full_dir = stack.pop()
         in_payload = rel_dir == "data" or rel_dir.startswith("data/")
@@ -49,8 +50,19 @@ def scan(bag_dir: str, tree: Tree | None = None,
             with entries:
                 for entry in entries:
                     count += 1
-                    rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                    name = entry.name
+                    rel = f"{rel_dir}/{name}" if rel_dir else name
                     try:
+                        # the common case first: a plain file of the payload (the directory entry
+                        # says so; the stat, its size, confirms it)
+                        if in_payload and entry.is_file(follow_symlinks=False) and name != "bagit.txt":
+                            st = entry.stat(follow_symlinks=False)
+                            if stat.S_ISREG(st.st_mode):
+                                payload[rel] = st.st_size
+                                disk[rel] = path = entry.path
+                                if found is not None:
+                                    found(path, st.st_size)
+                                continue
                         if _classify(tree, entry, rel, in_payload, root_real, stack) and found is not None:
                             found(tree.disk[rel], tree.payload[rel])
                     except OSError as e:
