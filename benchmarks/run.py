@@ -372,7 +372,7 @@ def run_case(case: Case, rounds: int, work: Path, hash_seconds: float) -> dict:
             per_core, cores = hash_limit(seconds=hash_seconds / 4, trials=2)  # 2 algorithms x 2
             create = file_creation(work / f"probe-{case.name}-{r}-{tool}")
             result = measure(cmd)
-            result.update(hash_limit=per_core * cores, file_creation=create, interpreter_start=start)
+            result.update(hash_limit=per_core * cores, cores=cores, file_creation=create, interpreter_start=start)
             runs[tool].append(result)
             log(f"  {case.name} round {r + 1}: {tool} {result['wall']:.2f} s "
                 f"(cpu {result['cpu']:.2f} s, other load {result['other_load']:.2f} cores, "
@@ -393,6 +393,10 @@ def summarize(case: Case, runs: dict) -> dict:
             # the same, once the interpreter has started (what the tool itself does)
             "hash_limit_share_started": statistics.median(
                 size / max(r["wall"] - r["interpreter_start"], 1e-3) / r["hash_limit"] for r in runs["archiver"]),
+            # the CPU time the tool spent, every process, against what hashing alone needs: what
+            # the share would be on two idle cores, barely moved by the machine's other load
+            "hash_cpu_share": statistics.median(
+                size / (r["cpu"] * r["hash_limit"] / r["cores"]) for r in runs["archiver"]),
             "interpreter_start": runs["archiver"][0]["interpreter_start"],
             "file_creation": statistics.median(r["file_creation"] for rs in runs.values() for r in rs),
             "hash_limit": statistics.median(r["hash_limit"] for r in runs["archiver"]),
@@ -406,7 +410,7 @@ def summarize(case: Case, runs: dict) -> dict:
 
 def table(rows: list[dict]) -> str:
     head = ("| case | data | archiver s | bagit-python s | ratio | archiver per item (CPU) | archiver MB/s "
-            "| % hash limit (MB/s) | % after start | peak RSS archiver (tree PSS) "
+            "| % hash limit (MB/s) | % after start | hashing's share of CPU | peak RSS archiver (tree PSS) "
             "| peak RSS bagit-python (tree PSS) | other load | file creation |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
@@ -420,6 +424,7 @@ def table(rows: list[dict]) -> str:
             f"| {r['archiver_MBps']:.0f} "
             f"| {100 * r['hash_limit_share']:.0f}% of {r['hash_limit'] / 1e6:.0f} "
             f"| {100 * r['hash_limit_share_started']:.0f}% ({r['interpreter_start']:.2f} s) "
+            f"| {100 * r['hash_cpu_share']:.0f}% "
             f"| {r['archiver_rss'] / 1e6:.0f} MB ({r['archiver_tree_pss'] / 1e6:.0f} MB) "
             f"| {r['bagit_rss'] / 1e6:.0f} MB ({r['bagit_tree_pss'] / 1e6:.0f} MB) "
             f"| {r['other_load']:.2f} | {r['file_creation'] * 1e6:.0f} µs |")
