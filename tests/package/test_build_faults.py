@@ -119,7 +119,8 @@ def test_validate_record_hashing_workers_end_when_validate_is_killed(tmp_path):
     for i in range(4000):
         (bag / f"f{i:04}.bin").write_bytes(block + i.to_bytes(4, "big"))
     make_bag(bag, durable=False, jobs=1)
-    cmd = archiver_command("validate", "--record", "--jobs", "2", str(bag))
+    # --jobs 3: two hashing workers (the validating process is the third hasher)
+    cmd = archiver_command("validate", "--record", "--jobs", "3", str(bag))
     assert _kill_parent_once_workers_run(cmd, 2) == []
 
 
