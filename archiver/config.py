@@ -9,10 +9,11 @@ from archiver.problems import ArchiverError
 
 
 def config_path() -> Path | None:
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    for candidate in (Path("archiver.toml"), base / "archiver" / "archiver.toml"):
-        if candidate.is_file():
-            return candidate
+    # os.path, not pathlib: validate asks once per sealed package of a store
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    for candidate in ("archiver.toml", os.path.join(base, "archiver", "archiver.toml")):
+        if os.path.isfile(candidate):
+            return Path(candidate)
     return None
 
 

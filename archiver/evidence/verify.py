@@ -63,8 +63,12 @@ def _evidence_config() -> tuple[list, list]:
     path = config_path()
     if path is None:
         return [], []
-    st = path.stat()
-    return _read_evidence_config(str(path.resolve()), st.st_mtime_ns)
+    absolute = os.path.abspath(path)  # the cache's key: no symlink resolved, one stat per call
+    try:
+        mtime = os.stat(absolute).st_mtime_ns
+    except OSError:
+        return [], []
+    return _read_evidence_config(absolute, mtime)
 
 
 @functools.lru_cache(maxsize=4)
@@ -82,14 +86,16 @@ def _anchors(named: tuple, configured: tuple) -> Anchors:
     return anchors_from(list(named), list(configured))
 
 
-def default_anchors(trust: Sequence[str | os.PathLike] = ()) -> Anchors:
-    """--trust files, else `trust` in [evidence] of archiver.toml, else the system's store."""
-    return _anchors(tuple(map(str, trust)), tuple(map(str, _evidence_config()[0])))
+def default_anchors(trust: Sequence[str | os.PathLike] = (), config: tuple[list, list] | None = None) -> Anchors:
+    """--trust files, else `trust` in [evidence] of archiver.toml, else the system's store.
+    `config`: _evidence_config() when the caller has it already."""
+    configured = (config or _evidence_config())[0]
+    return _anchors(tuple(map(str, trust)), tuple(map(str, configured)))
 
 
-def default_signers(signers: Iterable = ()) -> list:
+def default_signers(signers: Iterable = (), config: tuple[list, list] | None = None) -> list:
     """Public keys named with --signer (files or key objects), else `signers` in [evidence]."""
-    named = list(signers) or _evidence_config()[1]
+    named = list(signers) or (config or _evidence_config())[1]
     keys = []
     for s in named:
         keys += signer_file_keys(s) if isinstance(s, (str, os.PathLike)) else [s]
@@ -290,9 +296,10 @@ def verify_package(bag_dir: str | os.PathLike, *, trust: Sequence | Anchors = ()
     if not report.sealed:
         _p(report, "EVIDENCE-NOT-SEALED", "", "not sealed: no evidence/ directory")
         return report
-    anchors = trust if isinstance(trust, Anchors) else default_anchors(trust)
+    config = _evidence_config()  # once per package: archiver.toml looked up and stat'ed once
+    anchors = trust if isinstance(trust, Anchors) else default_anchors(trust, config)
     report.anchors = anchors.source
-    keys = default_signers(signers)
+    keys = default_signers(signers, config)
     for folder in layout.staged_records(bag):
         _p(report, "EVIDENCE-INTERRUPTED", f"{SEAL_DIRECTORY}/{folder.name}", "an interrupted seal: "
            "`archiver seal` completes or undoes it")
