@@ -295,7 +295,16 @@ def validate(bags, fast, completeness_only, profile_file, as_json, jobs, record,
         click.echo(json.dumps({"reports": reports, "summary": counts}, ensure_ascii=False, indent=2))
     elif sum(counts.values()) > 1:
         click.echo(f"{counts['valid']} valid, {counts['invalid']} invalid")
+    _exit_fast()
     sys.exit(2 if unreadable else 0 if not counts["invalid"] else 1)
+
+
+def _exit_fast() -> None:
+    """The work is done and said: the collector need not trace every object of the heap once
+    more on the way out (gc.freeze: interpreter shutdown skips them; 7 ms of a validation)."""
+    import gc
+
+    gc.freeze()
 
 
 def _print_bag_report(report, quiet: bool) -> None:

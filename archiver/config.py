@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 
 from archiver.problems import ArchiverError
@@ -26,6 +25,8 @@ def load_config(path: str | os.PathLike | None = None) -> dict:
     path = Path(path) if path else config_path()
     if path is None:
         return {}
+    import tomllib  # only when there is a file to read: most runs have none
+
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:

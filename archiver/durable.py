@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import sys
-import tempfile
 from pathlib import Path
 
 _CRASH_AT = os.environ.get("ARCHIVER_CRASH_AT")
@@ -88,6 +86,8 @@ def is_temporary(name: str) -> bool:
 
 def temporary_beside(path: Path) -> tuple[int, str]:
     """A new hidden temporary file in the folder of `path`, named after it."""
+    import tempfile  # here, not at the top: `archiver validate` starts without it (and shutil)
+
     return tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
 
 
@@ -117,6 +117,8 @@ def remove(path: str | os.PathLike) -> None:
     """Remove a file or a whole directory, as one step."""
     step(f"remove {path}")
     if os.path.isdir(path) and not os.path.islink(path):
+        import shutil
+
         shutil.rmtree(path)
     else:
         os.unlink(path)
@@ -162,6 +164,8 @@ def move_into_place(tmp: Path, final: Path) -> bool:
         os.rename(tmp, final)
         return True
     except OSError:
+        import shutil
+
         shutil.rmtree(tmp, ignore_errors=True)
         return False
 

@@ -151,9 +151,14 @@ def run(cmd: list[str]) -> None:
         raise SystemExit(f"failed ({done.returncode}): {' '.join(cmd)}\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
 
 
-def measure(cmd: list[str]) -> dict:
-    """Run cmd under a fresh wrapper process, so its rusage covers this command only."""
-    out = subprocess.run([PY, str(Path(__file__).resolve()), "--measure", "--", *cmd],
+def measure(cmd: list[str], memory: bool = False) -> dict:
+    """Run cmd under a fresh wrapper process, so its rusage covers this command only.
+
+    `memory`: also sample the process tree's PSS every 0.25 s (tree_pss; else 0). Sampling
+    stalls the sampled processes and takes a core's share from them, 20 ms of a 0.4 s run
+    here, so timed runs go without it and the peak memory is taken in a run of its own."""
+    out = subprocess.run([PY, str(Path(__file__).resolve()), "--measure" if not memory else "--measure-memory",
+                          "--", *cmd],
                          cwd=REPO, capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{out.stdout[-3000:]}{out.stderr[-3000:]}")
@@ -207,7 +212,7 @@ def _busy_seconds() -> float:
     return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def _measure_main(cmd: list[str]) -> None:
+def _measure_main(cmd: list[str], memory: bool) -> None:
     page = os.sysconf("SC_PAGE_SIZE")
     busy = _busy_seconds()
     start = time.perf_counter()
@@ -219,7 +224,7 @@ def _measure_main(cmd: list[str]) -> None:
         while not stop.wait(0.25):  # reading smaps_rollup stalls the sampled processes: seldom
             peak[0] = max(peak[0], _tree_memory(child.pid, page))
 
-    if sys.platform.startswith("linux"):
+    if memory and sys.platform.startswith("linux"):
         threading.Thread(target=sample, daemon=True).start()
     stdout, stderr = child.communicate()
     wall = time.perf_counter() - start
@@ -377,6 +382,11 @@ def run_case(case: Case, rounds: int, work: Path, hash_seconds: float) -> dict:
             log(f"  {case.name} round {r + 1}: {tool} {result['wall']:.2f} s "
                 f"(cpu {result['cpu']:.2f} s, other load {result['other_load']:.2f} cores, "
                 f"hash limit {per_core * cores / 1e6:.0f} MB/s, file creation {create * 1e6:.0f} µs)")
+    for tool in runs:  # peak memory: one more run each, untimed, sampled (see measure)
+        memory = measure(case.command(tool, work / f"{case.name}-memory-{tool}"), memory=True)
+        for result in runs[tool]:
+            result["tree_pss"] = memory["tree_pss"]
+            result["maxrss"] = max(result["maxrss"], memory["maxrss"])
     return runs
 
 
@@ -467,8 +477,8 @@ def parse_args(argv):
 
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:2] == ["--measure", "--"]:
-        return _measure_main(argv[2:])
+    if argv[:1] in (["--measure"], ["--measure-memory"]) and argv[1:2] == ["--"]:
+        return _measure_main(argv[2:], memory=argv[0] == "--measure-memory")
     args = parse_args(argv)
     work = args.data / f"scale-{args.scale:g}" / f"work-{os.getpid()}"
     # archiver's bytecode, as an installed archiver has it (pip compiles at install; Python

@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from archiver.durable import is_temporary
 from archiver.problem_codes import problem
 from archiver.problems import Problem
+
+
+_SCANDIR_FD = os.scandir in os.supports_fd
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass
@@ -39,15 +44,21 @@ def scan(bag_dir: str, tree: Tree | None = None,
     while stack:
         rel_dir, full_dir = stack.pop()
         in_payload = rel_dir == "data" or rel_dir.startswith("data/")
+        prefix = os.path.join(full_dir, "")
+        dir_fd = None
         try:
-            entries = os.scandir(full_dir)
+            if _SCANDIR_FD:  # each entry's stat is then relative to the directory, not a path walk
+                dir_fd = os.open(full_dir, _DIR_FLAGS)
+                entries = os.scandir(dir_fd)  # (which it duplicates: ours is closed after)
+            else:
+                entries = os.scandir(full_dir)
         except OSError as e:
             tree.problems.append(problem("BAGIT-FILE-UNREADABLE", rel_dir or ".",
                                          f"cannot list directory: {e.strerror or e}"))
             entries = None
         count = 0
         if entries is not None:
-            with entries:
+            with entries, _closing(dir_fd):
                 for entry in entries:
                     count += 1
                     name = entry.name
@@ -59,11 +70,12 @@ def scan(bag_dir: str, tree: Tree | None = None,
                             st = entry.stat(follow_symlinks=False)
                             if stat.S_ISREG(st.st_mode):
                                 payload[rel] = st.st_size
-                                disk[rel] = path = entry.path
+                                disk[rel] = path = prefix + name
                                 if found is not None:
                                     found(path, st.st_size)
                                 continue
-                        if _classify(tree, entry, rel, in_payload, root_real, stack) and found is not None:
+                        if _classify(tree, entry, prefix + name, rel, in_payload, root_real, stack) \
+                                and found is not None:
                             found(tree.disk[rel], tree.payload[rel])
                     except OSError as e:
                         tree.blocked.add(rel)
@@ -71,19 +83,31 @@ def scan(bag_dir: str, tree: Tree | None = None,
             if count == 0 and in_payload:
                 tree.problems.append(problem("BAGIT-PAYLOAD-EMPTY-DIRECTORY", rel_dir,
                                              "empty directory: no manifest can list it, so it is not preserved"))
+        elif dir_fd is not None:
+            os.close(dir_fd)
         if not rel_dir and on_top is not None:
             found = on_top(tree)
     return tree
 
 
-def _classify(tree: Tree, entry: os.DirEntry, rel: str, payload: bool, root_real: str, stack: list) -> bool:
-    """Record one entry (`payload`: it lies under data/); True for a payload file that may be
-    opened."""
+@contextmanager
+def _closing(fd: int | None):
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _classify(tree: Tree, entry: os.DirEntry, path: str, rel: str, payload: bool, root_real: str,
+              stack: list) -> bool:
+    """Record one entry (`path`: its path from the walk's start; `payload`: it lies under
+    data/); True for a payload file that may be opened."""
     if not payload and is_temporary(entry.name):  # a killed write's leftover, never evidence
         tree.temporaries.append(rel)
         return False
     if entry.is_symlink():
-        target = os.path.realpath(entry.path)
+        target = os.path.realpath(path)
         if not target.startswith(root_real + os.sep):
             tree.blocked.add(rel)
             tree.problems.append(problem("BAGIT-SYMLINK-OUTSIDE", rel,
@@ -112,7 +136,7 @@ def _classify(tree: Tree, entry: os.DirEntry, rel: str, payload: bool, root_real
         if rel == "data":
             tree.has_data = True
         tree.dirs.add(rel)
-        stack.append((rel, entry.path))
+        stack.append((rel, path))
         return False
     st = entry.stat(follow_symlinks=False)
     if not stat.S_ISREG(st.st_mode):
@@ -129,5 +153,5 @@ def _classify(tree: Tree, entry: os.DirEntry, rel: str, payload: bool, root_real
                                          "separately by naming it)"))
     else:
         tree.tags[rel] = st.st_size
-    tree.disk[rel] = entry.path
+    tree.disk[rel] = path
     return payload

@@ -294,3 +294,29 @@ def test_each_name_of_a_linked_file_is_verified(tmp_path, check, wrong):
     refresh_tag_manifests(bag)
     assert errors(check(bag)) >= {("BAGIT-CHECKSUM-MISMATCH", wrong)}
     assert errors(check(bag, jobs=2)) >= {("BAGIT-CHECKSUM-MISMATCH", wrong)}
+
+
+@pytest.mark.parametrize("spelling", ["{bag}", "{bag}/", "{bag}//", "."])
+def test_every_spelling_of_the_bag_path_opens_the_files_inside(tmp_path, check, opened, monkeypatch, spelling):
+    bag = make_bag(tmp_path / "bag", {"data/a.txt": A, "data/sub/b.txt": B})
+    monkeypatch.chdir(bag if spelling == "." else tmp_path)
+    report = check(spelling.format(bag="bag"))
+    assert report.problems == [] and report.payload_files == 2
+    inside = sorted(os.path.relpath(os.path.realpath(p), bag) for p in opened)
+    assert [p for p in inside if p.startswith("data/")] == ["data/a.txt", "data/sub/b.txt"]
+    assert all(os.path.exists(p) for p in opened)  # as spelled: from where the walk started
+
+
+def test_the_garbage_collector_is_back_on_after_a_bag(bag, check):
+    import gc
+
+    (bag / "data" / "a.txt").write_bytes(b"changed\n")
+    assert gc.isenabled()
+    assert errors(check(bag))
+    assert gc.isenabled()
+    gc.disable()  # and a caller that had it off keeps it off
+    try:
+        check(bag)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
