@@ -18,6 +18,9 @@ weight (its bytes) so tasks can be sized. Both executors offer
 - `check_shared(read=..., write=...)`: the workers see these paths as this process does;
 - `close()`, `terminate()`, `join()`: as multiprocessing.Pool's (join also disconnects).
 
+A worker that dies under a task (the kernel's OOM killer, a kill) stops the work with
+WorkerLost, a ClusterError: never a wait for a result that will not come.
+
 Dask is imported only by `connect()`, when an address is given.
 """
 from __future__ import annotations
@@ -25,18 +28,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from archiver.executor.errors import ClusterError, WorkerLost
 from archiver.executor.local import LocalPool
-from archiver.problems import ArchiverError
 
-__all__ = ["ClusterError", "LocalPool", "MAX_TASK_BYTES", "connect", "open_executor", "task_groups"]
+__all__ = ["ClusterError", "LocalPool", "MAX_TASK_BYTES", "WorkerLost", "connect", "open_executor",
+           "task_groups"]
 
 LOCAL = "local"  # --cluster local: this machine's pool, whatever archiver.toml names
 MAX_TASK_BYTES = 2 << 30  # a cluster task: a few GB of small files at most, one large file alone
-
-
-class ClusterError(ArchiverError):
-    """The cluster cannot do the work (no scheduler, lost scheduler, a worker that does not
-    share the storage): the run stops (CLI exit 2) rather than report a wrong verdict."""
 
 
 def connect(cluster, timeout: float = 10.0):

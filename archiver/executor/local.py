@@ -8,51 +8,86 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 
 from archiver.durable import end_with_parent
+from archiver.executor.errors import WorkerLost
 
 # multiprocessing is imported when a pool is made: validating one bag does not need it
 
 
 class LocalPool:
-    """`jobs` worker processes; results in order as they are done (see archiver.executor)."""
+    """`jobs` worker processes; results in order as they are done (see archiver.executor).
+
+    A concurrent.futures pool, not multiprocessing.Pool: that one replaces a worker that dies
+    and waits for ever for the task it was running; this one notices (BrokenProcessPool),
+    and so does the caller (WorkerLost)."""
 
     remote = False
 
     def __init__(self, jobs: int):
+        from concurrent.futures import ProcessPoolExecutor
+
         self.slots = max(1, jobs)
-        self._pool = pool_context().Pool(self.slots, initializer=_worker_init, initargs=(os.getpid(),))
+        self._pool = ProcessPoolExecutor(self.slots, mp_context=pool_context(), initializer=_worker_init,
+                                         initargs=(os.getpid(),))
+        # a forking pool forks all its workers at the first task: now, then, before the caller
+        # opens what no child may inherit (audit's ledger)
+        self._pool.submit(int)
 
     def map(self, fn: Callable, items: Sequence, *, args: tuple = (), weights=None,
             per_task: int = 8, unseen=None) -> Iterator:
         # the same machine sees the same files: weights and unseen matter to a cluster only
         chunk = max(1, min(per_task, len(items) // (self.slots * 8)))
-        return self._pool.imap(functools.partial(_apply, fn, args), items, chunksize=chunk)
+        return _or_lost(self._pool.map(functools.partial(_apply, fn, args), items, chunksize=chunk))
 
     def submit(self, fn: Callable, *args, unseen=None) -> _Started:
-        return _Started(self._pool.apply_async(fn, args))
+        return _Started(self._pool.submit(fn, *args))
 
     def check_shared(self, read=(), write=()) -> None:
         """Nothing to check: the workers are this machine's processes."""
 
     def close(self) -> None:
-        self._pool.close()
+        """No more tasks (join waits for those started)."""
 
     def terminate(self) -> None:
-        self._pool.terminate()  # an interrupt stops the workers now, mid-task if need be
+        # an interrupt stops the workers now, mid-task if need be (the pool has no terminate
+        # of its own before Python 3.14)
+        for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+            if process.exitcode is None:
+                process.terminate()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def join(self) -> None:
-        self._pool.join()
+        self._pool.shutdown(wait=True)
 
 
 class _Started:
     """One submitted task; result() waits for it (and raises what it raised)."""
 
-    __slots__ = ("_async",)
+    __slots__ = ("_future",)
 
-    def __init__(self, async_result):
-        self._async = async_result
+    def __init__(self, future):
+        self._future = future
 
     def result(self):
-        return self._async.get()
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self._future.result()
+        except BrokenProcessPool:
+            raise _lost() from None
+
+
+def _or_lost(results: Iterator) -> Iterator:
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        yield from results
+    except BrokenProcessPool:
+        raise _lost() from None
+
+
+def _lost() -> WorkerLost:
+    return WorkerLost("worker", "a worker process died while it worked (killed, or out of memory); "
+                      "the run stopped: what it finished stands, the rest was not done")
 
 
 def _apply(fn: Callable, args: tuple, item):
