@@ -135,16 +135,41 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def sync_filesystem(path: Path) -> None:
-    """Write out everything cached for the file system holding `path` (syncfs where the
-    system has it, else a whole-system sync)."""
-    if not hasattr(os, "syncfs"):
+    """Write out everything cached for the file system holding `path`: Linux's syncfs (only
+    that file system, and, unlike sync, it reports a write-back error: OSError), else a sync
+    of every file system."""
+    syncfs = _syncfs()
+    if syncfs is None:
         os.sync()
         return
     fd = os.open(path, os.O_RDONLY)
     try:
-        os.syncfs(fd)
+        if syncfs(fd) != 0:
+            import ctypes
+
+            err = ctypes.get_errno()
+            raise OSError(err, f"syncfs: {os.strerror(err)}", os.fspath(path))
     finally:
         os.close(fd)
+
+
+_SYNCFS: list = []
+
+
+def _syncfs():
+    """libc's syncfs (Python has no os.syncfs), or None where there is none."""
+    if not _SYNCFS:
+        found = None
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                found = ctypes.CDLL(None, use_errno=True).syncfs
+                found.argtypes, found.restype = [ctypes.c_int], ctypes.c_int
+            except (OSError, AttributeError):
+                found = None
+        _SYNCFS.append(found)
+    return _SYNCFS[0]
 
 
 def fsync_directory(path: Path) -> None:
