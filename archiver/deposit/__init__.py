@@ -126,11 +126,16 @@ def _deposit_all(bags: list[Path], target: Target, dry_run: bool, jobs: int | No
 def _deposit_batch(batch: tuple[list[Path], bool, DepositError | None],
                    target: Target) -> list[DepositResult]:
     bags, dry_run, failure = batch
-    started = [_start(bag, target, dry_run, failure) for bag in bags]
-    target.commit()
-    finished = [_finish(s, target) for s in started]
-    _record_all([item for _, item in finished if item is not None], target)
-    return [result for result, _ in finished]
+    claims: list[int] = []  # held until the batch is recorded, whatever happens
+    try:
+        started = [_start(bag, target, dry_run, failure, claims) for bag in bags]
+        target.commit()
+        finished = [_finish(s, target) for s in started]
+        _record_all([item for _, item in finished if item is not None], target)
+        return [result for result, _ in finished]
+    finally:
+        for fd in claims:
+            os.close(fd)
 
 
 def deposit_one(bag: Path, target: Target, *, dry_run: bool = False) -> DepositResult:
@@ -170,8 +175,29 @@ class _Started:
     done: bool = False  # nothing left to do after the commit
 
 
-def _start(bag: Path, target: Target, dry_run: bool,
-           failure: DepositError | None = None) -> _Started:
+def _claim(bag: Path) -> int | None:
+    """This process's claim on depositing `bag`, held until its batch is recorded: a lock
+    (flock, released by the kernel if the process dies) on the bag's data/ directory, the
+    bag directory's own lock being the record's. Two runs depositing one package at once
+    would both send it (two SWORD containers); the second is told instead. -1 when there is
+    no data/ to lock (validation refuses such a bag); None when another process holds it."""
+    import fcntl
+
+    try:
+        fd = os.open(bag / "data", os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return -1
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _start(bag: Path, target: Target, dry_run: bool, failure: DepositError | None,
+           claims: list[int]) -> _Started:
+    """Validate the package and put it; `claims` gets this process's lock on it (_claim)."""
     started = _Started(bag, DepositResult(package=str(bag), target=target.uri, status=FAILED),
                        _now(precise=True), time.monotonic(), done=True)
     result = started.result
@@ -182,6 +208,14 @@ def _start(bag: Path, target: Target, dry_run: bool,
                             "message": "bagit.txt is missing", "severity": "error"}]
         return started
     if not dry_run:
+        claim = _claim(bag)
+        if claim is None:
+            result.message = (f"{bag}: another archiver process is depositing this package right "
+                              "now; not deposited by this run (run it again once that one ends)")
+            result.seconds = time.monotonic() - started.clock
+            return started
+        if claim >= 0:
+            claims.append(claim)
         problem = _recover(bag)
         if problem:
             result.status, result.problems = REFUSED, [problem]
