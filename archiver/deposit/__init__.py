@@ -210,6 +210,7 @@ def _start(bag: Path, target: Target, dry_run: bool, failure: DepositError | Non
     if not dry_run:
         claim = _claim(bag)
         if claim is None:
+            result.code = "DEPOSIT-BUSY"
             result.message = (f"{bag}: another archiver process is depositing this package right "
                               "now; not deposited by this run (run it again once that one ends)")
             result.seconds = time.monotonic() - started.clock
@@ -264,7 +265,7 @@ def _finish(started: _Started, target: Target) -> tuple[DepositResult, _ToRecord
         e = started.error
         # Targets keep credentials out of their messages (see DepositError): nothing here is
         # rewritten, so server IRIs, identifiers and file names stay exactly as they are.
-        result.message = e.message
+        result.message, result.code = e.message, e.code
         result.details = dict(e.details)
         log.info("%s: deposit to %s failed: %s", package_id, target.uri, result.message)
         return result, _record(bag, target, result, package_id, fingerprint, started.started_at,

@@ -135,6 +135,7 @@ class DepositResult:
     receipt: str | None = None          # path of the receipt inside the package
     event: str | None = None            # PREMIS event identifier recorded
     problems: list[dict] = field(default_factory=list)
+    code: str | None = None             # a failure's code (archiver.deposit.codes)
 
     @property
     def ok(self) -> bool:

@@ -27,7 +27,7 @@ def test_a_package_another_process_deposits_is_left_to_it(bag_factory, tmp_path)
     try:
         assert holder.stdout.readline().strip() == "held"
         [result] = deposit([bag], f"ocfl:{root}")
-        assert result.status == "failed" and "another archiver process" in result.message
+        assert result.status == "failed" and result.code == "DEPOSIT-BUSY", result.message
         assert _files(bag) == before  # nothing recorded in the package
         assert not list(root.rglob("0=ocfl_object_1.1"))  # nothing sent
     finally:
