@@ -60,7 +60,7 @@ def archive_stem(path: str) -> str:
     return name
 
 
-@dataclass
+@dataclass(slots=True)
 class _Member:
     name: str  # normalized, no leading './', no trailing '/'
     kind: str  # "file", "dir", "symlink", "hardlink"
