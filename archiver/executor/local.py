@@ -36,10 +36,15 @@ class LocalPool:
             per_task: int = 8, unseen=None) -> Iterator:
         # the same machine sees the same files: weights and unseen matter to a cluster only
         chunk = max(1, min(per_task, len(items) // (self.slots * 8)))
-        return _or_lost(self._pool.map(functools.partial(_apply, fn, args), items, chunksize=chunk))
+        return _or_lost(lambda: self._pool.map(functools.partial(_apply, fn, args), items, chunksize=chunk))
 
     def submit(self, fn: Callable, *args, unseen=None) -> _Started:
-        return _Started(self._pool.submit(fn, *args))
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return _Started(self._pool.submit(fn, *args))
+        except BrokenProcessPool:  # a worker died before this task could even be queued
+            raise _lost() from None
 
     def check_shared(self, read=(), write=()) -> None:
         """Nothing to check: the workers are this machine's processes."""
@@ -49,11 +54,13 @@ class LocalPool:
 
     def terminate(self) -> None:
         # an interrupt stops the workers now, mid-task if need be (the pool has no terminate
-        # of its own before Python 3.14)
+        # of its own before Python 3.14). Their deaths break the pool, which fails whatever
+        # was queued; join then waits for its manager thread to finish that (shutting it
+        # down here without waiting would leave the thread closing its pipes while the
+        # interpreter exits: "Bad file descriptor" at exit).
         for process in list((getattr(self._pool, "_processes", None) or {}).values()):
             if process.exitcode is None:
                 process.terminate()
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def join(self) -> None:
         self._pool.shutdown(wait=True)
@@ -76,11 +83,13 @@ class _Started:
             raise _lost() from None
 
 
-def _or_lost(results: Iterator) -> Iterator:
+def _or_lost(start: Callable[[], Iterator]) -> Iterator:
+    """The results of start() (which queues every task), as they come; a worker's death,
+    noticed while queueing or while waiting, is WorkerLost."""
     from concurrent.futures.process import BrokenProcessPool
 
     try:
-        yield from results
+        yield from start()
     except BrokenProcessPool:
         raise _lost() from None
 
