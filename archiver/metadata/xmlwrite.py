@@ -21,12 +21,17 @@ _ATTR_ANY = re.compile("[^\x20\x21\x23-\x25\x27-\x3b\x3d\x3f-\ud7ff\ue000-\ufffd
 _REFUSED = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+def _refuse(value: str) -> None:
+    if _REFUSED.search(value):
+        value.encode("utf-8")  # a lone surrogate: lxml raises the codec's UnicodeEncodeError
+        raise ValueError(INVALID)
+
+
 def text(value: str) -> str:
     """`value` as element content."""
     if _TEXT_ANY.search(value) is None:
         return value
-    if _REFUSED.search(value):
-        raise ValueError(INVALID)
+    _refuse(value)
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
 
 
@@ -34,8 +39,7 @@ def attr(value: str) -> str:
     """`value` as an attribute value (between double quotes)."""
     if _ATTR_ANY.search(value) is None:
         return value
-    if _REFUSED.search(value):
-        raise ValueError(INVALID)
+    _refuse(value)
     return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;").replace("\t", "&#9;").replace("\n", "&#10;")
             .replace("\r", "&#13;"))

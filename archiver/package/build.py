@@ -32,7 +32,7 @@ from archiver.extract.xmlsafe import bounded, xml_safe
 from archiver.fixity import BLOCK, DEFAULT_ALGORITHMS, check_algorithms, copy_and_hash
 from archiver.package.formats import identify
 from archiver.package.store import TEMPORARY, claim_run, clean_dead_runs, release_run
-from archiver.metadata.dc import dc_document
+from archiver.metadata.dc import dc_terms, dc_xml
 from archiver.metadata.mets import mets_document
 from archiver.metadata.premis import premis_document
 from archiver.metadata.provenance import SOFTWARE, build_events, capture_agent, now, source_date
@@ -195,14 +195,14 @@ def _write_package(tmp: Path, inp: ReportInput, payload: list[FileRecord], repor
 
     withhold = opts.withhold_commenter_names
     software = f"archiver {__version__}"
-    dc_xml = dc_document(report, package_id, withhold)
+    dc = dc_terms(report, package_id, withhold)
     tags = {  # every tag file, kept in memory so the tag manifests need not read them back
         "bagit.txt": BAGIT_TXT,
         "metadata/report.json": report_json_bytes(
             report_dict(report, package_id, report_path, withhold), inp.report),
-        "metadata/dc.xml": dc_xml,
+        "metadata/dc.xml": dc_xml(dc),
         "metadata/premis.xml": premis_document(payload, events, agents, software),
-        "metadata/mets.xml": mets_document(package_id, report.title, dc_xml, payload, when, software),
+        "metadata/mets.xml": mets_document(package_id, report.title, dc, payload, when, software),
     }
     tags.update(manifest_files({f.path: f.digests for f in payload}, opts.algorithms))
     payload_bytes = sum(f.size for f in payload)
