@@ -15,10 +15,11 @@ DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
 INVALID = ("All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control "
            "characters")  # lxml's words
 
-# any character that is escaped or refused; most values have none and are returned as they are
-_TEXT_ANY = re.compile("[^\t\n\x20-\x25\x27-\x3b\x3d\x3f-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_ATTR_ANY = re.compile("[^\x20\x21\x23-\x25\x27-\x3b\x3d\x3f-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_REFUSED = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# what XML 1.0 cannot hold (section 2.2), lone surrogates included; then any character that
+# is escaped or refused: most values have none and are returned as they are
+_REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_TEXT_ANY = re.compile("[\x00-\x08\x0b-\x1f&<>\ud800-\udfff\ufffe\uffff]")
+_ATTR_ANY = re.compile('[\x00-\x1f&<>"\ud800-\udfff\ufffe\uffff]')
 
 
 def _refuse(value: str) -> None:
