@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import json
-from json.encoder import encode_basestring  # what json.dumps uses with ensure_ascii=False
 from collections.abc import Callable
 from functools import cache
+from json.encoder import encode_basestring  # what json.dumps uses with ensure_ascii=False
 from typing import TYPE_CHECKING
 
 from archiver.model import Report

@@ -363,7 +363,7 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
     # (see archiver.executor.local.pool_context); one worker costs a fork, a few milliseconds.
     if reports and cluster is None:
         preload_language_model()  # once here, shared by every forked worker
-        fits_schema({})  # report.json's compiled schema too (50 ms in each worker otherwise)
+        fits_schema({})  # report.json's compiled schema too (else compiled in each worker)
     try:
         pool = open_executor(cluster, jobs) if reports else None
     except BaseException:
