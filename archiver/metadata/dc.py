@@ -1,6 +1,7 @@
-"""The Dublin Core record of a report (DCMI Metadata Terms), written with lxml.
+"""The Dublin Core record of a report (DCMI Metadata Terms).
 
-The root is the `qualifieddc` container of the DCMI schemas (type
+Written as text (archiver.metadata.xmlwrite), byte for byte what lxml serialized before. The
+root is the `qualifieddc` container of the DCMI schemas (type
 dcterms:elementOrRefinementContainer), so the record validates against the official
 DCMI 2008 XSDs as it stands. Reader comments are parts of the report (dcterms:hasPart);
 commenters' names are personal data, stated in dcterms:accessRights.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from archiver.metadata import xmlwrite
 from archiver.model import Report
 
 DC = "http://purl.org/dc/elements/1.1/"
@@ -26,50 +28,55 @@ WITHHELD_NOTE = ("Commenters' names are withheld from this record; they remain i
                  "preserved original.")
 
 
-def _term(root: etree._Element, name: str, value: str | None, xsi_type: str | None = None,
-          lang: str | None = None) -> None:
-    if not value:
-        return
-    el = etree.SubElement(root, T + name)
-    el.text = value
-    if xsi_type:
-        el.set(f"{{{XSI}}}type", f"dcterms:{xsi_type}")
-    if lang:
-        el.set("{http://www.w3.org/XML/1998/namespace}lang", lang)
-
-
-def dc_document(report: Report, package_id: str, withhold_names: bool = False) -> bytes:
-    root = etree.Element("qualifieddc", nsmap=NSMAP)
+def dc_terms(report: Report, package_id: str, withhold_names: bool = False) -> list[str]:
+    """The record's elements, each as one line of XML text without indentation: dc.xml holds
+    them, and METS embeds the same record (archiver.metadata.mets)."""
+    terms: list[str] = []
     lang = report.language
-    _term(root, "title", report.title, lang=lang)
-    _term(root, "alternative", report.subtitle, lang=lang)
+    lang_attr = f' xml:lang="{xmlwrite.attr(lang)}"' if lang else ""
+
+    def term(name: str, value: str | None, xsi_type: str | None = None, lang: str = "") -> None:
+        if not value:
+            return
+        typed = f' xsi:type="dcterms:{xmlwrite.attr(xsi_type)}"' if xsi_type else ""
+        terms.append(f"<dcterms:{name}{typed}{lang}>{xmlwrite.text(value)}</dcterms:{name}>")
+
+    term("title", report.title, lang=lang_attr)
+    term("alternative", report.subtitle, lang=lang_attr)
     for creator in report.creator:
-        _term(root, "creator", creator)
-    _term(root, "publisher", report.publisher)
-    _term(root, "issued", report.issued, "W3CDTF")
-    _term(root, "language", report.language, "RFC4646")
-    _term(root, "type", "Text", "DCMIType")
+        term("creator", creator)
+    term("publisher", report.publisher)
+    term("issued", report.issued, "W3CDTF")
+    term("language", report.language, "RFC4646")
+    term("type", "Text", "DCMIType")
     for kind in sorted({DCMI_TYPES[a.media_type.split("/")[0]] for a in report.attachments
                         if a.media_type.split("/")[0] in DCMI_TYPES}):
-        _term(root, "type", kind, "DCMIType")
-    _term(root, "format", report.source.media_type, "IMT")
-    _term(root, "extent", f"{report.source.size} bytes")
-    _term(root, "description", report.description or (report.body[0] if report.body else None),
-          lang=lang)
+        term("type", kind, "DCMIType")
+    term("format", report.source.media_type, "IMT")
+    term("extent", f"{report.source.size} bytes")
+    term("description", report.description or (report.body[0] if report.body else None),
+         lang=lang_attr)
     for subject in report.subjects:
-        _term(root, "subject", subject)
+        term("subject", subject)
     for place in report.places:
-        _term(root, "spatial", place)
-    _term(root, "source", report.source_url, "URI")
-    _term(root, "identifier", package_id)
-    _term(root, "rights", report.rights)
+        term("spatial", place)
+    term("source", report.source_url, "URI")
+    term("identifier", package_id)
+    term("rights", report.rights)
     for comment in report.comments:
-        _term(root, "hasPart", f"{package_id}#comment-{comment.number}")
+        term("hasPart", f"{package_id}#comment-{comment.number}")
     if report.comments:
-        _term(root, "accessRights", WITHHELD_NOTE if withhold_names else PERSONAL_DATA_NOTE)
-    etree.indent(root, space="  ")
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+        term("accessRights", WITHHELD_NOTE if withhold_names else PERSONAL_DATA_NOTE)
+    return terms
 
+
+ROOT = f'<qualifieddc xmlns:dc="{DC}" xmlns:dcterms="{DCTERMS}" xmlns:xsi="{XSI}">'
+
+
+def dc_xml(terms: list[str]) -> bytes:
+    """metadata/dc.xml from dc_terms: the same bytes lxml's pretty_print gives for the record
+    (tests/metadata/test_xmlwrite.py), written as text."""
+    return xmlwrite.document(ROOT, "qualifieddc", [f"  {t}\n" for t in terms])
 
 
 def read_dc(root: etree._Element) -> list[tuple[str, str, str | None]]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import quote
 
-from lxml import etree
-
+from archiver.metadata import xmlwrite
+from archiver.metadata.dc import ROOT as DC_ROOT
+from archiver.metadata.xmlwrite import leaf
 from archiver.model import FileRecord
 
 METS = "http://www.loc.gov/METS/"
@@ -22,47 +23,54 @@ NSMAP = {"mets": METS, "xlink": XLINK}
 M = f"{{{METS}}}"
 
 
-def _href(path: str) -> dict[str, str]:
+def _href(path: str) -> str:
     # a URI reference: spaces, '%' and non-ASCII names are percent-encoded
-    return {"LOCTYPE": "OTHER", "OTHERLOCTYPE": "SYSTEM", f"{{{XLINK}}}type": "simple",
-            f"{{{XLINK}}}href": quote(path, safe="/")}
+    return (' LOCTYPE="OTHER" OTHERLOCTYPE="SYSTEM" xlink:type="simple" '
+            f'xlink:href="{xmlwrite.attr(quote(path, safe="/"))}"')
 
 
-def mets_document(package_id: str, title: str | None, dc_xml: bytes, files: Iterable[FileRecord],
+def mets_document(package_id: str, title: str | None, dc: list[str], files: Iterable[FileRecord],
                   created: str, software: str) -> bytes:
-    """METS for the package: `dc_xml` is metadata/dc.xml as written, `files` the payload."""
-    attrs = {"OBJID": package_id, "TYPE": "report", "PROFILE": "archiver report package"}
-    if title:
-        attrs["LABEL"] = title[:250]
-    root = etree.Element(M + "mets", attrs, nsmap=NSMAP)
-    header = etree.SubElement(root, M + "metsHdr", CREATEDATE=created)
-    agent = etree.SubElement(header, M + "agent", ROLE="CREATOR", TYPE="OTHER", OTHERTYPE="SOFTWARE")
-    etree.SubElement(agent, M + "name").text = software
-
-    dmd = etree.SubElement(root, M + "dmdSec", ID="dmd-dc")
-    wrap = etree.SubElement(dmd, M + "mdWrap", MDTYPE="DC", MIMETYPE="text/xml",
-                            LABEL="metadata/dc.xml")
-    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True,
-                             huge_tree=True)  # dc.xml as just written: a 10 MB title is allowed
-    etree.SubElement(wrap, M + "xmlData").append(etree.fromstring(dc_xml, parser))
-
-    amd = etree.SubElement(root, M + "amdSec", ID="amd-premis")
-    digiprov = etree.SubElement(amd, M + "digiprovMD", ID="digiprov-premis")
-    etree.SubElement(digiprov, M + "mdRef", MDTYPE="PREMIS", MIMETYPE="text/xml",
-                     LABEL="metadata/premis.xml", **_href("premis.xml"))
-
-    group = etree.SubElement(etree.SubElement(root, M + "fileSec"), M + "fileGrp", USE="original")
-    div = etree.SubElement(etree.SubElement(root, M + "structMap", TYPE="physical"), M + "div",
-                           TYPE="report", DMDID="dmd-dc", ADMID="amd-premis")
-    if title:
-        div.set("LABEL", title[:250])
+    """METS for the package: `dc` is the Dublin Core record as dc.xml holds it (dc_terms),
+    `files` the payload. Written as text: the same bytes as the lxml tree this module made
+    before, indented by etree.indent (tests/metadata/test_xmlwrite.py)."""
+    label = f' LABEL="{xmlwrite.attr(title[:250])}"' if title else ""
+    out = [f'<mets:mets xmlns:mets="{METS}" xmlns:xlink="{XLINK}" OBJID="{xmlwrite.attr(package_id)}" '
+           f'TYPE="report" PROFILE="archiver report package"{label}>\n',
+           f'  <mets:metsHdr CREATEDATE="{xmlwrite.attr(created)}">\n'
+           '    <mets:agent ROLE="CREATOR" TYPE="OTHER" OTHERTYPE="SOFTWARE">\n',
+           leaf("      ", "mets:name", software),
+           '    </mets:agent>\n  </mets:metsHdr>\n  <mets:dmdSec ID="dmd-dc">\n'
+           '    <mets:mdWrap MDTYPE="DC" MIMETYPE="text/xml" LABEL="metadata/dc.xml">\n'
+           '      <mets:xmlData>\n']
+    if dc:
+        out.append(f"        {DC_ROOT}\n")
+        out.extend(f"          {term}\n" for term in dc)
+        out.append("        </qualifieddc>\n")
+    else:
+        out.append(f"        {DC_ROOT[:-1]}/>\n")
+    out.append('      </mets:xmlData>\n    </mets:mdWrap>\n  </mets:dmdSec>\n'
+               '  <mets:amdSec ID="amd-premis">\n    <mets:digiprovMD ID="digiprov-premis">\n'
+               '      <mets:mdRef MDTYPE="PREMIS" MIMETYPE="text/xml" LABEL="metadata/premis.xml"'
+               f'{_href("premis.xml")}/>\n    </mets:digiprovMD>\n  </mets:amdSec>\n')
+    entries, pointers = [], []
     for number, record in enumerate(files, 1):
-        file_id = f"file-{number}"
-        attrs = {"ID": file_id, "MIMETYPE": record.media_type, "SIZE": str(record.size)}
-        if "sha256" in record.digests:
-            attrs.update(CHECKSUM=record.digests["sha256"], CHECKSUMTYPE="SHA-256")
-        entry = etree.SubElement(group, M + "file", attrs)
-        etree.SubElement(entry, M + "FLocat", **_href(f"../{record.path}"))
-        etree.SubElement(div, M + "fptr", FILEID=file_id)
-    etree.indent(root, space="  ")
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+        checksum = (f' CHECKSUM="{xmlwrite.attr(record.digests["sha256"])}" CHECKSUMTYPE="SHA-256"'
+                    if "sha256" in record.digests else "")
+        entries.append(f'      <mets:file ID="file-{number}" MIMETYPE="{xmlwrite.attr(record.media_type)}" '
+                       f'SIZE="{record.size}"{checksum}>\n'
+                       f'        <mets:FLocat{_href(f"../{record.path}")}/>\n      </mets:file>\n')
+        pointers.append(f'      <mets:fptr FILEID="file-{number}"/>\n')
+    div = f'<mets:div TYPE="report" DMDID="dmd-dc" ADMID="amd-premis"{label}'
+    if entries:
+        out.append('  <mets:fileSec>\n    <mets:fileGrp USE="original">\n')
+        out.extend(entries)
+        out.append('    </mets:fileGrp>\n  </mets:fileSec>\n  <mets:structMap TYPE="physical">\n'
+                   f'    {div}>\n')
+        out.extend(pointers)
+        out.append("    </mets:div>\n  </mets:structMap>\n")
+    else:
+        out.append('  <mets:fileSec>\n    <mets:fileGrp USE="original"/>\n  </mets:fileSec>\n'
+                   f'  <mets:structMap TYPE="physical">\n    {div}/>\n  </mets:structMap>\n')
+    out.append("</mets:mets>\n")
+    return (xmlwrite.DECLARATION + "".join(out)).encode("utf-8")

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -32,11 +33,11 @@ from archiver.extract.xmlsafe import bounded, xml_safe
 from archiver.fixity import BLOCK, DEFAULT_ALGORITHMS, check_algorithms, copy_and_hash
 from archiver.package.formats import identify
 from archiver.package.store import TEMPORARY, claim_run, clean_dead_runs, release_run
-from archiver.metadata.dc import dc_document
+from archiver.metadata.dc import dc_terms, dc_xml
 from archiver.metadata.mets import mets_document
 from archiver.metadata.premis import premis_document
 from archiver.metadata.provenance import SOFTWARE, build_events, capture_agent, now, source_date
-from archiver.metadata.report_json import report_dict, report_json_bytes
+from archiver.metadata.report_json import fits_schema, report_dict, report_json_bytes
 from archiver.model import Agent, Attachment, FileRecord, Report
 from archiver.problems import ArchiverError
 from archiver.durable import (fsync_directory, move_into_place, step, sync_filesystem,
@@ -136,7 +137,7 @@ def _copy_payload(inp: ReportInput, tmp: Path, algorithms: Sequence[str]
     """Copy every file of the input into data/ (one read for copy and digests) and identify
     its format. Returns the records and the extension/format mismatches."""
     records, mismatches = [], []
-    buffer = bytearray(BLOCK)
+    buffer = _copy_buffer()
     for rel in inp.files:
         src, dst = inp.root / rel, tmp / "data" / rel
         if "/" in rel:  # data/ itself is made with the package
@@ -160,6 +161,18 @@ def _copy_payload(inp: ReportInput, tmp: Path, algorithms: Sequence[str]
             found = ", ".join(x for x in (fmt.name, fmt.pronom, fmt.media_type) if x)
             mismatches.append(f"{record.path}: {fmt.warning}: the content is {found}")
     return records, mismatches
+
+
+_local = threading.local()
+
+
+def _copy_buffer() -> bytearray:
+    """This thread's copy buffer: one per process (or per thread of a cluster's worker), not
+    one per package, which cost an mmap, a munmap and page faults every time (128 KiB)."""
+    buffer = getattr(_local, "buffer", None)
+    if buffer is None:
+        buffer = _local.buffer = bytearray(BLOCK)
+    return buffer
 
 
 def _extract(inp: ReportInput, path: Path) -> Report:
@@ -195,14 +208,14 @@ def _write_package(tmp: Path, inp: ReportInput, payload: list[FileRecord], repor
 
     withhold = opts.withhold_commenter_names
     software = f"archiver {__version__}"
-    dc_xml = dc_document(report, package_id, withhold)
+    dc = dc_terms(report, package_id, withhold)
     tags = {  # every tag file, kept in memory so the tag manifests need not read them back
         "bagit.txt": BAGIT_TXT,
         "metadata/report.json": report_json_bytes(
             report_dict(report, package_id, report_path, withhold), inp.report),
-        "metadata/dc.xml": dc_xml,
+        "metadata/dc.xml": dc_xml(dc),
         "metadata/premis.xml": premis_document(payload, events, agents, software),
-        "metadata/mets.xml": mets_document(package_id, report.title, dc_xml, payload, when, software),
+        "metadata/mets.xml": mets_document(package_id, report.title, dc, payload, when, software),
     }
     tags.update(manifest_files({f.path: f.digests for f in payload}, opts.algorithms))
     payload_bytes = sum(f.size for f in payload)
@@ -243,13 +256,14 @@ def build_one(inp: ReportInput, opts: BuildOptions, run: str) -> BuildResult:
         store = Path(opts.out)
         tmp = store / f"{TEMPORARY}{run}-{uuid.uuid4().hex[:8]}"
         step(f"mkdir {tmp}")
-        (tmp / "data").mkdir(parents=True)
-        (tmp / "metadata").mkdir()
+        os.mkdir(tmp)
+        os.mkdir(tmp / "data")
+        os.mkdir(tmp / "metadata")
         payload, mismatches = _copy_payload(inp, tmp, opts.algorithms)
         # sha256 is always among the algorithms (package_algorithms)
         package_id = package_id_for_files([(f.original_name, f.digests["sha256"]) for f in payload])
         final = store / package_id
-        if final.exists():
+        if os.path.exists(final):
             shutil.rmtree(tmp, ignore_errors=True)
             return BuildResult(inp.source, "exists", package_id, str(final),
                                "already packaged (same report bytes)")
@@ -349,6 +363,7 @@ def build(inputs: Iterable[str | os.PathLike], out: str | os.PathLike = "package
     # (see archiver.executor.local.pool_context); one worker costs a fork, a few milliseconds.
     if reports and cluster is None:
         preload_language_model()  # once here, shared by every forked worker
+        fits_schema({})  # report.json's compiled schema too (else compiled in each worker)
     try:
         pool = open_executor(cluster, jobs) if reports else None
     except BaseException:
@@ -385,8 +400,6 @@ def _stop_on_sigterm():
     """SIGTERM (kill, timeout, systemd) stops the build as Ctrl-C does: the workers are
     terminated and their unfinished packages removed. Returns the handler to restore, or
     None where signals cannot be handled (not the main thread)."""
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         return None
 

@@ -85,3 +85,29 @@ def test_validate_refuses_what_jsonschema_refuses_with_its_message(valid, case, 
     (tmp_path / "metadata" / "report.json").write_text(json.dumps(valid), encoding="utf-8")
     assert fits_schema(valid) and not [p for p in check_package_metadata(tmp_path)
                                        if p.code == "PACKAGE-REPORT-JSON-INVALID"]
+
+
+def test_written_as_json_dumps_writes_it():
+    """report.json's own encoder gives json.dumps's text (indent 2, UTF-8 as is) for anything."""
+    import json
+    import random
+
+    from archiver.metadata.report_json import dumps
+
+    rng = random.Random(17)
+    pieces = ["a", "é", "\n", '"', "\\", "\x00", "\x1f", "\x7f", "\u2028", "😀", "\ud800", " ", "</", "\t"]
+
+    def word():
+        return "".join(rng.choice(pieces) for _ in range(rng.randint(0, 5)))
+
+    def value(depth=0):
+        r = rng.random()
+        if depth > 3 or r < 0.4:
+            return rng.choice([word(), None, True, False, rng.randint(-10**20, 10**20), 0])
+        if r < 0.7:
+            return {word(): value(depth + 1) for _ in range(rng.randint(0, 4))}
+        return [value(depth + 1) for _ in range(rng.randint(0, 4))]
+
+    samples = [value() for _ in range(2000)] + [{1: 2}, [1.5], {"a": (1, 2)}, {"x": float("nan")}]
+    for sample in samples:
+        assert dumps(sample) == json.dumps(sample, ensure_ascii=False, indent=2)
