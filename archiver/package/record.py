@@ -67,9 +67,13 @@ def event_files(bag_dir: str | os.PathLike, event: Event, agents: Iterable[Agent
     changed = dict(extra_files or {})
     for rel in changed:
         _check_tag_path(rel)
-    changed["metadata/premis.xml"] = add_event(premis.read_bytes(), event, agents, drop_events)
+    # one read of premis.xml: the bytes checked against the tag manifests are the bytes the
+    # event is added to (a change in between cannot slip into the new entry)
+    current = {"metadata/premis.xml": premis.read_bytes()}
+    changed["metadata/premis.xml"] = add_event(current["metadata/premis.xml"], event, agents,
+                                               drop_events)
     manifests = _tag_manifests(bag)
-    _check_vouched(bag, changed, manifests)
+    _check_vouched(bag, changed, manifests, current)
     changed.update(_updated_manifests(bag, changed, manifests))
     return changed
 
@@ -197,10 +201,12 @@ def _line_digest(line: bytes, encoding: str) -> str:
 
 
 def _check_vouched(bag: Path, changed: Mapping[str, bytes],
-                   manifests: Mapping[str, tuple[str, list[bytes]]]) -> None:
+                   manifests: Mapping[str, tuple[str, list[bytes]]],
+                   current: Mapping[str, bytes] | None = None) -> None:
     """Refuse to write over a file that no longer matches a tag manifest listing it (or
     that a tag manifest lists although it is gone): the new entry would vouch for the
-    change."""
+    change. `current`: bytes of such files already read (the ones the update is made
+    from), checked as they are."""
     encoding = tag_encoding(bag)
     for name, (alg, lines) in manifests.items():
         for line in lines:
@@ -208,10 +214,14 @@ def _check_vouched(bag: Path, changed: Mapping[str, bytes],
             if rel not in changed:
                 continue
             path = bag / rel
-            if not path.is_file():
+            if rel in (current or {}):
+                digest = hash_bytes(current[rel], (alg,))[alg]
+            elif not path.is_file():
                 raise ArchiverError(rel, f"listed in {name} but missing: recording would hide "
                                     "that; nothing recorded", "PACKAGE-TAG-MISMATCH")
-            if hash_file(path, (alg,))[1][alg] != _line_digest(line, encoding):
+            else:
+                digest = hash_file(path, (alg,))[1][alg]
+            if digest != _line_digest(line, encoding):
                 raise ArchiverError(rel, f"does not match {name}: it changed since it was "
                                     "recorded, and recording would vouch for the change; "
                                     "nothing recorded", "PACKAGE-TAG-MISMATCH")
