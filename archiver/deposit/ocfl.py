@@ -480,14 +480,16 @@ class OcflTarget(Target):
         added: dict[str, list[str]] = {}
         size = 0
         buffer = bytearray(1 << 20)
+        folders: set[Path] = set()  # made (or found) already: one call per folder, not per file
         for logical, source in files:
             expected = known.get(logical)
             if expected and (expected in added or expected in stored):
                 state[logical] = expected  # the same bytes are already stored
                 continue
             target = content / logical
-            if not target.parent.is_dir():
+            if target.parent not in folders:
                 target.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(target.parent)
             durable.step(f"copy {source} -> {target}")
             try:
                 n, digests = copy_and_hash(source, target, (algorithm,), buffer)

@@ -72,9 +72,10 @@ def event_files(bag_dir: str | os.PathLike, event: Event, agents: Iterable[Agent
     current = {"metadata/premis.xml": premis.read_bytes()}
     changed["metadata/premis.xml"] = add_event(current["metadata/premis.xml"], event, agents,
                                                drop_events)
-    manifests = _tag_manifests(bag)
-    _check_vouched(bag, changed, manifests, current)
-    changed.update(_updated_manifests(bag, changed, manifests))
+    encoding = tag_encoding(bag)
+    manifests = _tag_manifests(bag, encoding)
+    _check_vouched(bag, changed, manifests, encoding, current)
+    changed.update(_updated_manifests(bag, changed, manifests, encoding))
     return changed
 
 
@@ -168,8 +169,9 @@ def _is_top_tag_file(rel: str) -> bool:
 
 
 # -- the tag manifests, line by line ------------------------------------------------------------
-def _tag_manifests(bag: Path) -> dict[str, tuple[str, list[bytes]]]:
-    """{name: (algorithm, lines with their endings)} of every tag manifest of the bag."""
+def _tag_manifests(bag: Path, encoding: str) -> dict[str, tuple[str, list[bytes], list[str | None]]]:
+    """{name: (algorithm, lines with their endings, the bag path each line names)} of every
+    tag manifest of the bag."""
     found = {}
     for name in sorted(os.listdir(bag)):
         if not _is_top_tag_file(name) or not (bag / name).is_file():
@@ -178,7 +180,8 @@ def _tag_manifests(bag: Path) -> dict[str, tuple[str, list[bytes]]]:
         if alg not in ALGORITHMS:
             raise ArchiverError(name, f"{alg} is not an algorithm archiver computes: its entries "
                                 "could not be updated; nothing recorded", "PACKAGE-TAG-MISMATCH")
-        found[name] = (alg, (bag / name).read_bytes().splitlines(keepends=True))
+        lines = (bag / name).read_bytes().splitlines(keepends=True)
+        found[name] = (alg, lines, [_line_path(line, encoding) for line in lines])
     return found
 
 
@@ -201,16 +204,14 @@ def _line_digest(line: bytes, encoding: str) -> str:
 
 
 def _check_vouched(bag: Path, changed: Mapping[str, bytes],
-                   manifests: Mapping[str, tuple[str, list[bytes]]],
-                   current: Mapping[str, bytes] | None = None) -> None:
+                   manifests: Mapping[str, tuple[str, list[bytes], list[str | None]]],
+                   encoding: str, current: Mapping[str, bytes] | None = None) -> None:
     """Refuse to write over a file that no longer matches a tag manifest listing it (or
     that a tag manifest lists although it is gone): the new entry would vouch for the
     change. `current`: bytes of such files already read (the ones the update is made
     from), checked as they are."""
-    encoding = tag_encoding(bag)
-    for name, (alg, lines) in manifests.items():
-        for line in lines:
-            rel = _line_path(line, encoding)
+    for name, (alg, lines, rels) in manifests.items():
+        for line, rel in zip(lines, rels):
             if rel not in changed:
                 continue
             path = bag / rel
@@ -228,21 +229,20 @@ def _check_vouched(bag: Path, changed: Mapping[str, bytes],
 
 
 def _updated_manifests(bag: Path, changed: Mapping[str, bytes],
-                       manifests: Mapping[str, tuple[str, list[bytes]]]) -> dict[str, bytes]:
+                       manifests: Mapping[str, tuple[str, list[bytes], list[str | None]]],
+                       encoding: str) -> dict[str, bytes]:
     """Each tag manifest with the lines of the changed files replaced, new files added, and
     every other line kept byte for byte."""
-    encoding = tag_encoding(bag)
     new_files = [rel for rel in changed if not (bag / rel).exists()]
     updated = {}
-    for name, (alg, lines) in manifests.items():
+    for name, (alg, lines, rels) in manifests.items():
         digests = {rel: hash_bytes(data, (alg,))[alg] for rel, data in changed.items()}
 
         def entry(rel: str, ending: bytes = b"\n") -> bytes:
             return f"{digests[rel]}  {encode_manifest_path(rel)}".encode(encoding) + ending
 
         out = []
-        for line in lines:
-            rel = _line_path(line, encoding)
+        for line, rel in zip(lines, rels):
             if rel in changed:
                 out.append(entry(rel, line[len(line.rstrip(b"\r\n")):] or b"\n"))
             else:
