@@ -480,16 +480,18 @@ class OcflTarget(Target):
         added: dict[str, list[str]] = {}
         size = 0
         buffer = bytearray(1 << 20)
-        folders: set[Path] = set()  # made (or found) already: one call per folder, not per file
+        folders: set[str] = set()  # made (or found) already: one call per folder, not per file
+        top = os.fspath(content)
         for logical, source in files:
             expected = known.get(logical)
             if expected and (expected in added or expected in stored):
                 state[logical] = expected  # the same bytes are already stored
                 continue
-            target = content / logical
-            if target.parent not in folders:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                folders.add(target.parent)
+            target = f"{top}/{logical}"  # plain strings: a dozen files a package
+            parent = target.rpartition("/")[0]
+            if parent not in folders:
+                os.makedirs(parent, exist_ok=True)
+                folders.add(parent)
             durable.step(f"copy {source} -> {target}")
             try:
                 n, digests = copy_and_hash(source, target, (algorithm,), buffer)

@@ -156,6 +156,10 @@ def changed_by_recording(rel: str) -> bool:
             or ("/" not in rel and rel.startswith("tagmanifest-")))
 
 
+_EVENT_AGENTS = etree.XPath("p:linkingAgentIdentifier/p:linkingAgentIdentifierValue/text()",
+                            namespaces={"p": PREMIS_NS})  # compiled once, not per event
+
+
 def _premis_digest(data: bytes, deposit_events: set[str]) -> str:
     """Digest of premis.xml as it would be without the deposit events (and agents only they use)."""
     try:
@@ -165,22 +169,25 @@ def _premis_digest(data: bytes, deposit_events: set[str]) -> str:
     ns = {"p": PREMIS_NS}
     removed_agents, kept_agents = set(), set()
     for event in root.findall("p:event", ns) if deposit_events else ():
-        agents = set(event.xpath("p:linkingAgentIdentifier/p:linkingAgentIdentifierValue/text()",
-                                 namespaces=ns))
+        agents = set(_EVENT_AGENTS(event))
         if event.findtext("p:eventIdentifier/p:eventIdentifierValue", namespaces=ns) in deposit_events:
             root.remove(event)
             removed_agents |= agents
         else:
             kept_agents |= agents
-    for agent in root.findall("p:agent", ns):
+    for agent in root.findall("p:agent", ns) if removed_agents - kept_agents else ():
         if agent.findtext("p:agentIdentifier/p:agentIdentifierValue",
                           namespaces=ns) in removed_agents - kept_agents:
             root.remove(agent)
-    # elements only (no comments or processing instructions), hashed in one piece: the same
-    # digest as hashing them one by one
-    return hashlib.sha256("".join([
-        repr((el.tag, sorted(el.attrib.items()), (el.text or "").strip()))
-        for el in root.iter(etree.Element)]).encode()).hexdigest()
+    # each element (no comments or processing instructions) as (tag, sorted attributes,
+    # stripped text), hashed in one piece: the same digest as hashing them one by one
+    parts = []
+    for el in root.iter(etree.Element):
+        attributes, text = el.items(), el.text
+        if len(attributes) > 1:
+            attributes.sort()
+        parts.append(repr((el.tag, attributes, text.strip() if text else "")))
+    return hashlib.sha256("".join(parts).encode()).hexdigest()
 
 
 def package_fingerprint(bag: Path, receipts: list[dict] | None = None,

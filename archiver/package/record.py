@@ -153,14 +153,15 @@ def leftover_temporaries(bag: Path) -> list[str]:
     """archiver's temporary files outside data/ (a killed write of an earlier version left
     them): bag-relative paths."""
     found = []
-    for folder in (bag, bag / "metadata", bag / "metadata" / "deposits"):
+    top = os.fspath(bag)
+    for rel in ("", "metadata", "metadata/deposits"):  # plain strings: twice per deposit
+        folder = os.path.join(top, rel) if rel else top
         try:
             names = os.listdir(folder)
         except OSError:
             continue
-        rel = folder.relative_to(bag).as_posix()
-        found += [f"{rel}/{n}" if rel != "." else n for n in names
-                  if is_temporary(n) and (folder / n).is_file()]
+        found += [f"{rel}/{n}" if rel else n for n in names
+                  if is_temporary(n) and os.path.isfile(os.path.join(folder, n))]
     return sorted(found)
 
 

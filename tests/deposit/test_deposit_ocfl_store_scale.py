@@ -83,3 +83,70 @@ def test_a_dead_runs_per_object_intent_is_still_finished(tmp_path, bag_factory):
     assert result.status == "deposited" and result.version == "v1"
     assert not staging.exists() and staging_left(root) == []
     assert_root_valid(root, 2)
+
+
+def _fingerprint_as_first_defined(bag: Path) -> str:
+    """The package fingerprint as receipts written by earlier versions state it, computed
+    plainly (every tag file read; premis.xml without its deposit events, element by
+    element): a package deposited before must not look changed now."""
+    import hashlib
+    import os
+
+    from lxml import etree
+
+    from archiver.deposit.receipt import changed_by_recording, read_receipts
+    from archiver.durable import is_temporary
+
+    ns = {"p": "http://www.loc.gov/premis/v3"}
+    deposits = {r["event"] for r in read_receipts(bag)}
+    entries = []
+    for top, dirs, files in os.walk(bag):
+        rel_top = Path(top).relative_to(bag).as_posix()
+        if rel_top == ".":
+            dirs[:] = [d for d in dirs if d != "data"]
+        dirs[:] = [d for d in dirs if not is_temporary(d)]
+        for name in files:
+            rel = name if rel_top == "." else f"{rel_top}/{name}"
+            if is_temporary(name) or (changed_by_recording(rel) and rel != "metadata/premis.xml"):
+                continue
+            data = (bag / rel).read_bytes()
+            if rel != "metadata/premis.xml":
+                entries.append(f"{rel}\0{hashlib.sha256(data).hexdigest()}\n")
+                continue
+            root = etree.fromstring(data, etree.XMLParser(remove_blank_text=True))
+            removed, kept = set(), set()
+            for event in root.findall("p:event", ns):
+                agents = set(event.xpath("p:linkingAgentIdentifier/p:linkingAgentIdentifierValue/text()",
+                                         namespaces=ns))
+                if event.findtext("p:eventIdentifier/p:eventIdentifierValue", namespaces=ns) in deposits:
+                    root.remove(event)
+                    removed |= agents
+                else:
+                    kept |= agents
+            for agent in root.findall("p:agent", ns):
+                if agent.findtext("p:agentIdentifier/p:agentIdentifierValue", namespaces=ns) in removed - kept:
+                    root.remove(agent)
+            h = hashlib.sha256()
+            for el in root.iter():
+                if isinstance(el.tag, str):
+                    h.update(repr((el.tag, sorted(el.attrib.items()), (el.text or "").strip())).encode())
+            entries.append(f"{rel}\0{h.hexdigest()}\n")
+    h = hashlib.sha256()
+    for entry in sorted(entries):
+        h.update(entry.encode("utf-8"))
+    return h.hexdigest()
+
+
+def test_the_fingerprint_is_the_one_earlier_receipts_state(tmp_path, bag_factory, revalidate):
+    bag = bag_factory()
+    root = f"ocfl:{tmp_path / 'repository'}"
+    assert package_fingerprint(bag, vouched=_vouched(bag)) == _fingerprint_as_first_defined(bag)
+    [first] = deposit([bag], root, config={})
+    assert first.status == "deposited"
+    # after the record: the deposit's own event and agent left out, as before
+    assert package_fingerprint(bag, vouched=_vouched(bag)) == _fingerprint_as_first_defined(bag)
+    revalidate(bag)
+    [second] = deposit([bag], root, config={})
+    assert second.version == "v2"
+    assert package_fingerprint(bag, vouched=_vouched(bag)) == _fingerprint_as_first_defined(bag)
+    assert deposit([bag], root, config={})[0].status == "unchanged"
