@@ -26,6 +26,7 @@ from archiver.deposit.base import (DEPOSITED, FAILED, PLANNED, REFUSED, UNCHANGE
                                    ConfigurationError, DepositError, DepositResult, Outcome,
                                    Target)
 from archiver.deposit.receipt import Receipt, package_fingerprint, previous_deposit, read_receipts
+from archiver.deposit.vouched import manifest_digests
 from archiver.metadata.provenance import SOFTWARE
 from archiver.model import Event
 from archiver.package.record import Update, record_events
@@ -232,7 +233,9 @@ def _start(bag: Path, target: Target, dry_run: bool, failure: DepositError | Non
         return started
     result.package_id = package_id = _package_id(bag)
     receipts = read_receipts(bag)
-    started.fingerprint = fingerprint = package_fingerprint(bag, receipts)
+    # validation has just checked every tag manifest entry: its sha256 digests stand for the files
+    started.fingerprint = fingerprint = package_fingerprint(
+        bag, receipts, manifest_digests(bag, "sha256", payload=False))
     if not dry_run:
         pending.settle(bag, target.uri, receipts)
     previous = previous_deposit(bag, target.uri, receipts)

@@ -34,12 +34,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from archiver import __version__, durable
-from archiver.bagit.rules import parse_declaration, parse_manifest
 from archiver.deposit import ocfl_inventory as inv
 from archiver.deposit.base import (DEPOSITED, FAILED, UNCHANGED, ConfigurationError, DepositError,
                                    Outcome, Previous, Target)
 from archiver.deposit.ocfl_layout import (DEFAULT_LAYOUT, LAYOUT_ALIASES, LayoutError,
                                           StorageLayout, storage_layout)
+from archiver.deposit.vouched import manifest_digests
 from archiver.fixity import copy_and_hash, hash_file
 
 log = logging.getLogger("archiver.deposit")
@@ -255,15 +255,27 @@ class OcflTarget(Target):
         os.close(self._staging_lock)
         self._staging, self._staging_lock = None, None
 
-    def _new_item(self, kind: str, rel: str, version: str | None = None) -> Path:
-        """A folder for one object's staged writes, and its intent record beside it."""
-        staging = self._staging_dir()
+    def _new_item(self) -> Path:
+        """A folder for one object's staged writes: a new object itself, or a version
+        directory with the root inventory it will commit. What the commit will do with
+        it is written down once per batch, just before the commit (`_write_intents`):
+        until then nothing outside the staging directory has been touched."""
         self._items += 1
-        item = staging / str(self._items)
-        durable.write_file(staging / f"{self._items}.json", json.dumps(
-            {"kind": kind, "object": rel, "version": version}).encode("utf-8"))
+        item = self._staging_dir() / str(self._items)
         _mkdir(item)
         return item
+
+    def _write_intents(self, pending: list[_Pending]) -> None:
+        """The batch's intent record: which objects its renames change (a dead run's
+        recovery finishes or undoes exactly those). One file for the batch, not one per
+        object: every file created and removed costs the file system far more than its
+        bytes (ext4 without a journal scans recently freed inodes on each creation)."""
+        items = [{"kind": p.kind, "object": p.rel, "version": p.version}
+                 for p in pending if p.kind != "held"]
+        if items:
+            self._items += 1
+            durable.write_file(self._staging_dir() / f"{self._items}.json",
+                               json.dumps({"items": items}).encode("utf-8"))
 
     def _clean_dead_staging(self) -> None:
         """Finish or undo what the staging directories of dead processes began."""
@@ -301,13 +313,8 @@ class OcflTarget(Target):
 
     def _recover_staging(self, folder: Path) -> bool:
         settled = False
-        for intent_path in sorted(folder.glob("*.json")):
-            try:
-                intent = json.loads(intent_path.read_bytes())
-                rel = intent["object"]
-            except (OSError, ValueError, KeyError, TypeError):
-                continue  # a torn intent: nothing was staged after it
-            objdir = self.root / rel
+        for intent in _intents(folder):
+            objdir = self.root / intent["object"]
             if intent.get("kind") == "new" and not objdir.exists():
                 _remove_empty_parents(objdir.parent, self.root)
             elif objdir.is_dir() and any(objdir.glob("0=ocfl_object_*")):
@@ -406,11 +413,10 @@ class OcflTarget(Target):
 
     def _stage_object(self, bag, package_id, rel, files, opened: _Root, details) -> Outcome:
         algorithm = inv.DEFAULT_ALGORITHM
-        known = _manifest_digests(bag, algorithm)
-        item = self._new_item("new", rel, "v1")
-        staged = item / "object"
+        known = manifest_digests(bag, algorithm)
+        staged = self._new_item()  # the object root itself, renamed into place by the commit
         content = staged / "v1" / "content"
-        _makedirs(content, item)
+        _makedirs(content, staged)
         declaration = f"0=ocfl_object_{opened.spec}"
         durable.write_file(staged / declaration, inv.declaration_text(declaration))
         state, stored, size = self._copy_in(bag, files, known, set(), content, "v1/content", algorithm)
@@ -421,7 +427,7 @@ class OcflTarget(Target):
         self._write_inventory(inventory, staged / "v1", staged)
         outcome = _outcome(DEPOSITED, package_id, "v1", details,
                            f"new OCFL object at {details['object-path']}", size)
-        self._pending.append(_Pending("new", rel, outcome, item, "v1"))
+        self._pending.append(_Pending("new", rel, outcome, staged, "v1"))
         return outcome
 
     def _stage_version(self, bag, package_id, rel, fingerprint, previous, details, lock) -> Outcome:
@@ -434,7 +440,7 @@ class OcflTarget(Target):
         if previous and previous.fingerprint == fingerprint and previous.version == head:
             return _outcome(UNCHANGED, package_id, head, details, f"unchanged since its deposit as {head}")
         algorithm = inventory["digestAlgorithm"]
-        known = _manifest_digests(bag, algorithm)
+        known = manifest_digests(bag, algorithm)
         stored = {d.lower() for d in inventory["manifest"]}
         files = _bag_files(bag)
         state = {}
@@ -450,7 +456,7 @@ class OcflTarget(Target):
             self._pending.append(_Pending("held", rel, outcome, lock=lock))
             return outcome
         version = inv.next_version(head)
-        item = self._new_item("version", rel, version)
+        item = self._new_item()
         folder = inv.content_directory(inventory)
         new = [(logical, source) for logical, source in files if state[logical] not in stored]
         _, added, size = self._copy_in(bag, new, {k: state[k] for k, _ in new}, stored,
@@ -474,14 +480,18 @@ class OcflTarget(Target):
         added: dict[str, list[str]] = {}
         size = 0
         buffer = bytearray(1 << 20)
+        folders: set[str] = set()  # made (or found) already: one call per folder, not per file
+        top = os.fspath(content)
         for logical, source in files:
             expected = known.get(logical)
             if expected and (expected in added or expected in stored):
                 state[logical] = expected  # the same bytes are already stored
                 continue
-            target = content / logical
-            if not target.parent.is_dir():
-                target.parent.mkdir(parents=True, exist_ok=True)
+            target = f"{top}/{logical}"  # plain strings: a dozen files a package
+            parent = target.rpartition("/")[0]
+            if parent not in folders:
+                os.makedirs(parent, exist_ok=True)
+                folders.add(parent)
             durable.step(f"copy {source} -> {target}")
             try:
                 n, digests = copy_and_hash(source, target, (algorithm,), buffer)
@@ -527,6 +537,7 @@ class OcflTarget(Target):
 
     def _commit(self, pending: list[_Pending]) -> None:
         try:
+            self._write_intents(pending)
             durable.sync_filesystem(self.root)  # staged content on disk before a name points at it
         except OSError as e:
             for p in pending:
@@ -547,9 +558,9 @@ class OcflTarget(Target):
         objdir = self.root / p.rel
         if p.kind == "new":
             _makedirs(objdir.parent, self.root)
-            durable.step(f"rename {p.item / 'object'} -> {objdir}")
+            durable.step(f"rename {p.item} -> {objdir}")
             try:
-                os.rename(p.item / "object", objdir)
+                os.rename(p.item, objdir)
             except OSError as e:
                 if e.errno in (errno.EEXIST, errno.ENOTEMPTY):
                     raise OSError(e.errno, "another deposit created this object meanwhile; "
@@ -584,6 +595,20 @@ def _fail(outcome: Outcome, message: str) -> None:
     outcome.details = {**outcome.details, "error-code": "OCFL-WRITE"}
 
 
+def _intents(folder: Path) -> list[dict]:
+    """The intent records in a dead run's staging directory: one file per committed batch
+    (`{"items": [...]}`), or, as earlier versions wrote them, one per object."""
+    found = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            record = json.loads(path.read_bytes())
+            items = record["items"] if "items" in record else [record]
+            found += [item for item in items if isinstance(item["object"], str)]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a torn intent: nothing was moved after it
+    return found
+
+
 def _bag_files(bag: Path) -> list[tuple[str, str]]:
     """(logical path, path to open) of every file of the bag, sorted; archiver's own
     temporaries outside the payload are left out (never evidence, never deposited)."""
@@ -610,19 +635,3 @@ def _bag_files(bag: Path) -> list[tuple[str, str]]:
                                            "paths are UTF-8", code="OCFL-PATH") from None
                     found.append((rel, entry.path))
     return sorted(found)
-
-
-def _manifest_digests(bag: Path, algorithm: str) -> dict[str, str]:
-    """{bag path: digest} from the bag's payload and tag manifests for `algorithm`: what
-    validation has just checked, so their digests stand for the files."""
-    try:
-        encoding = parse_declaration((bag / "bagit.txt").read_bytes())[0].encoding
-    except OSError:
-        encoding = "utf-8"
-    digests: dict[str, str] = {}
-    for name in (f"manifest-{algorithm}.txt", f"tagmanifest-{algorithm}.txt"):
-        path = bag / name
-        if path.is_file():
-            entries, problems = parse_manifest(os.fspath(path), name, algorithm, encoding, None)
-            digests.update(entries.entries)
-    return digests

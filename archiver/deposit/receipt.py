@@ -156,6 +156,10 @@ def changed_by_recording(rel: str) -> bool:
             or ("/" not in rel and rel.startswith("tagmanifest-")))
 
 
+_EVENT_AGENTS = etree.XPath("p:linkingAgentIdentifier/p:linkingAgentIdentifierValue/text()",
+                            namespaces={"p": PREMIS_NS})  # compiled once, not per event
+
+
 def _premis_digest(data: bytes, deposit_events: set[str]) -> str:
     """Digest of premis.xml as it would be without the deposit events (and agents only they use)."""
     try:
@@ -164,27 +168,34 @@ def _premis_digest(data: bytes, deposit_events: set[str]) -> str:
         return hashlib.sha256(data).hexdigest()
     ns = {"p": PREMIS_NS}
     removed_agents, kept_agents = set(), set()
-    for event in root.findall("p:event", ns):
-        agents = set(event.xpath("p:linkingAgentIdentifier/p:linkingAgentIdentifierValue/text()",
-                                 namespaces=ns))
+    for event in root.findall("p:event", ns) if deposit_events else ():
+        agents = set(_EVENT_AGENTS(event))
         if event.findtext("p:eventIdentifier/p:eventIdentifierValue", namespaces=ns) in deposit_events:
             root.remove(event)
             removed_agents |= agents
         else:
             kept_agents |= agents
-    for agent in root.findall("p:agent", ns):
+    for agent in root.findall("p:agent", ns) if removed_agents - kept_agents else ():
         if agent.findtext("p:agentIdentifier/p:agentIdentifierValue",
                           namespaces=ns) in removed_agents - kept_agents:
             root.remove(agent)
-    h = hashlib.sha256()
-    for el in root.iter():
-        if isinstance(el.tag, str):
-            h.update(repr((el.tag, sorted(el.attrib.items()), (el.text or "").strip())).encode())
-    return h.hexdigest()
+    # each element (no comments or processing instructions) as (tag, sorted attributes,
+    # stripped text), hashed in one piece: the same digest as hashing them one by one
+    parts = []
+    for el in root.iter(etree.Element):
+        attributes, text = el.items(), el.text
+        if len(attributes) > 1:
+            attributes.sort()
+        parts.append(repr((el.tag, attributes, text.strip() if text else "")))
+    return hashlib.sha256("".join(parts).encode()).hexdigest()
 
 
-def package_fingerprint(bag: Path, receipts: list[dict] | None = None) -> str:
+def package_fingerprint(bag: Path, receipts: list[dict] | None = None,
+                        vouched: dict[str, str] | None = None) -> str:
+    """`vouched`: {bag path: sha256} of tag files a validation has just checked (the bag's
+    tagmanifest-sha256 entries), taken instead of reading those files again."""
     bag = Path(bag)
+    vouched = vouched or {}
     receipts = read_receipts(bag) if receipts is None else receipts
     deposit_events = {r["event"] for r in receipts if r.get("event")}
     entries = []
@@ -199,11 +210,12 @@ def package_fingerprint(bag: Path, receipts: list[dict] | None = None) -> str:
             rel = name if rel_root == "." else f"{rel_root}/{name}"
             if changed_by_recording(rel) and rel != "metadata/premis.xml":
                 continue  # premis.xml counts, without its deposit events
-            data = (bag / rel).read_bytes()
             if rel == "metadata/premis.xml":
-                digest = _premis_digest(data, deposit_events)
+                digest = _premis_digest((bag / rel).read_bytes(), deposit_events)
+            elif rel in vouched:
+                digest = vouched[rel]
             else:
-                digest = hashlib.sha256(data).hexdigest()
+                digest = hashlib.sha256((bag / rel).read_bytes()).hexdigest()
             entries.append(f"{rel}\0{digest}\n")
     h = hashlib.sha256()
     for entry in sorted(entries):

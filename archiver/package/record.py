@@ -67,10 +67,15 @@ def event_files(bag_dir: str | os.PathLike, event: Event, agents: Iterable[Agent
     changed = dict(extra_files or {})
     for rel in changed:
         _check_tag_path(rel)
-    changed["metadata/premis.xml"] = add_event(premis.read_bytes(), event, agents, drop_events)
-    manifests = _tag_manifests(bag)
-    _check_vouched(bag, changed, manifests)
-    changed.update(_updated_manifests(bag, changed, manifests))
+    # one read of premis.xml: the bytes checked against the tag manifests are the bytes the
+    # event is added to (a change in between cannot slip into the new entry)
+    current = {"metadata/premis.xml": premis.read_bytes()}
+    changed["metadata/premis.xml"] = add_event(current["metadata/premis.xml"], event, agents,
+                                               drop_events)
+    encoding = tag_encoding(bag)
+    manifests = _tag_manifests(bag, encoding)
+    _check_vouched(bag, changed, manifests, encoding, current)
+    changed.update(_updated_manifests(bag, changed, manifests, encoding))
     return changed
 
 
@@ -148,14 +153,15 @@ def leftover_temporaries(bag: Path) -> list[str]:
     """archiver's temporary files outside data/ (a killed write of an earlier version left
     them): bag-relative paths."""
     found = []
-    for folder in (bag, bag / "metadata", bag / "metadata" / "deposits"):
+    top = os.fspath(bag)
+    for rel in ("", "metadata", "metadata/deposits"):  # plain strings: twice per deposit
+        folder = os.path.join(top, rel) if rel else top
         try:
             names = os.listdir(folder)
         except OSError:
             continue
-        rel = folder.relative_to(bag).as_posix()
-        found += [f"{rel}/{n}" if rel != "." else n for n in names
-                  if is_temporary(n) and (folder / n).is_file()]
+        found += [f"{rel}/{n}" if rel else n for n in names
+                  if is_temporary(n) and os.path.isfile(os.path.join(folder, n))]
     return sorted(found)
 
 
@@ -164,8 +170,9 @@ def _is_top_tag_file(rel: str) -> bool:
 
 
 # -- the tag manifests, line by line ------------------------------------------------------------
-def _tag_manifests(bag: Path) -> dict[str, tuple[str, list[bytes]]]:
-    """{name: (algorithm, lines with their endings)} of every tag manifest of the bag."""
+def _tag_manifests(bag: Path, encoding: str) -> dict[str, tuple[str, list[bytes], list[str | None]]]:
+    """{name: (algorithm, lines with their endings, the bag path each line names)} of every
+    tag manifest of the bag."""
     found = {}
     for name in sorted(os.listdir(bag)):
         if not _is_top_tag_file(name) or not (bag / name).is_file():
@@ -174,7 +181,8 @@ def _tag_manifests(bag: Path) -> dict[str, tuple[str, list[bytes]]]:
         if alg not in ALGORITHMS:
             raise ArchiverError(name, f"{alg} is not an algorithm archiver computes: its entries "
                                 "could not be updated; nothing recorded", "PACKAGE-TAG-MISMATCH")
-        found[name] = (alg, (bag / name).read_bytes().splitlines(keepends=True))
+        lines = (bag / name).read_bytes().splitlines(keepends=True)
+        found[name] = (alg, lines, [_line_path(line, encoding) for line in lines])
     return found
 
 
@@ -197,42 +205,45 @@ def _line_digest(line: bytes, encoding: str) -> str:
 
 
 def _check_vouched(bag: Path, changed: Mapping[str, bytes],
-                   manifests: Mapping[str, tuple[str, list[bytes]]]) -> None:
+                   manifests: Mapping[str, tuple[str, list[bytes], list[str | None]]],
+                   encoding: str, current: Mapping[str, bytes] | None = None) -> None:
     """Refuse to write over a file that no longer matches a tag manifest listing it (or
     that a tag manifest lists although it is gone): the new entry would vouch for the
-    change."""
-    encoding = tag_encoding(bag)
-    for name, (alg, lines) in manifests.items():
-        for line in lines:
-            rel = _line_path(line, encoding)
+    change. `current`: bytes of such files already read (the ones the update is made
+    from), checked as they are."""
+    for name, (alg, lines, rels) in manifests.items():
+        for line, rel in zip(lines, rels):
             if rel not in changed:
                 continue
             path = bag / rel
-            if not path.is_file():
+            if rel in (current or {}):
+                digest = hash_bytes(current[rel], (alg,))[alg]
+            elif not path.is_file():
                 raise ArchiverError(rel, f"listed in {name} but missing: recording would hide "
                                     "that; nothing recorded", "PACKAGE-TAG-MISMATCH")
-            if hash_file(path, (alg,))[1][alg] != _line_digest(line, encoding):
+            else:
+                digest = hash_file(path, (alg,))[1][alg]
+            if digest != _line_digest(line, encoding):
                 raise ArchiverError(rel, f"does not match {name}: it changed since it was "
                                     "recorded, and recording would vouch for the change; "
                                     "nothing recorded", "PACKAGE-TAG-MISMATCH")
 
 
 def _updated_manifests(bag: Path, changed: Mapping[str, bytes],
-                       manifests: Mapping[str, tuple[str, list[bytes]]]) -> dict[str, bytes]:
+                       manifests: Mapping[str, tuple[str, list[bytes], list[str | None]]],
+                       encoding: str) -> dict[str, bytes]:
     """Each tag manifest with the lines of the changed files replaced, new files added, and
     every other line kept byte for byte."""
-    encoding = tag_encoding(bag)
     new_files = [rel for rel in changed if not (bag / rel).exists()]
     updated = {}
-    for name, (alg, lines) in manifests.items():
+    for name, (alg, lines, rels) in manifests.items():
         digests = {rel: hash_bytes(data, (alg,))[alg] for rel, data in changed.items()}
 
         def entry(rel: str, ending: bytes = b"\n") -> bytes:
             return f"{digests[rel]}  {encode_manifest_path(rel)}".encode(encoding) + ending
 
         out = []
-        for line in lines:
-            rel = _line_path(line, encoding)
+        for line, rel in zip(lines, rels):
             if rel in changed:
                 out.append(entry(rel, line[len(line.rstrip(b"\r\n")):] or b"\n"))
             else:
