@@ -102,3 +102,16 @@ def crash_every_step(cmd: list[str], check, cwd: str | os.PathLike | None = None
         run_killed_at(cmd, n, cwd=cwd, timeout=timeout)
         check(n)
     return len(steps)
+
+
+def random_bags(folder, count: int, files: int, size: int) -> None:
+    """`count` bags under `folder` (b00, b01, ...), each of `files` random files of `size` bytes:
+    enough work for a pool's workers to be seen (and killed) while they run."""
+    from archiver.bagit.bag import make_bag
+
+    for n in range(count):
+        bag = Path(folder) / f"b{n:02}"
+        bag.mkdir(parents=True)
+        for i in range(files):
+            (bag / f"f{i}.bin").write_bytes(os.urandom(size))
+        make_bag(bag, durable=False, jobs=1)

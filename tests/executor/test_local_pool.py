@@ -3,17 +3,13 @@ the run stops with a clear error instead of waiting for ever, and what it left i
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
-from archiver.bagit.bag import make_bag
 from archiver.validate import validate_bag
-from faults import archiver_command, processes_in_group
+from faults import archiver_command, processes_in_group, random_bags
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "reports"
 
@@ -59,12 +55,7 @@ def test_build_stops_when_a_worker_dies_and_the_rerun_completes(tmp_path):
 
 
 def test_validate_side_by_side_stops_when_a_worker_dies(tmp_path):
-    for n in range(60):
-        bag = tmp_path / "bags" / f"b{n:02}"
-        bag.mkdir(parents=True)
-        for i in range(200):
-            (bag / f"f{i}.bin").write_bytes(os.urandom(4096))
-        make_bag(bag, durable=False, jobs=1)
+    random_bags(tmp_path / "bags", 60, 200, 4096)
     done = _kill_one_worker(archiver_command("validate", "--jobs", "2", str(tmp_path / "bags")), 2)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "worker process died" in done.stderr and "Traceback" not in done.stderr

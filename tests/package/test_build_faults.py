@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from archiver.validate import validate_bag
-from faults import archiver_command, crash_every_step, processes_in_group
+from faults import archiver_command, crash_every_step, processes_in_group, random_bags
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "reports"
 
@@ -125,13 +125,6 @@ def test_validate_record_hashing_workers_end_when_validate_is_killed(tmp_path):
 
 
 def test_validate_side_by_side_workers_end_when_validate_is_killed(tmp_path):
-    from archiver.bagit.bag import make_bag
-
-    for n in range(40):
-        bag = tmp_path / "bags" / f"b{n:02}"
-        bag.mkdir(parents=True)
-        for i in range(100):
-            (bag / f"f{i}.bin").write_bytes(os.urandom(2048))
-        make_bag(bag, durable=False, jobs=1)
+    random_bags(tmp_path / "bags", 40, 100, 2048)
     cmd = archiver_command("validate", "--jobs", "2", str(tmp_path / "bags"))
     assert _kill_parent_once_workers_run(cmd, 2) == []
