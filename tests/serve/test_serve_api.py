@@ -177,7 +177,7 @@ def test_missing_packages_and_files_are_404_not_tracebacks(server, store):
                  f"/packages/{store.seed000.name}/files/data/none.txt",
                  f"/packages/{store.seed000.name}/files/bagit.txt.bak",
                  "/packages/rpt-linked-from-outside", "/api/packages/rpt-linked-from-outside",
-                 f"/packages/rpt-linked-from-outside/files/bagit.txt",
+                 "/packages/rpt-linked-from-outside/files/bagit.txt",
                  f"/packages/{store.linking.name}/files/data/passwd", "/no/such/page"):
         status, _, body = server.get(path)
         assert status == 404, path
