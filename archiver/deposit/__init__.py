@@ -75,10 +75,12 @@ def deposit(packages: Iterable[str | Path], target: str | Target | None = None, 
     and only then recorded in the packages. A target that allows it (OCFL) takes batches side
     by side in `jobs` worker processes (default: the number of CPUs).
 
+    A package named twice (or through a link) is deposited once.
+
     Raises ConfigurationError before touching anything if the target cannot be used.
     """
     resolved = resolve_target(target, config, collection)
-    bags = [Path(p) for p in expand_bags(packages)]
+    bags = _once(Path(p) for p in expand_bags(packages))
     failure = None
     if not dry_run and bags:
         try:
@@ -94,6 +96,18 @@ def deposit(packages: Iterable[str | Path], target: str | Target | None = None, 
 
 
 BATCH = 64  # packages committed together: one durability barrier for all of them
+
+
+def _once(bags: Iterable[Path]) -> list[Path]:
+    """Each package once, in the order first named: a second naming would only find the
+    first one's lock (DEPOSIT-BUSY), or its deposit."""
+    seen, kept = set(), []
+    for bag in bags:
+        key = os.path.realpath(bag)
+        if key not in seen:
+            seen.add(key)
+            kept.append(bag)
+    return kept
 
 
 def _deposit_all(bags: list[Path], target: Target, dry_run: bool, jobs: int | None,

@@ -56,3 +56,11 @@ def test_two_processes_depositing_one_package_to_sword_make_one_container(
     assert statuses in (["deposited", "failed"], ["deposited", "unchanged"]), done
     assert len(server.state()["containers"]) == 1
     assert len([r for r in read_receipts(bag) if r.get("outcome") == "success"]) == 1
+
+
+def test_a_package_named_twice_is_deposited_once(bag_factory, tmp_path):
+    bag, root = bag_factory(), tmp_path / "root"
+    (tmp_path / "alias").symlink_to(bag)
+    results = deposit([bag, bag, tmp_path / "alias"], f"ocfl:{root}")
+    assert [r.status for r in results] == ["deposited"], [r.message for r in results]
+    assert len(list(root.rglob("0=ocfl_object_1.1"))) == 1
