@@ -12,6 +12,7 @@ Neither is read unless set; a normal run pays one dictionary look-up per step.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import signal
@@ -153,23 +154,19 @@ def sync_filesystem(path: Path) -> None:
         os.close(fd)
 
 
-_SYNCFS: list = []
-
-
+@functools.cache
 def _syncfs():
     """libc's syncfs (Python has no os.syncfs), or None where there is none."""
-    if not _SYNCFS:
-        found = None
-        if sys.platform.startswith("linux"):
-            try:
-                import ctypes
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
 
-                found = ctypes.CDLL(None, use_errno=True).syncfs
-                found.argtypes, found.restype = [ctypes.c_int], ctypes.c_int
-            except (OSError, AttributeError):
-                found = None
-        _SYNCFS.append(found)
-    return _SYNCFS[0]
+        found = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    found.argtypes, found.restype = [ctypes.c_int], ctypes.c_int
+    return found
 
 
 def fsync_directory(path: Path) -> None:

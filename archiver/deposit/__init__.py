@@ -190,24 +190,25 @@ class _Started:
     done: bool = False  # nothing left to do after the commit
 
 
-def _claim(bag: Path) -> int | None:
-    """This process's claim on depositing `bag`, held until its batch is recorded: a lock
-    (flock, released by the kernel if the process dies) on the bag's data/ directory, the
-    bag directory's own lock being the record's. Two runs depositing one package at once
-    would both send it (two SWORD containers); the second is told instead. -1 when there is
-    no data/ to lock (validation refuses such a bag); None when another process holds it."""
+def _claim(bag: Path, claims: list[int]) -> bool:
+    """Claim depositing `bag` for this process, until its batch is recorded: a lock (flock,
+    released by the kernel if the process dies) on the bag's data/ directory, the bag
+    directory's own lock being the record's; the descriptor goes to `claims`. Two runs
+    depositing one package at once would both send it (two SWORD containers): False when
+    another process holds it. A bag with no data/ has nothing to lock (validation refuses it)."""
     import fcntl
 
     try:
         fd = os.open(bag / "data", os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
-        return -1
+        return True
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        return None
-    return fd
+        return False
+    claims.append(fd)
+    return True
 
 
 def _start(bag: Path, target: Target, dry_run: bool, failure: DepositError | None,
@@ -223,15 +224,12 @@ def _start(bag: Path, target: Target, dry_run: bool, failure: DepositError | Non
                             "message": "bagit.txt is missing", "severity": "error"}]
         return started
     if not dry_run:
-        claim = _claim(bag)
-        if claim is None:
+        if not _claim(bag, claims):
             result.code = "DEPOSIT-BUSY"
             result.message = (f"{bag}: another archiver process is depositing this package right "
                               "now; not deposited by this run (run it again once that one ends)")
             result.seconds = time.monotonic() - started.clock
             return started
-        if claim >= 0:
-            claims.append(claim)
         problem = _recover(bag)
         if problem:
             result.status, result.problems = REFUSED, [problem]

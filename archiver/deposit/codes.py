@@ -43,5 +43,3 @@ CODES: dict[str, str] = {
     "SWORD-MethodNotAllowed": "the server does not allow that operation on that IRI",
     "SWORD-MaxUploadSizeExceeded": "the package is larger than the server accepts",
 }
-
-SWORD_SERVER_ERROR = "SWORD-"  # followed by the last part of a server error document's href

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -45,13 +45,8 @@ def scan(bag_dir: str, tree: Tree | None = None,
         rel_dir, full_dir = stack.pop()
         in_payload = rel_dir == "data" or rel_dir.startswith("data/")
         prefix = os.path.join(full_dir, "")
-        dir_fd = None
         try:
-            if _SCANDIR_FD:  # each entry's stat is then relative to the directory, not a path walk
-                dir_fd = os.open(full_dir, _DIR_FLAGS)
-                entries = os.scandir(dir_fd)  # (which it duplicates: ours is closed after)
-            else:
-                entries = os.scandir(full_dir)
+            dir_fd, entries = _scandir(full_dir)
         except OSError as e:
             tree.problems.append(problem("BAGIT-FILE-UNREADABLE", rel_dir or ".",
                                          f"cannot list directory: {e.strerror or e}"))
@@ -83,11 +78,23 @@ def scan(bag_dir: str, tree: Tree | None = None,
             if count == 0 and in_payload:
                 tree.problems.append(problem("BAGIT-PAYLOAD-EMPTY-DIRECTORY", rel_dir,
                                              "empty directory: no manifest can list it, so it is not preserved"))
-        elif dir_fd is not None:
-            os.close(dir_fd)
         if not rel_dir and on_top is not None:
             found = on_top(tree)
     return tree
+
+
+def _scandir(path: str) -> tuple[int | None, Iterator[os.DirEntry]]:
+    """(descriptor to close after, entries) of a directory: listed through its descriptor
+    where the system allows, so that each entry's stat is relative to it, not a walk of the
+    whole path (os.scandir duplicates the descriptor: ours is closed after)."""
+    if not _SCANDIR_FD:
+        return None, os.scandir(path)
+    fd = os.open(path, _DIR_FLAGS)
+    try:
+        return fd, os.scandir(fd)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 @contextmanager
