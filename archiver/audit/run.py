@@ -28,6 +28,7 @@ from archiver.audit.sealed import SealVerifier
 from archiver.executor import MAX_TASK_BYTES, LocalPool, connect, task_groups
 from archiver.executor.local import can_fork
 from archiver.fixity import ALGORITHMS
+from archiver.model import path_list
 from archiver.problem_codes import problem
 from archiver.problems import Problem
 
@@ -134,7 +135,7 @@ def audit(locations, *, ledger: str | os.PathLike | None = None, due: float | No
 
     config = load_config() if config is None else config
     path = Path(ledger) if ledger is not None else default_ledger_path(config)
-    scopes = sorted({absolute(p) for p in locations})
+    scopes = sorted({absolute(p) for p in path_list(locations)})
     found: list[Found] = []
     for scope in scopes:
         found += packages_at(scope)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from archiver.extract.sidecar import SUFFIX as SIDECAR_SUFFIX, sidecar_for, sidecar_names
+from archiver.model import path_list
 from archiver.problems import ArchiverError
 
 TEXT_SUFFIXES = {".txt", ".text", ".md", ""}
@@ -293,7 +294,7 @@ def collect_inputs(items, meta: str | None = None, exclude: Iterable[str | os.Pa
     exclude = frozenset(Path(p).resolve() for p in exclude)
     inputs, failed = [], []
     meta_path = Path(meta) if meta else None
-    for item in items:
+    for item in path_list(items):
         path = Path(item)
         try:
             if path.is_dir():

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from archiver.durable import remove
+from archiver.model import path_list
 
 TEMPORARY = ".new.tmp-"  # every unfinished package of a build: TEMPORARY + run id + "-" + ...
 LOCK = ".archiver-build-{run}.lock"  # held by the build while it runs
@@ -34,7 +35,7 @@ def expand_bags(paths: Iterable[str | os.PathLike]) -> list[Path]:
     passed over. Hidden entries (a build's temporary packages) are skipped; anything else is
     passed on as given, so the caller reports it (not a bag, missing...)."""
     found = []
-    for path in map(Path, paths):
+    for path in map(Path, path_list(paths)):
         if path.is_dir() and not _looks_like_a_bag(path):
             entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
             if any(p.is_dir() and _looks_like_a_bag(p) for p in entries):
