@@ -22,7 +22,8 @@ def _identifier():
     model file they came from, and mapped into memory from there: a few milliseconds, and
     every process shares the same pages (unpickling them cost 70-90 ms and a private copy).
     Any trouble with the cache and the model is unpacked again. The cache is archiver's own
-    file in the user's own directory."""
+    file in the user's own directory, named for the model's content (a reinstall of the same
+    py3langid finds it), and storing one removes those of other models."""
     from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
     cached = _cache_file(Path(MODEL_DIR) / MODEL_FILE)
@@ -47,11 +48,36 @@ _NUMPY, _INTS = ("nb_ptc", "nb_pc"), (("tk_nextmove", "I"), ("tk_output", "i"), 
 
 
 def _cache_file(model: Path) -> Path | None:
+    """Named for the model file's SHA-256 (4.5 MB, ~3 ms): named for its size and time, as
+    before, every new environment left 97 MB more behind."""
+    import hashlib
+
     try:
-        stat = model.stat()
+        with open(model, "rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
     except OSError:
         return None
-    return cache_dir() / f"langid-2-{stat.st_size}-{stat.st_mtime_ns}.arrays"
+    return cache_dir() / f"{CACHE_PREFIX}{digest[:32]}.arrays"
+
+
+CACHE_PREFIX = "langid-2-"
+STALE_TEMPORARY = 3600  # seconds: a store takes well under one, so an older one was killed
+
+
+def _remove_stale(kept: Path) -> None:
+    """Other models' caches (and the older formats': langid-*.pickle) and the temporaries of
+    killed stores: archiver's own files in its own cache directory, never read again."""
+    import time
+
+    for entry in kept.parent.iterdir():
+        name = entry.name
+        try:
+            if name.startswith("langid-") and entry != kept:
+                entry.unlink()
+            elif name.startswith(f".{CACHE_PREFIX}") and time.time() - entry.stat().st_mtime > STALE_TEMPORARY:
+                entry.unlink()
+        except OSError:  # gone already (another build), or not ours to remove: no matter
+            pass
 
 
 def _store(path: Path, identifier) -> None:
@@ -92,6 +118,7 @@ def _store(path: Path, identifier) -> None:
         os.replace(tmp, path)  # whole or not at all, even with builds running side by side
     finally:
         Path(tmp).unlink(missing_ok=True)
+    _remove_stale(path)
 
 
 def _mapped(path: Path, identifier_class):

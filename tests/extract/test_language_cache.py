@@ -1,5 +1,7 @@
 """The unpacked language model is cached in the user's cache directory, and any trouble
 with the cache only costs the time of unpacking the model again."""
+from pathlib import Path
+
 import numpy as np
 
 from archiver.extract import language
@@ -66,3 +68,36 @@ def test_mapped_model_scores_as_the_unpacked_one(tmp_path, monkeypatch):
     for text in texts:
         assert np.array_equal(mapped._decide(text), unpacked._decide(text))
         assert mapped.classify(text) == unpacked.classify(text)
+
+
+def test_cache_is_named_for_the_model_and_stale_ones_go(tmp_path, monkeypatch):
+    """A reinstall of the same model (a new file time) finds the cache; storing a cache
+    removes other models' caches, older formats' and killed stores' temporaries."""
+    import os
+    import time
+
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = tmp_path / "archiver"
+    folder.mkdir()
+    stale = [folder / "langid-4586720-1796112265967707138.pickle",
+             folder / "langid-2-4586720-1796130462025167128.arrays",
+             folder / ".langid-2-0123.arrays.k1ll3d"]
+    for path in stale:
+        path.write_bytes(b"left behind")
+    hour_ago = time.time() - 2 * language.STALE_TEMPORARY
+    os.utime(stale[-1], (hour_ago, hour_ago))
+    fresh = folder / ".langid-2-0123.arrays.st0r1ng"  # a store under way right now
+    fresh.write_bytes(b"being written")
+    other = folder / "notes.txt"
+    other.write_text("not archiver's language cache")
+    load()
+    (cached,) = folder.glob("langid-*")
+    assert not any(p.exists() for p in stale) and fresh.exists() and other.exists()
+
+    copy = tmp_path / "model-reinstalled" / MODEL_FILE
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes((Path(MODEL_DIR) / MODEL_FILE).read_bytes())
+    os.utime(copy, (hour_ago, hour_ago))
+    assert language._cache_file(copy) == cached
