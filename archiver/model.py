@@ -1,17 +1,7 @@
 """Plain data that flows through archiver: no files, XML or CLI here."""
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-
-
-def path_list(paths: "str | os.PathLike | Iterable[str | os.PathLike]") -> list:
-    """What the API's functions take as paths: one path, or any iterable of them. A single
-    str is one path, never its characters (which would name "/" and judge the whole disk)."""
-    if isinstance(paths, (str, bytes, os.PathLike)):
-        return [paths]
-    return list(paths)
 
 
 @dataclass(frozen=True)

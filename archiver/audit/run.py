@@ -28,7 +28,7 @@ from archiver.audit.sealed import SealVerifier
 from archiver.executor import MAX_TASK_BYTES, LocalPool, connect, task_groups
 from archiver.executor.local import can_fork
 from archiver.fixity import ALGORITHMS
-from archiver.model import path_list
+from archiver.paths import path_list
 from archiver.problem_codes import problem
 from archiver.problems import Problem
 

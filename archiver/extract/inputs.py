@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from archiver.extract.sidecar import SUFFIX as SIDECAR_SUFFIX, sidecar_for, sidecar_names
-from archiver.model import path_list
+from archiver.paths import path_list
 from archiver.problems import ArchiverError
 
 TEXT_SUFFIXES = {".txt", ".text", ".md", ""}

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from archiver.durable import remove
-from archiver.model import path_list
+from archiver.paths import path_list
 
 TEMPORARY = ".new.tmp-"  # every unfinished package of a build: TEMPORARY + run id + "-" + ...
 LOCK = ".archiver-build-{run}.lock"  # held by the build while it runs
