@@ -39,3 +39,13 @@ def test_serve_benchmark_runs_on_a_small_store(tmp_path):
     results = json.loads((tmp_path / "serve.json").read_text())
     assert results["packages"] == 60 and len(results["cases"]) == 9
     assert all(c["median_s"] > 0 and c["bytes"] > 0 for c in results["cases"])
+
+
+def test_floor_benchmark_runs_on_tiny_data(tmp_path):
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "floor.py"), "--scale", "tiny",
+                          "--rounds", "2", "--data", str(tmp_path / "data")],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = [line.split("|")[1:-1] for line in out.stdout.splitlines() if line.startswith("| validate-")]
+    assert [r[0].strip() for r in rows] == ["validate-many-small", "validate-few-large"]
+    assert all(float(r[1]) > 0 and float(r[3]) > 0 for r in rows)  # both were timed
