@@ -1,9 +1,11 @@
 """The Python API takes one path as readily as a list of them: a str is one path, never the
 characters of one (which would name "/" and judge the whole disk)."""
+import os
 from pathlib import Path
 
 from archiver import build, deposit, validate
 from archiver.audit import audit
+from archiver.validate import validate_each
 
 
 def _report(tmp_path: Path) -> Path:
@@ -21,6 +23,8 @@ def test_one_path_as_a_str_is_one_path(tmp_path):
     reports = validate(package)
     assert [(r.path, r.valid) for r in reports] == [(package, True)]
     assert [r.valid for r in validate(Path(package))] == [True]
+    assert [r.valid for r in validate(os.fsencode(package))] == [True]
+    assert [(r.path, r.valid) for r in validate_each(package)] == [(package, True)]
 
     deposited = deposit(package, f"ocfl:{tmp_path / 'root'}")
     assert [(str(r.package), r.status) for r in deposited] == [(package, "deposited")]

@@ -21,6 +21,7 @@ from dataclasses import replace
 from archiver.executor import ClusterError, LocalPool, connect
 from archiver.executor.local import can_fork
 from archiver.package.store import expand_bags
+from archiver.paths import path_list
 from archiver.problem_codes import problem
 from archiver.validate.report import ARCHIVER_PROFILE_ID, MODES, BagReport, Progress  # noqa: F401
 from archiver.validate.run import validate_archive, validate_dir
@@ -61,13 +62,13 @@ def validate_bag(path: str | os.PathLike, *, mode: str = "full", profile=None, j
     return report
 
 
-def validate(paths: Iterable[str | os.PathLike], **kw) -> list[BagReport]:
+def validate(paths: str | os.PathLike | Iterable[str | os.PathLike], **kw) -> list[BagReport]:
     """Validate each bag (a folder of bags, such as a store, stands for every bag in it);
     a profile given as a path is loaded once for all of them. Keywords as validate_each."""
     return list(validate_each(expand_bags(paths), **kw))
 
 
-def validate_each(paths: Sequence[str | os.PathLike], *, mode: str = "full", profile=None,
+def validate_each(paths: str | os.PathLike | Sequence[str | os.PathLike], *, mode: str = "full", profile=None,
                   jobs: int | None = None, record: bool = False,
                   progress: Callable[[str], Progress | None] | None = None,
                   cluster=None) -> Iterator[BagReport]:
@@ -88,7 +89,7 @@ def validate_each(paths: Sequence[str | os.PathLike], *, mode: str = "full", pro
         from archiver.validate.profile import Profile, load_profile
         if not isinstance(profile, Profile):
             profile = load_profile(profile)  # ProfileError: a usage error for the caller
-    paths = [os.fspath(p) for p in paths]
+    paths = [os.fspath(p) for p in path_list(paths)]
     remote = connect(cluster)
     try:
         if remote is not None:
