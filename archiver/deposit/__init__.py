@@ -26,7 +26,7 @@ from archiver.deposit.base import (DEPOSITED, FAILED, PLANNED, REFUSED, UNCHANGE
                                    ConfigurationError, DepositError, DepositResult, Outcome,
                                    Target)
 from archiver.deposit.receipt import Receipt, package_fingerprint, previous_deposit, read_receipts
-from archiver.deposit.vouched import manifest_digests
+from archiver.deposit.vouched import Vouched
 from archiver.metadata.provenance import SOFTWARE
 from archiver.model import Event
 from archiver.package.record import Update, record_events
@@ -166,15 +166,15 @@ def _now(precise: bool = False) -> str:
 
 
 def _validate(bag: Path):
-    """(valid, problems as dicts) from the project's validator."""
+    """(valid, problems as dicts, what it parsed) from the project's validator."""
     from archiver.validate import validate_bag
-    report = validate_bag(str(bag))
-    return report.valid, [p.to_dict() for p in report.problems]
+    report = validate_bag(str(bag), keep_parsed=True)
+    return report.valid, [p.to_dict() for p in report.problems], report.parsed
 
 
-def _package_id(bag: Path) -> str:
+def _package_id(bag: Path, encoding: str | None) -> str:
     from archiver.bagit.bag import bag_info_value
-    return (bag_info_value(bag, "External-Identifier") or bag.name).strip()
+    return (bag_info_value(bag, "External-Identifier", encoding) or bag.name).strip()
 
 
 @dataclass
@@ -235,7 +235,7 @@ def _start(bag: Path, target: Target, dry_run: bool, failure: DepositError | Non
             result.status, result.problems = REFUSED, [problem]
             result.message = f"{bag}: {problem['message']}"
             return started
-    valid, problems = _validate(bag)
+    valid, problems, parsed = _validate(bag)
     if not valid:
         result.status = REFUSED
         result.problems = problems
@@ -243,11 +243,14 @@ def _start(bag: Path, target: Target, dry_run: bool, failure: DepositError | Non
                           f"{'s' if len(problems) != 1 else ''})")
         result.seconds = time.monotonic() - started.clock
         return started
-    result.package_id = package_id = _package_id(bag)
+    result.package_id = package_id = _package_id(bag, parsed.encoding if parsed else None)
     receipts = read_receipts(bag)
-    # validation has just checked every tag manifest entry: its sha256 digests stand for the files
+    # validation has just checked every manifest entry: its digests stand for the files,
+    # and its parse of premis.xml for that file
+    vouched = Vouched(bag, parsed)
     started.fingerprint = fingerprint = package_fingerprint(
-        bag, receipts, manifest_digests(bag, "sha256", payload=False))
+        bag, receipts, vouched.digests("sha256", payload=False),
+        premis=parsed.premis if parsed else None)
     if not dry_run:
         pending.settle(bag, target.uri, receipts)
     previous = previous_deposit(bag, target.uri, receipts)
@@ -263,7 +266,7 @@ def _start(bag: Path, target: Target, dry_run: bool, failure: DepositError | Non
     try:
         if failure:
             raise failure
-        started.outcome = target.put(bag, package_id, fingerprint, previous)
+        started.outcome = target.put(bag, package_id, fingerprint, previous, vouched=vouched)
     except DepositError as e:
         started.error = e
     return started

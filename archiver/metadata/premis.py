@@ -252,7 +252,11 @@ def add_event(document: bytes, event: Event, agents: Iterable[Agent],
 def fixity_values(document: bytes) -> dict[str, dict[str, str]]:
     """{object identifier: {algorithm label: digest}} from a PREMIS document."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    root = etree.fromstring(document, parser)
+    return object_fixity(etree.fromstring(document, parser))
+
+
+def object_fixity(root: etree._Element) -> dict[str, dict[str, str]]:
+    """fixity_values of a document already parsed (its root element)."""
     ns = {"premis": NS}
     out: dict[str, dict[str, str]] = {}
     for obj in root.iterfind("premis:object", ns):
