@@ -185,6 +185,7 @@ class _Started:
     started_at: str
     clock: float
     fingerprint: str = ""
+    encoding: str | None = None  # bagit.txt's, as validation read it
     outcome: Outcome | None = None
     error: DepositError | None = None
     done: bool = False  # nothing left to do after the commit
@@ -243,7 +244,8 @@ def _start(bag: Path, target: Target, dry_run: bool, failure: DepositError | Non
                           f"{'s' if len(problems) != 1 else ''})")
         result.seconds = time.monotonic() - started.clock
         return started
-    result.package_id = package_id = _package_id(bag, parsed.encoding if parsed else None)
+    started.encoding = parsed.encoding if parsed else None
+    result.package_id = package_id = _package_id(bag, started.encoding)
     receipts = read_receipts(bag)
     # validation has just checked every manifest entry: its digests stand for the files,
     # and its parse of premis.xml for that file
@@ -277,7 +279,6 @@ def _finish(started: _Started, target: Target) -> tuple[DepositResult, _ToRecord
     result = started.result
     if started.done:
         return result, None
-    bag, package_id, fingerprint = started.bag, result.package_id, started.fingerprint
     result.seconds = time.monotonic() - started.clock
     if started.error is not None:
         e = started.error
@@ -285,9 +286,8 @@ def _finish(started: _Started, target: Target) -> tuple[DepositResult, _ToRecord
         # rewritten, so server IRIs, identifiers and file names stay exactly as they are.
         result.message, result.code = e.message, e.code
         result.details = dict(e.details)
-        log.info("%s: deposit to %s failed: %s", package_id, target.uri, result.message)
-        return result, _record(bag, target, result, package_id, fingerprint, started.started_at,
-                               outcome=None, error_code=e.code, details=e.details)
+        log.info("%s: deposit to %s failed: %s", result.package_id, target.uri, result.message)
+        return result, _record(started, target, outcome=None, error_code=e.code, details=e.details)
     outcome = started.outcome
     result.remote_id, result.version = outcome.remote_id, outcome.version
     result.bytes, result.verified = outcome.bytes, outcome.verified
@@ -301,8 +301,7 @@ def _finish(started: _Started, target: Target) -> tuple[DepositResult, _ToRecord
     # deposited: `verified` and the message say so, and the receipt says how it stands. An
     # outcome the target's commit could not make durable has failed.
     result.status = FAILED if outcome.status == FAILED else DEPOSITED
-    return result, _record(bag, target, result, package_id, fingerprint, started.started_at,
-                           outcome=outcome)
+    return result, _record(started, target, outcome=outcome)
 
 
 def _recover(bag: Path) -> dict | None:
@@ -330,12 +329,12 @@ class _ToRecord:
     success: bool
 
 
-def _record(bag: Path, target: Target, result: DepositResult, package_id: str, fingerprint: str,
-            started_at: str, outcome, error_code: str | None = None,
+def _record(started: _Started, target: Target, outcome, error_code: str | None = None,
             details: dict | None = None) -> _ToRecord | None:
     """The PREMIS event and the receipt to add to the package (tag manifests rewritten). A
     bag that is not an archiver package has no PREMIS record to add to: the deposit stands,
     and the result says it is not recorded in the bag."""
+    bag, result, package_id = started.bag, started.result, started.result.package_id
     if not (bag / "metadata" / "premis.xml").is_file():
         note = "not an archiver package (no metadata/premis.xml): not recorded in the bag"
         result.message = f"{result.message or ''}; {note}".lstrip("; ")
@@ -346,8 +345,8 @@ def _record(bag: Path, target: Target, result: DepositResult, package_id: str, f
     success = result.status == DEPOSITED
     receipt = Receipt(
         event=event_id, target=target.uri, kind=target.kind, package_id=package_id,
-        fingerprint=fingerprint, outcome="success" if success else "failure",
-        started=started_at, ended=ended, seconds=result.seconds,
+        fingerprint=started.fingerprint, outcome="success" if success else "failure",
+        started=started.started_at, ended=ended, seconds=result.seconds,
         remote_id=result.remote_id, version=result.version, bytes=result.bytes,
         verified=result.verified, message=result.message,
         details={k: str(v) for k, v in
@@ -372,7 +371,8 @@ def _record(bag: Path, target: Target, result: DepositResult, package_id: str, f
                   outcome_detail=outcome_detail,
                   agents=((SOFTWARE.identifier, "executing program"),),
                   objects=(package_id,))
-    return _ToRecord(Update(bag, event, (SOFTWARE,), files), result, receipt, success)
+    return _ToRecord(Update(bag, event, (SOFTWARE,), files, encoding=started.encoding), result,
+                     receipt, success)
 
 
 def _record_all(items: list[_ToRecord], target: Target) -> None:
