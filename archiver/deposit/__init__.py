@@ -29,7 +29,7 @@ from archiver.deposit.receipt import Receipt, package_fingerprint, previous_depo
 from archiver.deposit.vouched import Vouched
 from archiver.metadata.provenance import SOFTWARE
 from archiver.model import Event
-from archiver.package.record import Update, record_events
+from archiver.package.record import PENDING_DIR, Update, package_key, record_events
 from archiver.package.store import expand_bags
 from archiver.problems import ArchiverError
 
@@ -103,7 +103,7 @@ def _once(bags: Iterable[Path]) -> list[Path]:
     first one's lock (DEPOSIT-BUSY), or its deposit."""
     seen, kept = set(), []
     for bag in bags:
-        key = os.path.realpath(bag)
+        key = package_key(bag)
         if key not in seen:
             seen.add(key)
             kept.append(bag)
@@ -231,12 +231,17 @@ def _start(bag: Path, target: Target, dry_run: bool, failure: DepositError | Non
                               "now; not deposited by this run (run it again once that one ends)")
             result.seconds = time.monotonic() - started.clock
             return started
+    valid, problems, parsed = _validate(bag)
+    if not dry_run and (parsed is None or parsed.temporaries):
+        # what a dead run left (an update half done, a temporary): finished or undone first,
+        # and the package judged again as it then stands. Validation's walk has just looked
+        # at every folder outside data/, so a package with none is not looked at again.
         problem = _recover(bag)
         if problem:
             result.status, result.problems = REFUSED, [problem]
             result.message = f"{bag}: {problem['message']}"
             return started
-    valid, problems, parsed = _validate(bag)
+        valid, problems, parsed = _validate(bag)
     if not valid:
         result.status = REFUSED
         result.problems = problems
@@ -253,7 +258,7 @@ def _start(bag: Path, target: Target, dry_run: bool, failure: DepositError | Non
     started.fingerprint = fingerprint = package_fingerprint(
         bag, receipts, vouched.digests("sha256", payload=False),
         premis=parsed.premis if parsed else None)
-    if not dry_run:
+    if not dry_run and (parsed is None or PENDING_DIR in parsed.temporaries):
         pending.settle(bag, target.uri, receipts)
     previous = previous_deposit(bag, target.uri, receipts)
     if dry_run:

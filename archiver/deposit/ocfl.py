@@ -419,7 +419,8 @@ class OcflTarget(Target):
         known = vouched.digests(algorithm)
         staged = self._new_item()  # the object root itself, renamed into place by the commit
         content = staged / "v1" / "content"
-        _makedirs(content, staged)
+        _mkdir(content.parent)
+        _mkdir(content)
         declaration = f"0=ocfl_object_{opened.spec}"
         durable.write_file(staged / declaration, inv.declaration_text(declaration))
         state, stored, size = self._copy_in(bag, files, known, set(), content, "v1/content", algorithm)
@@ -494,7 +495,12 @@ class OcflTarget(Target):
             target = f"{top}/{logical}"  # plain strings: a dozen files a package
             parent = target.rpartition("/")[0]
             if parent not in folders:
-                os.makedirs(parent, exist_ok=True)
+                try:
+                    os.mkdir(parent)  # the usual case: a folder of the bag's top level
+                except FileNotFoundError:
+                    os.makedirs(parent, exist_ok=True)
+                except FileExistsError:
+                    pass
                 folders.add(parent)
             durable.step(f"copy {source} -> {target}")
             try:

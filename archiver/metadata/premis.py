@@ -223,6 +223,10 @@ def serialize(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+_AGENT_IDENTIFIERS = etree.XPath("premis:agent/premis:agentIdentifier/premis:agentIdentifierValue/text()",
+                                 namespaces={"premis": NS})  # compiled once, not per record
+
+
 def add_event(document: bytes, event: Event, agents: Iterable[Agent],
               drop: Iterable[str] = ()) -> bytes:
     """Return `document` with `event` after the last event and any agents it lacks; events
@@ -233,8 +237,7 @@ def add_event(document: bytes, event: Event, agents: Iterable[Agent],
     for old in root.findall(P + "event") if drop else ():
         if old.findtext(f"{P}eventIdentifier/{P}eventIdentifierValue") in drop:
             root.remove(old)
-    known = set(root.xpath("premis:agent/premis:agentIdentifier/premis:agentIdentifierValue/text()",
-                           namespaces={"premis": NS}))
+    known = set(_AGENT_IDENTIFIERS(root))
     children = list(root)
     anchor = max((i for i, c in enumerate(children) if c.tag in (P + "object", P + "event")),
                  default=-1)

@@ -340,10 +340,10 @@ def record_events(updates: Iterable[Update]) -> None:
     removes it) or committed (the next record completes it), as record_event's would. An
     update that cannot be made gets its `error` (nothing of it written); the others go on."""
     updates = list(updates)
-    first: dict[str, Update] = {}  # by the package's real path, each looked up once
+    first: dict[tuple, Update] = {}  # by package_key, each looked up once
     later = []
     for u in updates:  # a package twice: its second update after the first (one lock each)
-        key = os.path.realpath(u.bag)
+        key = package_key(u.bag)
         if key in first:
             later.append(u)
         else:
@@ -382,6 +382,17 @@ def record_events(updates: Iterable[Update]) -> None:
                 _synced(committed, devices, "moved into place")
     if later:
         record_events(later)
+
+
+def package_key(bag: str | os.PathLike) -> tuple:
+    """What tells one package folder from another however it is named (through a link, a
+    bind mount): its device and inode, one stat where a real path costs one per component;
+    the real path for a folder that cannot be looked up. Keys sort: one locking order."""
+    try:
+        st = os.stat(bag)
+    except OSError:
+        return (-1, os.path.realpath(bag))
+    return (st.st_dev, st.st_ino)
 
 
 def _devices(items: list[tuple[Update, Path, list[str]]]) -> dict[int, Path]:

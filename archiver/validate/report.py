@@ -23,6 +23,7 @@ class Parsed:
     manifests: list[ManifestEntries]   # the payload manifests as parsed
     tag_manifests: list[ManifestEntries]
     premis: object | None = None       # metadata/premis.xml's lxml root, if it was parsed
+    temporaries: list[str] = field(default_factory=list)  # archiver's own, outside data/
 
 
 @dataclass

@@ -45,7 +45,7 @@ class BagRun(TagFiles, Manifests, Checksums, PackageRules):
 
     def parsed(self) -> Parsed:
         return Parsed(self.decl.encoding, self.manifests, self.tag_manifests,
-                      self.trees.get("metadata/premis.xml"))
+                      self.trees.get("metadata/premis.xml"), self.tree.temporaries)
 
 
 def validate_archive(path: str, report: BagReport, profile, jobs, progress, record) -> None:
