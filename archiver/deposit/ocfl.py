@@ -526,9 +526,9 @@ class OcflTarget(Target):
         data = inv.serialize(inventory)
         side = inv.sidecar(data, inventory["digestAlgorithm"])
         name = inv.sidecar_name(inventory["digestAlgorithm"])
-        for folder in (version_dir, root_copy_dir):
-            durable.write_file(folder / inv.INVENTORY, data)
-            durable.write_file(folder / name, side)
+        for folder in map(os.fspath, (version_dir, root_copy_dir)):
+            durable.write_file(f"{folder}/{inv.INVENTORY}", data)
+            durable.write_file(f"{folder}/{name}", side)
 
     # -- commit: a batch made durable -------------------------------------------------------
     def commit(self) -> None:

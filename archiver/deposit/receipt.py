@@ -212,8 +212,9 @@ def package_fingerprint(bag: Path, receipts: list[dict] | None = None,
     receipts = read_receipts(bag) if receipts is None else receipts
     deposit_events = {r["event"] for r in receipts if r.get("event")}
     entries = []
-    for root, dirs, files in os.walk(bag):
-        rel_root = Path(root).relative_to(bag).as_posix()
+    top = os.fspath(bag)
+    for root, dirs, files in os.walk(top):
+        rel_root = root[len(top) + 1:] or "."  # os.walk's folders all begin with `top`/
         if rel_root == ".":
             dirs[:] = [d for d in dirs if d != "data"]  # the payload manifests stand for data/
         dirs[:] = [d for d in dirs if not is_temporary(d)]  # archiver's own (a pending deposit)

@@ -219,10 +219,9 @@ def _check_vouched(bag: Path, changed: Mapping[str, bytes],
         for line, rel in zip(lines, rels):
             if rel not in changed:
                 continue
-            path = bag / rel
             if rel in (current or {}):
                 digest = hash_bytes(current[rel], (alg,))[alg]
-            elif not path.is_file():
+            elif not (path := bag / rel).is_file():
                 raise ArchiverError(rel, f"listed in {name} but missing: recording would hide "
                                     "that; nothing recorded", "PACKAGE-TAG-MISMATCH")
             else:
