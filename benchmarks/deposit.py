@@ -199,7 +199,7 @@ def main_steps(args) -> None:
         sys.path.insert(0, str(args.tree.resolve()))
     import archiver
     data = args.data.resolve()
-    reports = dataset(data, "reports", 1.0)
+    reports = dataset(data, "reports", 1.0 if args.steps >= SCALES["small"] * 2000 else SCALES["small"])
     work = data / f"deposit-steps-{os.getpid()}"
     work.mkdir(parents=True)
     try:
