@@ -242,10 +242,11 @@ def _start(bag: Path, target: Target, dry_run: bool, failure: DepositError | Non
             result.seconds = time.monotonic() - started.clock
             return started
     valid, problems, parsed = _validate(bag)
-    if not dry_run and (parsed is None or parsed.temporaries):
+    if not dry_run and (parsed is None or set(parsed.temporaries) - {PENDING_DIR}):
         # what a dead run left (an update half done, a temporary): finished or undone first,
         # and the package judged again as it then stands. Validation's walk has just looked
-        # at every folder outside data/, so a package with none is not looked at again.
+        # at every folder outside data/, so a package with none is not looked at again (a
+        # pending deposit is no leftover: the target's put resumes it, settle() below).
         problem = _recover(bag)
         if problem:
             result.status, result.problems = REFUSED, [problem]
