@@ -118,9 +118,12 @@ def remove(path: str | os.PathLike) -> None:
     """Remove a file or a whole directory, as one step."""
     step(f"remove {path}")
     if os.path.isdir(path) and not os.path.islink(path):
-        import shutil
+        try:
+            os.rmdir(path)  # the usual case, emptied by its owner: one call, not a tree walk
+        except OSError:
+            import shutil
 
-        shutil.rmtree(path)
+            shutil.rmtree(path)
     else:
         os.unlink(path)
 

@@ -42,13 +42,15 @@ def bag_info_text(info: Iterable[tuple[str, str]]) -> bytes:
     return "".join(lines).encode("utf-8")
 
 
-def read_bag_info(bag_dir: str | os.PathLike) -> list[tuple[str, str]]:
-    """Parse bag-info.txt into (label, value) pairs, joining continuation lines."""
-    path = Path(bag_dir) / "bag-info.txt"
-    if not path.exists():
+def read_bag_info(bag_dir: str | os.PathLike, encoding: str | None = None) -> list[tuple[str, str]]:
+    """Parse bag-info.txt into (label, value) pairs, joining continuation lines. `encoding`:
+    bagit.txt's, when the caller has read it already."""
+    try:
+        data = (Path(bag_dir) / "bag-info.txt").read_bytes()
+    except FileNotFoundError:
         return []
     pairs: list[tuple[str, str]] = []
-    text = path.read_bytes().decode(tag_encoding(bag_dir), errors="replace")
+    text = data.decode(encoding or tag_encoding(bag_dir), errors="replace")
     for line in text.lstrip("\ufeff").splitlines():
         if line[:1] in (" ", "\t") and pairs:
             key, value = pairs[-1]
@@ -70,8 +72,8 @@ def tag_encoding(bag_dir: str | os.PathLike) -> str:
     return parse_declaration(data)[0].encoding
 
 
-def bag_info_value(bag_dir: str | os.PathLike, label: str) -> str | None:
-    for key, value in read_bag_info(bag_dir):
+def bag_info_value(bag_dir: str | os.PathLike, label: str, encoding: str | None = None) -> str | None:
+    for key, value in read_bag_info(bag_dir, encoding):
         if key.lower() == label.lower():
             return value
     return None

@@ -26,10 +26,10 @@ from archiver.deposit.base import (DEPOSITED, FAILED, PLANNED, REFUSED, UNCHANGE
                                    ConfigurationError, DepositError, DepositResult, Outcome,
                                    Target)
 from archiver.deposit.receipt import Receipt, package_fingerprint, previous_deposit, read_receipts
-from archiver.deposit.vouched import manifest_digests
+from archiver.deposit.vouched import Vouched
 from archiver.metadata.provenance import SOFTWARE
 from archiver.model import Event
-from archiver.package.record import Update, record_events
+from archiver.package.record import PENDING_DIR, Update, package_key, record_events
 from archiver.package.store import expand_bags
 from archiver.problems import ArchiverError
 
@@ -103,7 +103,7 @@ def _once(bags: Iterable[Path]) -> list[Path]:
     first one's lock (DEPOSIT-BUSY), or its deposit."""
     seen, kept = set(), []
     for bag in bags:
-        key = os.path.realpath(bag)
+        key = package_key(bag)
         if key not in seen:
             seen.add(key)
             kept.append(bag)
@@ -122,10 +122,7 @@ def _deposit_all(bags: list[Path], target: Target, dry_run: bool, jobs: int | No
             yield from _deposit_batch(batch, target)
         return
     # the executor seam's local pool: each batch is a task, put and committed by its worker.
-    # What every worker's validation compiles once (report.json's schema, as code) is
-    # compiled here first, so that forked workers share it rather than each compiling it.
-    from archiver.metadata.report_json import fits_schema
-    fits_schema({})
+    _load_before_fork()
     pool = LocalPool(jobs)
     try:
         for done in pool.map(_deposit_batch, batches, args=(target,), per_task=1):
@@ -136,6 +133,19 @@ def _deposit_all(bags: list[Path], target: Target, dry_run: bool, jobs: int | No
         raise
     finally:
         pool.join()
+
+
+def _load_before_fork() -> None:
+    """What every worker loads once and then only reads (the validator's and the record's
+    modules, the report-package profile, report.json's schema compiled as code), loaded
+    here first: forked workers share it rather than each loading it again (a tenth of a
+    second each)."""
+    import archiver.evidence  # noqa: F401  (validation asks whether a package is sealed)
+    import archiver.validate  # noqa: F401
+    from archiver.metadata.report_json import fits_schema
+    from archiver.validate.profile import report_package_profile
+    fits_schema({})
+    report_package_profile()
 
 
 def _deposit_batch(batch: tuple[list[Path], bool, DepositError | None],
@@ -166,15 +176,15 @@ def _now(precise: bool = False) -> str:
 
 
 def _validate(bag: Path):
-    """(valid, problems as dicts) from the project's validator."""
+    """(valid, problems as dicts, what it parsed) from the project's validator."""
     from archiver.validate import validate_bag
-    report = validate_bag(str(bag))
-    return report.valid, [p.to_dict() for p in report.problems]
+    report = validate_bag(str(bag), keep_parsed=True)
+    return report.valid, [p.to_dict() for p in report.problems], report.parsed
 
 
-def _package_id(bag: Path) -> str:
+def _package_id(bag: Path, encoding: str | None) -> str:
     from archiver.bagit.bag import bag_info_value
-    return (bag_info_value(bag, "External-Identifier") or bag.name).strip()
+    return (bag_info_value(bag, "External-Identifier", encoding) or bag.name).strip()
 
 
 @dataclass
@@ -185,6 +195,7 @@ class _Started:
     started_at: str
     clock: float
     fingerprint: str = ""
+    encoding: str | None = None  # bagit.txt's, as validation read it
     outcome: Outcome | None = None
     error: DepositError | None = None
     done: bool = False  # nothing left to do after the commit
@@ -230,12 +241,18 @@ def _start(bag: Path, target: Target, dry_run: bool, failure: DepositError | Non
                               "now; not deposited by this run (run it again once that one ends)")
             result.seconds = time.monotonic() - started.clock
             return started
+    valid, problems, parsed = _validate(bag)
+    if not dry_run and (parsed is None or set(parsed.temporaries) - {PENDING_DIR}):
+        # what a dead run left (an update half done, a temporary): finished or undone first,
+        # and the package judged again as it then stands. Validation's walk has just looked
+        # at every folder outside data/, so a package with none is not looked at again (a
+        # pending deposit is no leftover: the target's put resumes it, settle() below).
         problem = _recover(bag)
         if problem:
             result.status, result.problems = REFUSED, [problem]
             result.message = f"{bag}: {problem['message']}"
             return started
-    valid, problems = _validate(bag)
+        valid, problems, parsed = _validate(bag)
     if not valid:
         result.status = REFUSED
         result.problems = problems
@@ -243,12 +260,16 @@ def _start(bag: Path, target: Target, dry_run: bool, failure: DepositError | Non
                           f"{'s' if len(problems) != 1 else ''})")
         result.seconds = time.monotonic() - started.clock
         return started
-    result.package_id = package_id = _package_id(bag)
+    started.encoding = parsed.encoding if parsed else None
+    result.package_id = package_id = _package_id(bag, started.encoding)
     receipts = read_receipts(bag)
-    # validation has just checked every tag manifest entry: its sha256 digests stand for the files
+    # validation has just checked every manifest entry: its digests stand for the files,
+    # and its parse of premis.xml for that file
+    vouched = Vouched(bag, parsed)
     started.fingerprint = fingerprint = package_fingerprint(
-        bag, receipts, manifest_digests(bag, "sha256", payload=False))
-    if not dry_run:
+        bag, receipts, vouched.digests("sha256", payload=False),
+        premis=parsed.premis if parsed else None)
+    if not dry_run and (parsed is None or PENDING_DIR in parsed.temporaries):
         pending.settle(bag, target.uri, receipts)
     previous = previous_deposit(bag, target.uri, receipts)
     if dry_run:
@@ -263,7 +284,7 @@ def _start(bag: Path, target: Target, dry_run: bool, failure: DepositError | Non
     try:
         if failure:
             raise failure
-        started.outcome = target.put(bag, package_id, fingerprint, previous)
+        started.outcome = target.put(bag, package_id, fingerprint, previous, vouched=vouched)
     except DepositError as e:
         started.error = e
     return started
@@ -274,7 +295,6 @@ def _finish(started: _Started, target: Target) -> tuple[DepositResult, _ToRecord
     result = started.result
     if started.done:
         return result, None
-    bag, package_id, fingerprint = started.bag, result.package_id, started.fingerprint
     result.seconds = time.monotonic() - started.clock
     if started.error is not None:
         e = started.error
@@ -282,9 +302,8 @@ def _finish(started: _Started, target: Target) -> tuple[DepositResult, _ToRecord
         # rewritten, so server IRIs, identifiers and file names stay exactly as they are.
         result.message, result.code = e.message, e.code
         result.details = dict(e.details)
-        log.info("%s: deposit to %s failed: %s", package_id, target.uri, result.message)
-        return result, _record(bag, target, result, package_id, fingerprint, started.started_at,
-                               outcome=None, error_code=e.code, details=e.details)
+        log.info("%s: deposit to %s failed: %s", result.package_id, target.uri, result.message)
+        return result, _record(started, target, outcome=None, error_code=e.code, details=e.details)
     outcome = started.outcome
     result.remote_id, result.version = outcome.remote_id, outcome.version
     result.bytes, result.verified = outcome.bytes, outcome.verified
@@ -298,8 +317,7 @@ def _finish(started: _Started, target: Target) -> tuple[DepositResult, _ToRecord
     # deposited: `verified` and the message say so, and the receipt says how it stands. An
     # outcome the target's commit could not make durable has failed.
     result.status = FAILED if outcome.status == FAILED else DEPOSITED
-    return result, _record(bag, target, result, package_id, fingerprint, started.started_at,
-                           outcome=outcome)
+    return result, _record(started, target, outcome=outcome)
 
 
 def _recover(bag: Path) -> dict | None:
@@ -327,12 +345,12 @@ class _ToRecord:
     success: bool
 
 
-def _record(bag: Path, target: Target, result: DepositResult, package_id: str, fingerprint: str,
-            started_at: str, outcome, error_code: str | None = None,
+def _record(started: _Started, target: Target, outcome, error_code: str | None = None,
             details: dict | None = None) -> _ToRecord | None:
     """The PREMIS event and the receipt to add to the package (tag manifests rewritten). A
     bag that is not an archiver package has no PREMIS record to add to: the deposit stands,
     and the result says it is not recorded in the bag."""
+    bag, result, package_id = started.bag, started.result, started.result.package_id
     if not (bag / "metadata" / "premis.xml").is_file():
         note = "not an archiver package (no metadata/premis.xml): not recorded in the bag"
         result.message = f"{result.message or ''}; {note}".lstrip("; ")
@@ -343,8 +361,8 @@ def _record(bag: Path, target: Target, result: DepositResult, package_id: str, f
     success = result.status == DEPOSITED
     receipt = Receipt(
         event=event_id, target=target.uri, kind=target.kind, package_id=package_id,
-        fingerprint=fingerprint, outcome="success" if success else "failure",
-        started=started_at, ended=ended, seconds=result.seconds,
+        fingerprint=started.fingerprint, outcome="success" if success else "failure",
+        started=started.started_at, ended=ended, seconds=result.seconds,
         remote_id=result.remote_id, version=result.version, bytes=result.bytes,
         verified=result.verified, message=result.message,
         details={k: str(v) for k, v in
@@ -369,7 +387,8 @@ def _record(bag: Path, target: Target, result: DepositResult, package_id: str, f
                   outcome_detail=outcome_detail,
                   agents=((SOFTWARE.identifier, "executing program"),),
                   objects=(package_id,))
-    return _ToRecord(Update(bag, event, (SOFTWARE,), files), result, receipt, success)
+    return _ToRecord(Update(bag, event, (SOFTWARE,), files, encoding=started.encoding), result,
+                     receipt, success)
 
 
 def _record_all(items: list[_ToRecord], target: Target) -> None:

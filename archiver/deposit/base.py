@@ -91,8 +91,10 @@ class Target:
         return []
 
     def put(self, bag: Path, package_id: str, fingerprint: str,
-            previous: Previous | None) -> Outcome:
-        """Deposit `bag` (already validated); raise DepositError on failure."""
+            previous: Previous | None, vouched=None) -> Outcome:
+        """Deposit `bag` (already validated); raise DepositError on failure. `vouched`
+        (archiver.deposit.vouched.Vouched): the digests that validation checked, for a
+        target that would otherwise read the manifests again."""
         raise NotImplementedError
 
     # A run calls prepare() once, then put() for each package and commit() after each batch

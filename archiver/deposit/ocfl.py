@@ -39,7 +39,7 @@ from archiver.deposit.base import (DEPOSITED, FAILED, UNCHANGED, ConfigurationEr
                                    Outcome, Previous, Target)
 from archiver.deposit.ocfl_layout import (DEFAULT_LAYOUT, LAYOUT_ALIASES, LayoutError,
                                           StorageLayout, storage_layout)
-from archiver.deposit.vouched import manifest_digests
+from archiver.deposit.vouched import Vouched
 from archiver.fixity import copy_and_hash, hash_file
 
 log = logging.getLogger("archiver.deposit")
@@ -377,14 +377,14 @@ class OcflTarget(Target):
 
     # -- deposit ------------------------------------------------------------------------
     def put(self, bag: Path, package_id: str, fingerprint: str,
-            previous: Previous | None) -> Outcome:
+            previous: Previous | None, vouched: Vouched | None = None) -> Outcome:
         try:
-            return self._put(bag, package_id, fingerprint, previous)
+            return self._put(bag, package_id, fingerprint, previous, vouched or Vouched(bag))
         except OSError as e:  # a full disk, a permission: named, never a traceback
             raise _write_error(e, self.root) from None
 
     def _put(self, bag: Path, package_id: str, fingerprint: str,
-             previous: Previous | None) -> Outcome:
+             previous: Previous | None, vouched: Vouched) -> Outcome:
         opened = self._root()
         try:
             rel = opened.layout.object_path(package_id)
@@ -397,13 +397,15 @@ class OcflTarget(Target):
         details = {"storage-root": str(self.root), "object-path": rel,
                    "storage-layout": opened.layout.name}
         if not objdir.exists():
-            return self._stage_object(bag, package_id, rel, _bag_files(bag), opened, details)
+            return self._stage_object(bag, package_id, rel, _bag_files(bag), opened, details,
+                                      vouched)
         lock = _lock_directory(objdir, wait=False)
         if lock is None:  # another process is changing it: commit ours first, never wait holding locks
             self.commit()
             lock = _lock_directory(objdir, wait=True)
         try:
-            outcome = self._stage_version(bag, package_id, rel, fingerprint, previous, details, lock)
+            outcome = self._stage_version(bag, package_id, rel, fingerprint, previous, details,
+                                          lock, vouched)
         except BaseException:
             os.close(lock)
             raise
@@ -411,12 +413,14 @@ class OcflTarget(Target):
             os.close(lock)
         return outcome
 
-    def _stage_object(self, bag, package_id, rel, files, opened: _Root, details) -> Outcome:
+    def _stage_object(self, bag, package_id, rel, files, opened: _Root, details,
+                      vouched: Vouched) -> Outcome:
         algorithm = inv.DEFAULT_ALGORITHM
-        known = manifest_digests(bag, algorithm)
+        known = vouched.digests(algorithm)
         staged = self._new_item()  # the object root itself, renamed into place by the commit
         content = staged / "v1" / "content"
-        _makedirs(content, staged)
+        _mkdir(content.parent)
+        _mkdir(content)
         declaration = f"0=ocfl_object_{opened.spec}"
         durable.write_file(staged / declaration, inv.declaration_text(declaration))
         state, stored, size = self._copy_in(bag, files, known, set(), content, "v1/content", algorithm)
@@ -430,7 +434,8 @@ class OcflTarget(Target):
         self._pending.append(_Pending("new", rel, outcome, staged, "v1"))
         return outcome
 
-    def _stage_version(self, bag, package_id, rel, fingerprint, previous, details, lock) -> Outcome:
+    def _stage_version(self, bag, package_id, rel, fingerprint, previous, details, lock,
+                       vouched: Vouched) -> Outcome:
         objdir = self.root / rel
         inventory, _ = self._settle(objdir)
         if inventory.get("id") != package_id:
@@ -440,7 +445,7 @@ class OcflTarget(Target):
         if previous and previous.fingerprint == fingerprint and previous.version == head:
             return _outcome(UNCHANGED, package_id, head, details, f"unchanged since its deposit as {head}")
         algorithm = inventory["digestAlgorithm"]
-        known = manifest_digests(bag, algorithm)
+        known = vouched.digests(algorithm)
         stored = {d.lower() for d in inventory["manifest"]}
         files = _bag_files(bag)
         state = {}
@@ -490,7 +495,12 @@ class OcflTarget(Target):
             target = f"{top}/{logical}"  # plain strings: a dozen files a package
             parent = target.rpartition("/")[0]
             if parent not in folders:
-                os.makedirs(parent, exist_ok=True)
+                try:
+                    os.mkdir(parent)  # the usual case: a folder of the bag's top level
+                except FileNotFoundError:
+                    os.makedirs(parent, exist_ok=True)
+                except FileExistsError:
+                    pass
                 folders.add(parent)
             durable.step(f"copy {source} -> {target}")
             try:
@@ -516,9 +526,9 @@ class OcflTarget(Target):
         data = inv.serialize(inventory)
         side = inv.sidecar(data, inventory["digestAlgorithm"])
         name = inv.sidecar_name(inventory["digestAlgorithm"])
-        for folder in (version_dir, root_copy_dir):
-            durable.write_file(folder / inv.INVENTORY, data)
-            durable.write_file(folder / name, side)
+        for folder in map(os.fspath, (version_dir, root_copy_dir)):
+            durable.write_file(f"{folder}/{inv.INVENTORY}", data)
+            durable.write_file(f"{folder}/{name}", side)
 
     # -- commit: a batch made durable -------------------------------------------------------
     def commit(self) -> None:

@@ -160,47 +160,61 @@ _EVENT_AGENTS = etree.XPath("p:linkingAgentIdentifier/p:linkingAgentIdentifierVa
                             namespaces={"p": PREMIS_NS})  # compiled once, not per event
 
 
-def _premis_digest(data: bytes, deposit_events: set[str]) -> str:
-    """Digest of premis.xml as it would be without the deposit events (and agents only they use)."""
-    try:
-        root = etree.fromstring(data, _PARSER)
-    except etree.XMLSyntaxError:
-        return hashlib.sha256(data).hexdigest()
+def _premis_digest(root: etree._Element, deposit_events: set[str]) -> str:
+    """Digest of premis.xml (its root, left unchanged) as it would be without the deposit
+    events (and agents only they use)."""
     ns = {"p": PREMIS_NS}
-    removed_agents, kept_agents = set(), set()
+    left_out, removed_agents, kept_agents = set(), set(), set()
     for event in root.findall("p:event", ns) if deposit_events else ():
         agents = set(_EVENT_AGENTS(event))
         if event.findtext("p:eventIdentifier/p:eventIdentifierValue", namespaces=ns) in deposit_events:
-            root.remove(event)
+            left_out.add(event)
             removed_agents |= agents
         else:
             kept_agents |= agents
     for agent in root.findall("p:agent", ns) if removed_agents - kept_agents else ():
         if agent.findtext("p:agentIdentifier/p:agentIdentifierValue",
                           namespaces=ns) in removed_agents - kept_agents:
-            root.remove(agent)
+            left_out.add(agent)
     # each element (no comments or processing instructions) as (tag, sorted attributes,
-    # stripped text), hashed in one piece: the same digest as hashing them one by one
-    parts = []
-    for el in root.iter(etree.Element):
-        attributes, text = el.items(), el.text
-        if len(attributes) > 1:
-            attributes.sort()
-        parts.append(repr((el.tag, attributes, text.strip() if text else "")))
+    # stripped text), in document order, hashed in one piece: the same digest as hashing
+    # them one by one
+    parts = [_premis_part(root)]
+    for child in root.iterchildren(etree.Element):
+        if child not in left_out:
+            parts += map(_premis_part, child.iter(etree.Element))
     return hashlib.sha256("".join(parts).encode()).hexdigest()
 
 
+def _premis_part(el: etree._Element) -> str:
+    attributes, text = el.items(), el.text
+    if len(attributes) > 1:
+        attributes.sort()
+    return repr((el.tag, attributes, text.strip() if text else ""))
+
+
+def _premis_file_digest(path: Path, deposit_events: set[str]) -> str:
+    data = path.read_bytes()
+    try:
+        return _premis_digest(etree.fromstring(data, _PARSER), deposit_events)
+    except etree.XMLSyntaxError:
+        return hashlib.sha256(data).hexdigest()
+
+
 def package_fingerprint(bag: Path, receipts: list[dict] | None = None,
-                        vouched: dict[str, str] | None = None) -> str:
+                        vouched: dict[str, str] | None = None,
+                        premis: etree._Element | None = None) -> str:
     """`vouched`: {bag path: sha256} of tag files a validation has just checked (the bag's
-    tagmanifest-sha256 entries), taken instead of reading those files again."""
+    tagmanifest-sha256 entries), taken instead of reading those files again; `premis`: the
+    root of metadata/premis.xml as that validation parsed it, instead of parsing it again."""
     bag = Path(bag)
     vouched = vouched or {}
     receipts = read_receipts(bag) if receipts is None else receipts
     deposit_events = {r["event"] for r in receipts if r.get("event")}
     entries = []
-    for root, dirs, files in os.walk(bag):
-        rel_root = Path(root).relative_to(bag).as_posix()
+    top = os.fspath(bag)
+    for root, dirs, files in os.walk(top):
+        rel_root = root[len(top) + 1:] or "."  # os.walk's folders all begin with `top`/
         if rel_root == ".":
             dirs[:] = [d for d in dirs if d != "data"]  # the payload manifests stand for data/
         dirs[:] = [d for d in dirs if not is_temporary(d)]  # archiver's own (a pending deposit)
@@ -211,7 +225,8 @@ def package_fingerprint(bag: Path, receipts: list[dict] | None = None,
             if changed_by_recording(rel) and rel != "metadata/premis.xml":
                 continue  # premis.xml counts, without its deposit events
             if rel == "metadata/premis.xml":
-                digest = _premis_digest((bag / rel).read_bytes(), deposit_events)
+                digest = _premis_digest(premis, deposit_events) if premis is not None else \
+                    _premis_file_digest(bag / rel, deposit_events)
             elif rel in vouched:
                 digest = vouched[rel]
             else:

@@ -173,7 +173,7 @@ class S3Target(Target):
 
     # -- deposit ------------------------------------------------------------------------
     def put(self, bag: Path, package_id: str, fingerprint: str,
-            previous: Previous | None) -> Outcome:
+            previous: Previous | None, vouched=None) -> Outcome:
         key = self.key_for(bag)
         remote_id = f"s3://{self.bucket}/{key}"
         details = {"bucket": self.bucket, "key": key, "endpoint": self.endpoint_url}

@@ -230,7 +230,7 @@ class SwordTarget(Target):
 
     # -- the deposit --------------------------------------------------------------------
     def put(self, bag: Path, package_id: str, fingerprint: str,
-            previous: Previous | None) -> Outcome:
+            previous: Previous | None, vouched=None) -> Outcome:
         attempt = pending.read(bag, self.uri)  # a deposit an earlier run began, not recorded
         container = dict(previous.details) if previous and previous.details.get("edit-iri") else None
         if (attempt is None and container and previous.outcome == "success"

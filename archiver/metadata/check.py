@@ -19,7 +19,7 @@ from lxml import etree
 
 from archiver.metadata.dc import DCTERMS
 from archiver.metadata.mets import METS as METS_NS, XLINK as XLINK_NS
-from archiver.metadata.premis import NS as PREMIS_NS, fixity_values
+from archiver.metadata.premis import NS as PREMIS_NS, object_fixity
 from archiver.metadata.report_json import fits_schema
 from archiver.metadata.vocabulary import HASH_LABELS
 from archiver.problem_codes import problem
@@ -101,7 +101,7 @@ def _check_dc(tree: etree._ElementTree, external_id: str | None) -> Iterator[Pro
 
 def _check_premis(tree: etree._ElementTree, manifests: Mapping[str, Mapping[str, str]],
                   payload: set[str]) -> Iterator[Problem]:
-    described = fixity_values(etree.tostring(tree))
+    described = object_fixity(tree.getroot())  # the tree as parsed: no second parse
     for path in sorted(payload - set(described)):
         yield problem("PACKAGE-PREMIS-OBJECT-MISSING", PREMIS_XML,
                       f"{path}: payload file has no PREMIS object")
@@ -176,7 +176,8 @@ def check_package_metadata(bag_dir: str | os.PathLike,
                            manifests: Mapping[str, Mapping[str, str]] | None = None,
                            payload: set[str] | None = None,
                            external_id: str | None = None,
-                           readable: Mapping[str, str] | None = None) -> list[Problem]:
+                           readable: Mapping[str, str] | None = None,
+                           trees: dict | None = None) -> list[Problem]:
     """Every problem with the metadata of the archiver package at `bag_dir`.
 
     `manifests` maps each payload manifest algorithm to {path: digest} and `payload` holds
@@ -184,6 +185,8 @@ def check_package_metadata(bag_dir: str | os.PathLike,
     PREMIS objects are not compared with the bag. `external_id` is bag-info's
     External-Identifier. `readable` maps tag paths to the files safe to open (the validator's
     walk); without it, regular files under `bag_dir` are read and symbolic links are not.
+    `trees`, when given, gets the root element of premis.xml as parsed (a deposit takes its
+    fingerprint and need not parse it again).
     """
     bag = Path(bag_dir)
     problems: list[Problem] = []
@@ -194,6 +197,8 @@ def check_package_metadata(bag_dir: str | os.PathLike,
     premis, found = _load_xml(bag, PREMIS_XML, "archiver-premis.xsd", "PACKAGE-PREMIS-INVALID",
                               readable)
     problems += found
+    if premis is not None and trees is not None:
+        trees[PREMIS_XML] = premis.getroot()
     if premis is not None and premis.getroot().tag == f"{{{PREMIS_NS}}}premis" and payload is not None:
         problems += _check_premis(premis, manifests or {}, payload)
     problems += _check_report_json(bag, external_id, readable)

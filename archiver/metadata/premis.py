@@ -223,6 +223,10 @@ def serialize(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+_AGENT_IDENTIFIERS = etree.XPath("premis:agent/premis:agentIdentifier/premis:agentIdentifierValue/text()",
+                                 namespaces={"premis": NS})  # compiled once, not per record
+
+
 def add_event(document: bytes, event: Event, agents: Iterable[Agent],
               drop: Iterable[str] = ()) -> bytes:
     """Return `document` with `event` after the last event and any agents it lacks; events
@@ -233,8 +237,7 @@ def add_event(document: bytes, event: Event, agents: Iterable[Agent],
     for old in root.findall(P + "event") if drop else ():
         if old.findtext(f"{P}eventIdentifier/{P}eventIdentifierValue") in drop:
             root.remove(old)
-    known = set(root.xpath("premis:agent/premis:agentIdentifier/premis:agentIdentifierValue/text()",
-                           namespaces={"premis": NS}))
+    known = set(_AGENT_IDENTIFIERS(root))
     children = list(root)
     anchor = max((i for i, c in enumerate(children) if c.tag in (P + "object", P + "event")),
                  default=-1)
@@ -252,7 +255,11 @@ def add_event(document: bytes, event: Event, agents: Iterable[Agent],
 def fixity_values(document: bytes) -> dict[str, dict[str, str]]:
     """{object identifier: {algorithm label: digest}} from a PREMIS document."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    root = etree.fromstring(document, parser)
+    return object_fixity(etree.fromstring(document, parser))
+
+
+def object_fixity(root: etree._Element) -> dict[str, dict[str, str]]:
+    """fixity_values of a document already parsed (its root element)."""
     ns = {"premis": NS}
     out: dict[str, dict[str, str]] = {}
     for obj in root.iterfind("premis:object", ns):

@@ -53,26 +53,27 @@ def _check_tag_path(rel: str) -> None:
 
 def event_files(bag_dir: str | os.PathLike, event: Event, agents: Iterable[Agent] = (),
                 extra_files: Mapping[str, bytes] | None = None,
-                drop_events: Iterable[str] = ()) -> dict[str, bytes]:
+                drop_events: Iterable[str] = (), encoding: str | None = None) -> dict[str, bytes]:
     """The files recording `event` would write ({bag path: bytes}: premis.xml with the event
     and any agents it names that are new, `extra_files` ({"metadata/...": bytes}), the tag
     manifests with exactly those files' entries changed, last), computed in memory; nothing
     is written. `drop_events`: identifiers of earlier events the new one supersedes (audit
-    --record). Raises ArchiverError when premis.xml no longer matches its tag manifests."""
+    --record). `encoding`: bagit.txt's, when the caller has read it. Raises ArchiverError
+    when premis.xml no longer matches its tag manifests."""
     bag = Path(bag_dir)
-    premis = bag / "metadata" / "premis.xml"
-    if not premis.is_file():
-        raise ArchiverError(str(bag), "not an archiver package: metadata/premis.xml is missing",
-                            "PACKAGE-NOT-ARCHIVER")
     changed = dict(extra_files or {})
     for rel in changed:
         _check_tag_path(rel)
     # one read of premis.xml: the bytes checked against the tag manifests are the bytes the
     # event is added to (a change in between cannot slip into the new entry)
-    current = {"metadata/premis.xml": premis.read_bytes()}
+    try:
+        current = {"metadata/premis.xml": (bag / "metadata" / "premis.xml").read_bytes()}
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise ArchiverError(str(bag), "not an archiver package: metadata/premis.xml is missing",
+                            "PACKAGE-NOT-ARCHIVER") from None
     changed["metadata/premis.xml"] = add_event(current["metadata/premis.xml"], event, agents,
                                                drop_events)
-    encoding = tag_encoding(bag)
+    encoding = encoding or tag_encoding(bag)
     manifests = _tag_manifests(bag, encoding)
     _check_vouched(bag, changed, manifests, encoding, current)
     changed.update(_updated_manifests(bag, changed, manifests, encoding))
@@ -174,14 +175,17 @@ def _tag_manifests(bag: Path, encoding: str) -> dict[str, tuple[str, list[bytes]
     """{name: (algorithm, lines with their endings, the bag path each line names)} of every
     tag manifest of the bag."""
     found = {}
-    for name in sorted(os.listdir(bag)):
-        if not _is_top_tag_file(name) or not (bag / name).is_file():
+    top = os.fspath(bag)
+    for name in sorted(os.listdir(top)):
+        path = f"{top}/{name}"  # plain strings here and below: a record runs per package
+        if not _is_top_tag_file(name) or not os.path.isfile(path):
             continue
         alg = name[len("tagmanifest-"):-len(".txt")].lower()
         if alg not in ALGORITHMS:
             raise ArchiverError(name, f"{alg} is not an algorithm archiver computes: its entries "
                                 "could not be updated; nothing recorded", "PACKAGE-TAG-MISMATCH")
-        lines = (bag / name).read_bytes().splitlines(keepends=True)
+        with open(path, "rb") as f:
+            lines = f.read().splitlines(keepends=True)
         found[name] = (alg, lines, [_line_path(line, encoding) for line in lines])
     return found
 
@@ -215,10 +219,9 @@ def _check_vouched(bag: Path, changed: Mapping[str, bytes],
         for line, rel in zip(lines, rels):
             if rel not in changed:
                 continue
-            path = bag / rel
             if rel in (current or {}):
                 digest = hash_bytes(current[rel], (alg,))[alg]
-            elif not path.is_file():
+            elif not (path := bag / rel).is_file():
                 raise ArchiverError(rel, f"listed in {name} but missing: recording would hide "
                                     "that; nothing recorded", "PACKAGE-TAG-MISMATCH")
             else:
@@ -234,7 +237,8 @@ def _updated_manifests(bag: Path, changed: Mapping[str, bytes],
                        encoding: str) -> dict[str, bytes]:
     """Each tag manifest with the lines of the changed files replaced, new files added, and
     every other line kept byte for byte."""
-    new_files = [rel for rel in changed if not (bag / rel).exists()]
+    top = os.fspath(bag)
+    new_files = [rel for rel in changed if not os.path.exists(f"{top}/{rel}")]
     updated = {}
     for name, (alg, lines, rels) in manifests.items():
         digests = {rel: hash_bytes(data, (alg,))[alg] for rel, data in changed.items()}
@@ -276,10 +280,11 @@ def _stage(bag: Path, files: Mapping[str, bytes], durable: bool) -> tuple[Path, 
     step(f"mkdir {folder}")
     folder.mkdir()
     rels = list(files)
+    where = os.fspath(folder)
     try:
         for i, rel in enumerate(rels):
-            write_file(folder / str(i), files[rel], durable=durable)
-        write_file(folder / f"{INTENT}.tmp", json.dumps({"files": rels}).encode("utf-8"),
+            write_file(f"{where}/{i}", files[rel], durable=durable)
+        write_file(f"{where}/{INTENT}.tmp", json.dumps({"files": rels}).encode("utf-8"),
                    durable=durable)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
@@ -292,21 +297,23 @@ def _commit(folder: Path) -> None:
 
 
 def _complete(bag: Path, folder: Path, rels: list[str], durable: bool = True) -> None:
-    targets = set()
+    top, where = os.fspath(bag), os.fspath(folder)
+    targets = set()  # the folders whose entries change (plain strings: per package)
     for i, rel in enumerate(rels):
-        staged, target = folder / str(i), bag / rel
-        if not staged.exists():  # moved before the crash
+        staged, target = f"{where}/{i}", f"{top}/{rel}"
+        if not os.path.exists(staged):  # moved before the crash
             continue
-        if not target.parent.is_dir():
-            step(f"mkdir {target.parent}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            targets.add(target.parent.parent)  # the new folder's own name
+        parent = target.rpartition("/")[0]
+        if parent not in targets and not os.path.isdir(parent):
+            step(f"mkdir {parent}")
+            os.makedirs(parent, exist_ok=True)
+            targets.add(parent.rpartition("/")[0])  # the new folder's own name
         replace(staged, target)
-        targets.add(target.parent)
+        targets.add(parent)
     if durable:
         for parent in targets:
             fsync_directory(parent)
-    remove(folder / INTENT)  # done: from here the update needs nothing more
+    remove(f"{where}/{INTENT}")  # done: from here the update needs nothing more
     remove(folder)
     if durable:
         fsync_directory(bag)
@@ -321,6 +328,7 @@ class Update:
     agents: tuple[Agent, ...] = ()
     extra_files: Mapping[str, bytes] | None = None
     error: ArchiverError | OSError | None = None  # set when it could not be recorded
+    encoding: str | None = None  # bagit.txt's, when the caller has read it (a deposit's validation)
 
 
 def record_events(updates: Iterable[Update]) -> None:
@@ -331,14 +339,18 @@ def record_events(updates: Iterable[Update]) -> None:
     removes it) or committed (the next record completes it), as record_event's would. An
     update that cannot be made gets its `error` (nothing of it written); the others go on."""
     updates = list(updates)
-    seen, first, later = set(), [], []
+    first: dict[tuple, Update] = {}  # by package_key, each looked up once
+    later = []
     for u in updates:  # a package twice: its second update after the first (one lock each)
-        key = os.path.realpath(u.bag)
-        (later if key in seen else first).append(u)
-        seen.add(key)
+        key = package_key(u.bag)
+        if key in first:
+            later.append(u)
+        else:
+            first[key] = u
     with ExitStack() as locks:
         staged = []
-        for u in sorted(first, key=lambda u: os.path.realpath(u.bag)):  # one order: no deadlock
+        for key in sorted(first):  # one order: no deadlock
+            u = first[key]
             bag = Path(u.bag)
             try:
                 if not (bag / "metadata" / "premis.xml").is_file():
@@ -346,11 +358,12 @@ def record_events(updates: Iterable[Update]) -> None:
                                         "is missing", "PACKAGE-NOT-ARCHIVER")
                 locks.enter_context(package_lock(bag))
                 recover(bag)
-                files = event_files(bag, u.event, u.agents, u.extra_files)
+                files = event_files(bag, u.event, u.agents, u.extra_files, encoding=u.encoding)
                 staged.append((u, *_stage(bag, files, durable=False)))
             except (ArchiverError, OSError) as e:
                 u.error = e
-        if _synced(staged, "staged"):
+        devices = _devices(staged)
+        if _synced(staged, devices, "staged"):
             committed = []
             for u, folder, rels in staged:
                 try:
@@ -359,26 +372,46 @@ def record_events(updates: Iterable[Update]) -> None:
                 except OSError as e:
                     u.error = e
                     shutil.rmtree(folder, ignore_errors=True)
-            if _synced(committed, "committed"):
+            if _synced(committed, devices, "committed"):
                 for u, folder, rels in committed:
                     try:
                         _complete(Path(u.bag), folder, rels, durable=False)
                     except OSError as e:
                         u.error = e  # committed: the next record completes it
-                _synced(committed, "moved into place")
+                _synced(committed, devices, "moved into place")
     if later:
         record_events(later)
 
 
-def _synced(items: list[tuple[Update, Path, list[str]]], what: str) -> bool:
-    """One sync of every file system the packages are on; False (every update given its
-    error, left for the next record to complete or undo) when the system refuses."""
+def package_key(bag: str | os.PathLike) -> tuple:
+    """What tells one package folder from another however it is named (through a link, a
+    bind mount): its device and inode, one stat where a real path costs one per component;
+    the real path for a folder that cannot be looked up. Keys sort: one locking order."""
+    try:
+        st = os.stat(bag)
+    except OSError:
+        return (-1, os.path.realpath(bag))
+    return (st.st_dev, st.st_ino)
+
+
+def _devices(items: list[tuple[Update, Path, list[str]]]) -> dict[int, Path]:
+    """A package on each file system the packages are on, by device (looked up once for
+    the batch's three syncs)."""
     devices = {}
     for u, _, _ in items:
         try:
             devices.setdefault(os.stat(u.bag).st_dev, Path(u.bag))
         except OSError:
             pass
+    return devices
+
+
+def _synced(items: list[tuple[Update, Path, list[str]]], devices: dict[int, Path],
+            what: str) -> bool:
+    """One sync of every file system of `devices`; False (every update of `items` given
+    its error, left for the next record to complete or undo) when the system refuses."""
+    if not items:
+        return True
     try:
         for bag in devices.values():
             sync_filesystem(bag)

@@ -30,7 +30,8 @@ __all__ = ["ARCHIVER_PROFILE_ID", "BagReport", "MODES", "validate", "validate_ba
 
 
 def validate_bag(path: str | os.PathLike, *, mode: str = "full", profile=None, jobs: int | None = None,
-                 progress: Progress | None = None, record: bool = False, executor=None) -> BagReport:
+                 progress: Progress | None = None, record: bool = False, executor=None,
+                 keep_parsed: bool = False) -> BagReport:
     """Validate one bag (a directory or a serialized bag) and return its report.
 
     mode: "full" (everything, every checksum), "fast" (Payload-Oxum and completeness) or
@@ -38,7 +39,8 @@ def validate_bag(path: str | os.PathLike, *, mode: str = "full", profile=None, j
     document or an archiver.validate.profile.Profile. `record=True` appends a PREMIS event with the
     outcome to an archiver package's metadata/premis.xml (tag manifests rewritten, payload
     untouched). `executor` (a cluster, see archiver.executor) hashes the payload of a bag
-    directory instead of this machine.
+    directory instead of this machine. `keep_parsed=True` (a bag directory) hands back in
+    `report.parsed` what was parsed (manifests, premis.xml), for a caller that acts next.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -47,7 +49,8 @@ def validate_bag(path: str | os.PathLike, *, mode: str = "full", profile=None, j
     try:
         loaded = _load_profile(profile, report)
         if os.path.isdir(path):
-            validate_dir(path, report, loaded, jobs, progress, record, executor=executor)
+            validate_dir(path, report, loaded, jobs, progress, record, executor=executor,
+                         keep_parsed=keep_parsed)
         elif os.path.isfile(path):
             validate_archive(path, report, loaded, jobs, progress, record)
         else:

@@ -22,4 +22,4 @@ class PackageRules:
         self.problems += check_package_metadata(
             self.bag_dir, manifests={m.algorithm: m.entries for m in self.manifests},
             payload=set(self.tree.payload), external_id=self.info_value("External-Identifier"),
-            readable=readable)
+            readable=readable, trees=self.trees)

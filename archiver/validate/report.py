@@ -4,12 +4,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from archiver.bagit.rules import ManifestEntries
 from archiver.problems import ERROR, WARNING, Problem
 
 MODES = ("full", "fast", "completeness")
 ARCHIVER_PROFILE_ID = "https://archiver.example.org/profiles/report-package/v1.json"
 
 Progress = Callable[[int, int], None]  # (bytes hashed so far, bytes to hash)
+
+
+@dataclass
+class Parsed:
+    """What a validation read, handed back to a caller that acts on the bag right after
+    (a deposit), so that it need not read and parse it all again. It stands for the bag only
+    as the validation found it: a caller compares what it writes with it, never trusts a
+    later state of the bag to it."""
+    encoding: str                      # bagit.txt's tag file encoding
+    manifests: list[ManifestEntries]   # the payload manifests as parsed
+    tag_manifests: list[ManifestEntries]
+    premis: object | None = None       # metadata/premis.xml's lxml root, if it was parsed
+    temporaries: list[str] = field(default_factory=list)  # archiver's own, outside data/
 
 
 @dataclass
@@ -27,6 +41,8 @@ class BagReport:
     checked: list[str] = field(default_factory=list)
     recorded: str | None = None  # identifier of the PREMIS event written by record=True
     evidence: list[str] = field(default_factory=list)  # what a sealed package's seals prove
+    # validate_bag(keep_parsed=True): what it parsed, for the caller (never in to_dict)
+    parsed: Parsed | None = field(default=None, repr=False, compare=False)
 
     @property
     def errors(self) -> list[Problem]:

@@ -14,7 +14,7 @@ from archiver.problems import WARNING, Problem
 from archiver.validate.checksums import Checksums
 from archiver.validate.manifests import Manifests
 from archiver.validate.package_rules import PackageRules
-from archiver.validate.report import ARCHIVER_PROFILE_ID, BagReport, Progress
+from archiver.validate.report import ARCHIVER_PROFILE_ID, BagReport, Parsed, Progress
 from archiver.validate.tagfiles import TagFiles
 from archiver.validate.walk import Tree, scan
 
@@ -41,6 +41,11 @@ class BagRun(TagFiles, Manifests, Checksums, PackageRules):
         self._tag_cache: dict[str, list[tuple[str, str]] | None] = {}
         # hashing started by the walk: (algorithms, job), fed every payload file it found
         self.early: tuple[list[str], HashJob | RemoteHashJob] | None = None
+        self.trees: dict = {}  # the package metadata parsed, by bag path (package_metadata)
+
+    def parsed(self) -> Parsed:
+        return Parsed(self.decl.encoding, self.manifests, self.tag_manifests,
+                      self.trees.get("metadata/premis.xml"), self.tree.temporaries)
 
 
 def validate_archive(path: str, report: BagReport, profile, jobs, progress, record) -> None:
@@ -83,7 +88,8 @@ def _collector_paused():
 
 @_collector_paused()
 def validate_dir(bag_dir: str, report: BagReport, profile, jobs, progress, record, *,
-                  serialization=None, archive_name=None, archive_top=None, executor=None) -> None:
+                  serialization=None, archive_name=None, archive_top=None, executor=None,
+                  keep_parsed: bool = False) -> None:
     if record and not _recovered(bag_dir, report):
         return
     run = BagRun(bag_dir, report, jobs, progress, executor)
@@ -104,6 +110,8 @@ def validate_dir(bag_dir: str, report: BagReport, profile, jobs, progress, recor
             report.problems.append(problem("BAGIT-DECLARATION-MISSING", "bagit.txt",
                                            f"bagit.txt is {what}; tag files are read as UTF-8"))
         _check_dir(run, report, profile, record, serialization, archive_name, archive_top)
+        if keep_parsed:
+            report.parsed = run.parsed()
     finally:
         run.stop_hashing()
 

@@ -25,3 +25,16 @@ def test_deposit_benchmark_runs_on_tiny_data(tmp_path):
     assert results["packages"] == 2
     assert all(results[k] > 0 for k in ("build_s", "deposit_s", "noop_s"))
     assert not list((tmp_path / "data").glob("scale-*/deposit-work-*"))  # work folders removed
+
+
+def test_the_steps_of_a_deposit_on_a_few_packages(tmp_path):
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "deposit.py"), "--steps", "3",
+                          "--rounds", "1", "--data", str(tmp_path / "data")],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = dict(line.strip("|").split("|")[:2] for line in out.stdout.splitlines()
+                if line.startswith("| ") and not line.startswith("| step"))
+    steps = {k.strip(): float(v) for k, v in rows.items()}
+    assert {"validation", "fingerprint", "record", "the rest", "total"} <= steps.keys(), out.stdout
+    assert steps["validation"] > 0 and steps["record"] > 0
+    assert not list((tmp_path / "data").glob("deposit-steps-*"))  # work folders removed

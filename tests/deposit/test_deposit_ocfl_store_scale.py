@@ -15,11 +15,25 @@ from ocfl_checks import assert_root_valid, staging_left
 from archiver.deposit import deposit
 from archiver.deposit.ocfl import STAGING_PREFIX, OcflTarget
 from archiver.deposit.receipt import package_fingerprint
-from archiver.deposit.vouched import manifest_digests
+from archiver.deposit.vouched import Vouched, manifest_digests
+from archiver.validate import validate_bag
 
 
 def _vouched(bag: Path) -> dict[str, str]:
     return manifest_digests(bag, "sha256", payload=False)
+
+
+def _as_a_deposit_takes_it(bag: Path) -> str:
+    """The fingerprint as a deposit computes it: from the manifests and the premis.xml tree
+    that its validation parsed and hands back, nothing read again."""
+    report = validate_bag(bag, keep_parsed=True)
+    assert report.valid
+    vouched = Vouched(bag, report.parsed)
+    for algorithm in ("sha256", "sha512"):  # the very entries a second reading would give
+        assert vouched.digests(algorithm) == manifest_digests(bag, algorithm)
+        assert vouched.digests(algorithm, payload=False) == manifest_digests(bag, algorithm, payload=False)
+    return package_fingerprint(bag, vouched=vouched.digests("sha256", payload=False),
+                               premis=report.parsed.premis)
 
 
 def test_the_fingerprint_from_the_tag_manifest_is_the_fingerprint_read_from_the_files(
@@ -141,12 +155,35 @@ def test_the_fingerprint_is_the_one_earlier_receipts_state(tmp_path, bag_factory
     bag = bag_factory()
     root = f"ocfl:{tmp_path / 'repository'}"
     assert package_fingerprint(bag, vouched=_vouched(bag)) == _fingerprint_as_first_defined(bag)
+    assert _as_a_deposit_takes_it(bag) == _fingerprint_as_first_defined(bag)
     [first] = deposit([bag], root, config={})
     assert first.status == "deposited"
     # after the record: the deposit's own event and agent left out, as before
     assert package_fingerprint(bag, vouched=_vouched(bag)) == _fingerprint_as_first_defined(bag)
+    assert _as_a_deposit_takes_it(bag) == _fingerprint_as_first_defined(bag)
     revalidate(bag)
     [second] = deposit([bag], root, config={})
     assert second.version == "v2"
     assert package_fingerprint(bag, vouched=_vouched(bag)) == _fingerprint_as_first_defined(bag)
+    assert _as_a_deposit_takes_it(bag) == _fingerprint_as_first_defined(bag)
     assert deposit([bag], root, config={})[0].status == "unchanged"
+
+
+def test_the_fingerprint_from_the_premis_xml_validation_parsed(tmp_path, revalidate):
+    """Built packages (their premis.xml parsed by validation's package rules): the tree it
+    hands back gives the fingerprint earlier receipts state, before and after a record."""
+    from archiver.package.build import build
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "reports"
+    bags = [Path(r.path) for r in build([str(examples)], str(tmp_path / "packages"),
+                                        durable=False, jobs=1) if r.status == "built"]
+    assert bags
+    for bag in bags:
+        assert validate_bag(bag, keep_parsed=True).parsed.premis is not None
+        assert _as_a_deposit_takes_it(bag) == _fingerprint_as_first_defined(bag)
+    root = f"ocfl:{tmp_path / 'repository'}"
+    assert {r.status for r in deposit(bags, root, config={})} == {"deposited"}
+    revalidate(bags[0])
+    for bag in bags:
+        assert _as_a_deposit_takes_it(bag) == _fingerprint_as_first_defined(bag)
+    assert [r.status for r in deposit(bags, root, config={})] == ["deposited"] + ["unchanged"] * (len(bags) - 1)
