@@ -229,6 +229,28 @@ def _write_package(tmp: Path, inp: ReportInput, payload: list[FileRecord], repor
                        files=len(payload), bytes=payload_bytes, warnings=mismatches + notes)
 
 
+# what every package has at its top (a rename puts a package in place whole, so a package
+# without one of these was damaged or emptied after it was built)
+WHOLE = ("bagit.txt", "bag-info.txt", "data", "metadata", "manifest-sha256.txt", "tagmanifest-sha256.txt")
+
+
+def _not_whole(path: Path) -> str | None:
+    """What a package already in the store lacks of WHOLE (or of its premis.xml), if
+    anything: a cheap look, not a validation, so that a store of thousands rebuilds fast."""
+    try:
+        names = set(os.listdir(path))
+    except NotADirectoryError:
+        return "directory: it is a file"
+    except OSError as e:
+        return f"readable directory: {e.strerror or e}"
+    missing = [n for n in WHOLE if n not in names]
+    if missing:
+        return ", ".join(missing)
+    if not os.path.isfile(path / "metadata" / "premis.xml"):
+        return "metadata/premis.xml"
+    return None
+
+
 def _titled(report: Report, name: str) -> Report:
     """A record needs a title (dcterms:title; the package profile requires it): a report
     without one (a page with no title, a text with no words) is titled by its file name,
@@ -263,8 +285,13 @@ def build_one(inp: ReportInput, opts: BuildOptions, run: str) -> BuildResult:
         # sha256 is always among the algorithms (package_algorithms)
         package_id = package_id_for_files([(f.original_name, f.digests["sha256"]) for f in payload])
         final = store / package_id
-        if os.path.exists(final):
+        if os.path.lexists(final):
             shutil.rmtree(tmp, ignore_errors=True)
+            missing = _not_whole(final)
+            if missing:  # never replaced: what is left of it may be all there is
+                return BuildResult(inp.source, "failed", package_id, str(final),
+                                   f"{final} exists but is not a whole package (no {missing}); "
+                                   "left as it is: validate it, and move it aside to build again")
             return BuildResult(inp.source, "exists", package_id, str(final),
                                "already packaged (same report bytes)")
         # extracted from the copy: the metadata describes exactly the bytes packaged

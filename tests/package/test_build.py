@@ -107,6 +107,28 @@ def test_same_bytes_are_packaged_once(tmp_path, store):
     assert sorted(p.name for p in store.iterdir()) == [first.package_id]
 
 
+@pytest.mark.parametrize("damage", ["gutted", "emptied", "a file"])
+def test_a_damaged_package_in_the_way_is_named_not_called_packaged(tmp_path, store, damage):
+    """The same report again, where its package lies damaged: the build fails for that
+    report, naming what is missing, and leaves what is there as it is (never healed)."""
+    (first,) = build([SEED_000], store, durable=False)
+    package = store / first.package_id
+    if damage == "gutted":
+        shutil.rmtree(package / "data")
+        shutil.rmtree(package / "metadata")
+    else:
+        shutil.rmtree(package)
+        package.mkdir() if damage == "emptied" else package.write_text("not a package")
+    before = sorted(p.name for p in package.iterdir()) if package.is_dir() else package.read_text()
+    (again,) = build([SEED_000], store, durable=False)
+    assert again.status == "failed" and again.package_id == first.package_id
+    assert str(package) in again.message
+    assert ("data, metadata" if damage == "gutted" else "bagit.txt" if damage == "emptied"
+            else "it is a file") in again.message
+    assert (sorted(p.name for p in package.iterdir()) if package.is_dir() else package.read_text()) == before
+    assert sorted(p.name for p in store.iterdir()) == [first.package_id]  # no temporary left
+
+
 def test_failure_midway_leaves_no_package_and_the_others_build(tmp_path, store, monkeypatch):
     """An unexpected error in one report (a bug) fails that report, with its message, and
     leaves nothing of it behind; the rest of the run still builds."""
