@@ -153,29 +153,56 @@ def _open_text(fspath: str | bytes, encoding: str):
     return open(fspath, encoding=encoding, errors="strict", newline=None)
 
 
-def read_lines(fspath: str | bytes, encoding: str) -> Iterator[str]:
-    """Stream a tag file's lines without terminators; LF, CR and CRLF all end a line.
+# A line longer than this is never held whole (memory stays bounded whatever the file): it
+# comes as long_line(its length), which the parsers report. A tag value may be long (archiver
+# writes values of up to a million characters); no file system has a path of a megabyte.
+MAX_TAG_LINE = 16 << 20
+MAX_MANIFEST_LINE = 1 << 20
+_LONG = "\x00line too long: "  # a NUL first: no parser can take it for a line of its format
+
+
+def long_line(length: int) -> str:
+    return f"{_LONG}{length}"
+
+
+def long_line_length(line: str) -> int | None:
+    """The length of the over-long line `line` stands for; None for any real line."""
+    return int(line[len(_LONG):]) if line.startswith(_LONG) else None
+
+
+def read_lines(fspath: str | bytes, encoding: str, max_line: int = MAX_TAG_LINE) -> Iterator[str]:
+    """Stream a tag file's lines without terminators; LF, CR and CRLF all end a line; a line
+    over `max_line` characters comes as long_line(length), read past, never held.
 
     `fspath` is a path, or the file's bytes (a member of an archive read in passing).
     Raises UnicodeDecodeError / OSError to the caller, which turns them into problems.
     """
     with _open_text(fspath, encoding) as f:
         first = True
-        for line in f:
+        while line := f.readline(max_line + 1):
             if first:
                 line = line.lstrip("\ufeff")
                 first = False
+            if len(line) > max_line and not (len(line) == max_line + 1 and line.endswith("\n")):
+                length = len(line)
+                while not line.endswith("\n") and (line := f.readline(BLOCK_CHARS)):
+                    length += len(line)
+                yield long_line(length - (1 if line.endswith("\n") else 0))
+                continue
             yield line[:-1] if line.endswith("\n") else line
 
 
 BLOCK_CHARS = 1 << 20  # a manifest is read a megabyte of text at a time
 
 
-def read_line_blocks(fspath: str | bytes, encoding: str) -> Iterator[list[str]]:
+def read_line_blocks(fspath: str | bytes, encoding: str, max_line: int = MAX_MANIFEST_LINE
+                     ) -> Iterator[list[str]]:
     """The lines of read_lines, a list at a time (about BLOCK_CHARS of text each): for files
     of many lines (a manifest of a million files), where a list is cheaper than a line."""
     with _open_text(fspath, encoding) as f:
         pending: list[str] = []
+        held = 0  # characters in pending
+        skipped = 0  # of an over-long line read past, not held
         first = True
         while chunk := f.read(BLOCK_CHARS):
             if first:
@@ -183,15 +210,31 @@ def read_line_blocks(fspath: str | bytes, encoding: str) -> Iterator[list[str]]:
                 first = not chunk
             cut = chunk.rfind("\n") + 1
             if not cut:  # a line longer than a block: gathered, not copied block after block
-                pending.append(chunk)
+                if skipped or held + len(chunk) > max_line:
+                    skipped += held + len(chunk)
+                    pending, held = [], 0
+                else:
+                    pending.append(chunk)
+                    held += len(chunk)
                 continue
-            pending.append(chunk[:cut - 1])
+            if skipped:  # the over-long line ends in this chunk
+                end = chunk.find("\n")
+                pending, held = [long_line(skipped + end) + chunk[end:cut - 1]], 0
+                skipped = 0
+            else:
+                pending.append(chunk[:cut - 1])
             lines = "".join(pending).split("\n")
+            if max_line < BLOCK_CHARS or len(lines[0]) > max_line:
+                lines = [long_line(len(line)) if len(line) > max_line else line for line in lines]
             pending = [chunk[cut:]]
+            held = len(pending[0])
             yield lines
+        if skipped:
+            yield [long_line(skipped + held)]
+            return
         tail = "".join(pending)
         if tail:
-            yield [tail]
+            yield [long_line(len(tail)) if len(tail) > max_line else tail]
 
 
 def parse_tag_file(fspath: str, path: str, encoding: str, version: str | None = None
@@ -207,6 +250,11 @@ def parse_tag_file(fspath: str, path: str, encoding: str, version: str | None = 
     number = 0
     try:
         for number, line in enumerate(read_lines(fspath, encoding), 1):
+            if (length := long_line_length(line)) is not None:
+                problems.append(problem("BAGIT-TAGFILE-LINE-MALFORMED", path,
+                                        f"line {number} is {length:,} characters long (at most "
+                                        f"{MAX_TAG_LINE:,} are read); not read"))
+                continue
             if not line.strip():
                 continue
             if line[0] in " \t":
@@ -341,8 +389,8 @@ def parse_manifest(fspath: str | bytes, name: str, algorithm: str, encoding: str
         return _parse_manifest(read_line_blocks(fspath, encoding), name, algorithm, encoding,
                                digest_length, whole_blocks=True)
     except UnicodeError:  # read again line by line: the lines before the bad one count, and it is named
-        return _parse_manifest(([line] for line in read_lines(fspath, encoding)), name, algorithm,
-                               encoding, digest_length, whole_blocks=False)
+        return _parse_manifest(([line] for line in read_lines(fspath, encoding, MAX_MANIFEST_LINE)),
+                               name, algorithm, encoding, digest_length, whole_blocks=False)
 
 
 def _parse_manifest(blocks: Iterable[list[str]], name: str, algorithm: str, encoding: str,
@@ -401,6 +449,11 @@ def _plain_lines(lines: list[str], digest_length: int | None, entries: dict[str,
 
 def _manifest_line(line: str, number: int, name: str, algorithm: str, digest_length: int | None,
                    entries: dict[str, str], problems: list[Problem]) -> None:
+    if (length := long_line_length(line)) is not None:
+        problems.append(problem("BAGIT-MANIFEST-LINE-MALFORMED", name,
+                                f"line {number} is {length:,} characters long, longer than any "
+                                "'checksum filepath' line can be; not read"))
+        return
     sep = line.find(" ")
     tab = line.find("\t")
     if tab != -1 and (sep == -1 or tab < sep):
@@ -468,7 +521,11 @@ def parse_fetch(fspath: str, encoding: str) -> tuple[list[FetchEntry], list[Prob
     problems: list[Problem] = []
     number = 0
     try:
-        for number, line in enumerate(read_lines(fspath, encoding), 1):
+        for number, line in enumerate(read_lines(fspath, encoding, MAX_MANIFEST_LINE), 1):
+            if (length := long_line_length(line)) is not None:
+                problems.append(problem("BAGIT-FETCH-LINE-MALFORMED", "fetch.txt",
+                                        f"line {number} is {length:,} characters long; not read"))
+                continue
             if not line.strip():
                 continue
             fields = line.split(None, 2)
