@@ -103,6 +103,10 @@ def check_info(info: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
             raise ValueError(f"--info cannot set {reserved[key.lower()]}: archiver writes it{hint}")
         if not key or ":" in key or key != key.strip() or any(ord(c) < 32 for c in key):
             raise ValueError(f"--info label {key!r} is not a valid bag-info label")
+    for key, value in pairs:  # written as given, or not at all: never silently rejoined
+        if any(c in value for c in "\r\n"):
+            raise ValueError(f"--info {key}: the value holds a line break; a bag-info value is one "
+                             "line (RFC 8493 section 2.2.2)")
     return pairs
 
 

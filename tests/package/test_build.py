@@ -250,6 +250,13 @@ def test_info_cannot_override_what_archiver_writes(store, key):
     assert not store.exists() or list(store.iterdir()) == []
 
 
+@pytest.mark.parametrize("value", ["a\nb", "a\rb", "line\r\n"])
+def test_an_info_value_with_a_line_break_is_refused_not_rejoined(store, value):
+    with pytest.raises(ValueError, match="--info Contact-Name: the value holds a line break"):
+        build([SEED_000], store, info=[("Contact-Name", value)], durable=False)
+    assert not store.exists() or list(store.iterdir()) == []
+
+
 def test_info_is_added_to_bag_info(store):
     (r,) = build([SEED_000], store, info=[("Contact-Name", "Desk A")], durable=False)
     assert bagit.Bag(r.path).info["Contact-Name"] == "Desk A"
