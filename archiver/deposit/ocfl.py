@@ -443,6 +443,7 @@ class OcflTarget(Target):
                                code="OCFL-ID-MISMATCH")
         head = inventory["head"]
         if previous and previous.fingerprint == fingerprint and previous.version == head:
+            _check_held(objdir, inventory)
             return _outcome(UNCHANGED, package_id, head, details, f"unchanged since its deposit as {head}")
         algorithm = inventory["digestAlgorithm"]
         known = vouched.digests(algorithm)
@@ -454,6 +455,7 @@ class OcflTarget(Target):
             state[logical] = known.get(logical) or hash_file(source, (algorithm,))[1][algorithm]
         if state == inv.logical_state(inv.head_state(inventory)):
             if previous and previous.version == head:
+                _check_held(objdir, inventory)
                 return _outcome(UNCHANGED, package_id, head, details, f"same bytes as {head}: nothing written")
             # there already (a run died before recording it, say): made durable, then recorded
             outcome = _outcome(DEPOSITED, package_id, head, details, f"already held as {head}, "
@@ -588,9 +590,29 @@ class OcflTarget(Target):
         self.commit()
 
 
+def _check_held(objdir: Path, inventory: dict) -> None:
+    """An unchanged deposit is verified as a new one is: every file of the head version the
+    package's state is read and compared with the inventory's digest. A stored copy that has
+    changed is refused, never rewritten (archiver does not heal damage; it says so)."""
+    algorithm = inventory["digestAlgorithm"]
+    manifest = {d.lower(): paths for d, paths in inventory["manifest"].items()}
+    for digest in inv.head_state(inventory):
+        for content in manifest.get(digest.lower(), ()):
+            try:
+                found = hash_file(objdir / content, (algorithm,))[1][algorithm]
+            except OSError as e:
+                raise DepositError(f"{objdir / content}: cannot read the stored copy: {e.strerror or e}",
+                                   code="OCFL-INVALID") from None
+            if found != digest.lower():
+                raise DepositError(f"{objdir / content} no longer matches its {algorithm} in the object's "
+                                   "inventory: the stored copy is damaged; nothing written (never repaired: "
+                                   "see archiver audit)", code="OCFL-INVALID")
+
+
 def _outcome(status: str, package_id: str, version: str, details: dict, message: str,
              size: int = 0) -> Outcome:
-    # verified by bytes: every file written was hashed on its way in and matched the manifests
+    # verified by bytes: every file written was hashed on its way in and matched the manifests;
+    # unchanged, every file of the head version was read back and matched the inventory
     return Outcome(status=status, remote_id=package_id, bytes=size, verified=True, version=version,
                    details=details, message=message, verification="bytes")
 

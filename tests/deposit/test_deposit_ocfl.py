@@ -66,6 +66,29 @@ def test_same_bytes_again_is_a_no_op(tmp_path, bag_factory):
     assert json.loads((objdir / "inventory.json").read_text())["head"] == "v1"
 
 
+@pytest.mark.parametrize("how", ["a byte changed", "removed"])
+def test_a_stored_copy_damaged_since_is_no_verified_no_op(tmp_path, bag_factory, how):
+    """The no-op reads the object back: a copy that rotted in the root is reported, nothing
+    in the object is written (archiver never repairs), and the package records the failure."""
+    bag = bag_factory()
+    root = tmp_path / "repository"
+    deposit([bag], f"ocfl:{root}", config={})
+    [objdir] = assert_root_valid(root, 1)
+    stored = next((objdir / "v1" / "content" / "data").rglob("*.txt"))
+    if how == "removed":
+        stored.unlink()
+    else:
+        stored.write_bytes(b"Z" + stored.read_bytes()[1:])
+    before = {p: p.read_bytes() for p in sorted(objdir.rglob("*")) if p.is_file()}
+    [again] = deposit([bag], f"ocfl:{root}", config={})
+    assert again.status == "failed" and not again.verified and again.code == "OCFL-INVALID"
+    assert str(stored) in again.message
+    assert {p: p.read_bytes() for p in sorted(objdir.rglob("*")) if p.is_file()} == before
+    assert read_receipts(bag)[-1]["outcome"] == "failure"  # the package says so, and stays valid
+    import bagit
+    bagit.Bag(str(bag)).validate()
+
+
 def test_changed_metadata_adds_a_version(tmp_path, bag_factory, revalidate):
     bag = bag_factory()
     root = tmp_path / "repository"
