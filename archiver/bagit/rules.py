@@ -195,6 +195,48 @@ def read_lines(fspath: str | bytes, encoding: str, max_line: int = MAX_TAG_LINE)
 BLOCK_CHARS = 1 << 20  # a manifest is read a megabyte of text at a time
 
 
+def undecodable_line(fspath: str | bytes, encoding: str) -> int | None:
+    """The line (from 1) holding the first bytes that are not valid `encoding`, counted as
+    read_lines counts (LF, CR, CRLF); None if every byte decodes. A text reader fails a whole
+    buffer at a time, often lines before the bad one, so an error names the line found here."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    line, last = 1, ""
+
+    def count(text: str) -> None:
+        nonlocal line, last
+        if text:
+            line += text.count("\n") + text.count("\r") - text.count("\r\n") - (last == "\r" and text[0] == "\n")
+            last = text[-1]
+
+    try:
+        f = open(fspath, "rb") if not isinstance(fspath, (bytes, bytearray)) else io.BytesIO(fspath)
+    except OSError:
+        return None
+    with f:
+        while chunk := f.read(1 << 16):
+            state = decoder.getstate()
+            try:
+                count(decoder.decode(chunk))
+                continue
+            except UnicodeError:
+                decoder.setstate(state)
+            for i in range(len(chunk)):  # the failing chunk again, a byte at a time
+                try:
+                    count(decoder.decode(chunk[i:i + 1]))
+                except UnicodeError:
+                    return line
+            return line
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeError:
+            return line
+    return None
+
+
+def _bad_line(fspath: str | bytes | None, encoding: str, fallback: int) -> int:
+    return (undecodable_line(fspath, encoding) if fspath is not None else None) or fallback
+
+
 def read_line_blocks(fspath: str | bytes, encoding: str, max_line: int = MAX_MANIFEST_LINE
                      ) -> Iterator[list[str]]:
     """The lines of read_lines, a list at a time (about BLOCK_CHARS of text each): for files
@@ -278,7 +320,8 @@ def parse_tag_file(fspath: str, path: str, encoding: str, version: str | None = 
             pairs.append((label.strip(), value.strip()))
     except UnicodeError as e:
         problems.append(problem("BAGIT-TAGFILE-UNREADABLE", path,
-                                f"not valid {encoding} at line {number + 1}: {getattr(e, 'reason', e)}"))
+                                f"not valid {encoding} at line {_bad_line(fspath, encoding, number + 1)}: "
+                                f"{getattr(e, 'reason', e)}"))
     except OSError as e:
         problems.append(problem("BAGIT-TAGFILE-UNREADABLE", path, f"cannot read: {e.strerror or e}"))
     return pairs, problems
@@ -390,11 +433,11 @@ def parse_manifest(fspath: str | bytes, name: str, algorithm: str, encoding: str
                                digest_length, whole_blocks=True)
     except UnicodeError:  # read again line by line: the lines before the bad one count, and it is named
         return _parse_manifest(([line] for line in read_lines(fspath, encoding, MAX_MANIFEST_LINE)),
-                               name, algorithm, encoding, digest_length, whole_blocks=False)
+                               name, algorithm, encoding, digest_length, whole_blocks=False, source=fspath)
 
 
 def _parse_manifest(blocks: Iterable[list[str]], name: str, algorithm: str, encoding: str,
-                    digest_length: int | None, *, whole_blocks: bool
+                    digest_length: int | None, *, whole_blocks: bool, source: str | bytes | None = None
                     ) -> tuple[ManifestEntries, list[Problem]]:
     result = ManifestEntries(algorithm=algorithm, name=name)
     problems: list[Problem] = []
@@ -412,8 +455,8 @@ def _parse_manifest(blocks: Iterable[list[str]], name: str, algorithm: str, enco
         if whole_blocks:
             raise
         problems.append(problem("BAGIT-MANIFEST-UNREADABLE", name,
-                                f"not valid {encoding} at line {number + 1}: {getattr(e, 'reason', e)}; "
-                                "later lines were not read"))
+                                f"not valid {encoding} at line {_bad_line(source, encoding, number + 1)}: "
+                                f"{getattr(e, 'reason', e)}; later lines were not read"))
     except OSError as e:
         problems.append(problem("BAGIT-MANIFEST-UNREADABLE", name, f"cannot read: {e.strerror or e}"))
     return result, problems
@@ -559,7 +602,8 @@ def parse_fetch(fspath: str, encoding: str) -> tuple[list[FetchEntry], list[Prob
             entries.append(FetchEntry(url, None if length == "-" else int(length), path, number))
     except UnicodeError as e:
         problems.append(problem("BAGIT-TAGFILE-UNREADABLE", "fetch.txt",
-                                f"not valid {encoding} at line {number + 1}: {getattr(e, 'reason', e)}"))
+                                f"not valid {encoding} at line {_bad_line(fspath, encoding, number + 1)}: "
+                                f"{getattr(e, 'reason', e)}"))
     except OSError as e:
         problems.append(problem("BAGIT-TAGFILE-UNREADABLE", "fetch.txt", f"cannot read: {e.strerror or e}"))
     return entries, problems

@@ -69,3 +69,23 @@ def test_validating_a_manifest_line_of_100_mb_stays_small(tmp_path):
     assert "BAGIT-MANIFEST-LINE-MALFORMED" in done.stdout and "100,000," in done.stdout
     assert len(done.stdout) + len(done.stderr) < 10_000  # the line is not printed
     assert peak < 120_000_000, peak
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_an_undecodable_byte_is_named_at_its_own_line(tmp_path, newline):
+    """A text reader fails a whole buffer at once, often lines before the bad byte: the
+    problem names the line the byte is on."""
+    info = tmp_path / "bag-info.txt"
+    good = [f"Label-{i}: value {i}" for i in range(1, 300)]
+    info.write_bytes(newline.join(good).encode() + newline.encode() + b"Contact-Name: Jos\xe9" + newline.encode())
+    _, problems = parse_tag_file(str(info), "bag-info.txt", "utf-8")
+    assert [p.code for p in problems] == ["BAGIT-TAGFILE-UNREADABLE"]
+    assert "at line 300:" in problems[0].message, problems[0].message
+
+    manifest = tmp_path / "manifest-sha256.txt"
+    lines = [f"{D}  data/f{i}.txt".encode() for i in range(1, 1000)]
+    lines.insert(499, f"{D}  data/caf".encode() + b"\xe9.txt")
+    manifest.write_bytes(newline.encode().join(lines) + newline.encode())
+    _, problems = parse_manifest(str(manifest), manifest.name, "sha256", "utf-8", 64)
+    assert [p.code for p in problems] == ["BAGIT-MANIFEST-UNREADABLE"]
+    assert "at line 500:" in problems[0].message, problems[0].message
