@@ -3,10 +3,13 @@ sent while the caller still feeds files, the caller's own process taking batches
 has started, threads for large files)."""
 import hashlib
 import os
+import subprocess
+import sys
 
 import pytest
 
 from archiver import fixity
+from archiver.fixity import BLOCK, DEFAULT_ALGORITHMS, copy_and_hash
 
 
 def _files(root, n, size=lambda i: 100 + i % 3000):
@@ -70,3 +73,29 @@ def test_a_size_given_wrong_still_hashes_the_whole_file(tmp_path, monkeypatch):
         job.add(str(root / name), given)
     got = {os.path.basename(p): (size, digests) for p, size, digests in job.finish()}
     assert got == {name: _expected(str(root / name)) for name in sizes}
+
+
+@pytest.mark.parametrize("size", [0, 1, BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 5])
+def test_copy_and_hash_copies_byte_for_byte(tmp_path, size):
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    data = os.urandom(size)
+    src.write_bytes(data)
+    n, digests = copy_and_hash(src, dst)
+    assert n == size and dst.read_bytes() == data
+    assert digests == {a: hashlib.new(a, data).hexdigest() for a in DEFAULT_ALGORITHMS}
+
+
+def test_copy_and_hash_names_the_copy_when_the_copy_fails(tmp_path):
+    src = tmp_path / "src"
+    src.write_bytes(b"x" * (2 << 20))
+    with pytest.raises(FileExistsError) as e:  # never over an existing file
+        copy_and_hash(src, src)
+    assert e.value.filename == str(src)
+    # a file system that refuses more bytes (here: a file-size limit of 1 MiB)
+    script = ("import resource, sys; from archiver.fixity import copy_and_hash\n"
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))\n"
+              "try:\n    copy_and_hash(sys.argv[1], sys.argv[2])\n"
+              "except OSError as e:\n    print(e.filename)\n")
+    out = subprocess.run([sys.executable, "-c", script, str(src), str(tmp_path / "dst")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == str(tmp_path / "dst"), out.stderr
