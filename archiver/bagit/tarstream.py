@@ -89,7 +89,7 @@ def members(tf: tarfile.TarFile, limit: int | None = None) -> Iterator[tarfile.T
         raise TarStreamError(code, tf.offset, f"the archive is {what} near byte {tf.offset} of the "
                              f"tar stream: {e}") from None
     except (OSError, zlib.error, lzma.LZMAError, ValueError) as e:  # a CRC, a corrupt deflate block
-        raise TarStreamError("ARCHIVE-DAMAGED", tf.offset, f"the archive is damaged near byte "
+        raise TarStreamError("ARCHIVE-DAMAGED", tf.offset, f"the archive is damaged at or before byte "
                              f"{tf.offset} of the tar stream: {e}") from None
 
 
