@@ -62,22 +62,20 @@ def members(tf: tarfile.TarFile, limit: int | None = None) -> Iterator[tarfile.T
     try:
         yield from tf
         stop = getattr(tf, "archiver_stop", None)
-        if stop is None:
-            raise TarStreamError("ARCHIVE-DAMAGED", tf.offset, f"the archive stops at byte {tf.offset} "
-                                 "for no reason tarfile gives; what follows was not read")
-        offset, error = stop
+        offset, error = stop if stop is not None else (tf.offset, None)
+        at = f"at byte {offset} of the tar stream"
         if isinstance(error, tarfile.EOFHeaderError):
             _zero_tail(tf, offset, limit)
         elif isinstance(error, tarfile.EmptyHeaderError):
-            raise TarStreamError("ARCHIVE-TRUNCATED", offset, f"the archive ends at byte {offset}, after a "
-                                 "member, with no end-of-archive marker: it may have been cut short "
-                                 "there, and members after it lost")
+            raise TarStreamError("ARCHIVE-TRUNCATED", offset, f"the archive ends {at}, after a member, "
+                                 "with no end-of-archive marker: it may have been cut short there, "
+                                 "and members after it lost")
         elif isinstance(error, tarfile.TruncatedHeaderError):
-            raise TarStreamError("ARCHIVE-TRUNCATED", offset, f"the archive is cut short inside the header "
-                                 f"at byte {offset}: the members from there on are lost")
+            raise TarStreamError("ARCHIVE-TRUNCATED", offset, f"the archive is cut short inside the "
+                                 f"header {at}: the members from there on are lost")
         else:
-            raise TarStreamError("ARCHIVE-DAMAGED", offset, f"the header at byte {offset} is damaged "
-                                 f"({error}): the members from there on were not read")
+            raise TarStreamError("ARCHIVE-DAMAGED", offset, f"the header {at} is damaged "
+                                 f"({error or 'unreadable'}): the members from there on were not read")
     except TarStreamError:
         raise
     except EOFError as e:  # a compressed stream that ends before its end-of-stream marker
@@ -99,13 +97,13 @@ def _zero_tail(tf: tarfile.TarFile, offset: int, limit: int | None) -> None:
     while chunk := tf.fileobj.read(READ):
         if chunk != _ZEROS[:len(chunk)]:
             first = at + len(chunk) - len(chunk.lstrip(b"\0"))
-            raise TarStreamError("ARCHIVE-DAMAGED", first, f"data at byte {first}, after the "
-                                 f"end-of-archive marker at byte {offset}: a header there may have been "
-                                 "zeroed, and the members after it were not read")
+            raise TarStreamError("ARCHIVE-DAMAGED", first, f"data at byte {first} of the tar stream, "
+                                 f"after the end-of-archive marker at byte {offset}: a header there "
+                                 "may have been zeroed, and the members after it were not read")
         at += len(chunk)
         if limit is not None and at > limit:
             raise TarStreamError("ARCHIVE-TOO-LARGE", at, f"the tar stream runs on past {limit} bytes "
                                  "of zeros after its last member; not read further")
     if at - offset < END_MARKER:
         raise TarStreamError("ARCHIVE-TRUNCATED", offset, f"the end-of-archive marker at byte {offset} "
-                             "is one block of zeros, not two: the archive was cut short")
+                             "of the tar stream is one block of zeros, not two: the archive was cut short")
