@@ -125,6 +125,15 @@ CODES: dict[str, tuple[str, str, str]] = {
     "ARCHIVE-TOP-LEVEL": (E, "RFC 8493 §4.2", "a serialized bag unpacks to exactly one top-level "
                           "directory holding the bag"),
     "ARCHIVE-TOO-LARGE": (E, "archiver", "the archive expands beyond the space or limits allowed"),
+    "ARCHIVE-DAMAGED": (E, "POSIX.1 ustar; RFC 1952 §2.3.1", "the archive is damaged at a byte "
+                        "offset of its tar stream (a header that does not parse, data after the "
+                        "end-of-archive marker, a compressed stream that fails its check): the "
+                        "members from there on are not read; nothing extracted"),
+    "ARCHIVE-TRUNCATED": (E, "POSIX.1 ustar", "the archive is cut short (inside a header or member, "
+                          "or with no end-of-archive marker of two zero blocks): members may be "
+                          "lost; nothing extracted"),
+    "ARCHIVE-DUPLICATE-MEMBER": (E, "RFC 8493 §4.2", "two members of the same name: which one a "
+                                 "reader gets depends on the extractor; nothing extracted"),
     # -- archiver packages ---------------------------------------------------------------------
     "PACKAGE-UPDATE-INTERRUPTED": (E, "archiver", "an update of the package (a recorded event) "
                                    "died past its commit point, or cannot be completed: its "

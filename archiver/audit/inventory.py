@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from archiver.bagit.rules import (DECLARATION_LIMIT, parse_declaration, parse_manifest,
                                   parse_tag_file, unsafe_reason)
+from archiver.bagit.tarstream import TarStreamError, members as tar_members, open_tar
 from archiver.executor import ClusterError
 from archiver.fixity import ALGORITHMS, BLOCK, hash_many
 from archiver.problem_codes import problem
@@ -220,6 +221,8 @@ def _keep(rel: str) -> bool:
 def read_archive(path: str, kind: str) -> Inventory:
     inv = Inventory(path, kind)
     kept: dict[str, bytes] = {}
+    names: dict[str, bool] = {}  # bag path -> its first member is a file (not a directory)
+    duplicated: set[str] = set()
     top = None
     seen = 0
     try:
@@ -235,7 +238,17 @@ def read_archive(path: str, kind: str) -> Inventory:
                                             f"member {name!r}: {reason or 'outside the bag directory'}"))
                 continue
             rel = "/".join(parts[1:])
-            if not rel or not is_file:
+            if not rel:
+                continue
+            if rel in names and (is_file or names[rel]):  # one directory listed twice is harmless
+                if rel not in duplicated:
+                    duplicated.add(rel)
+                    inv.problems.append(problem("ARCHIVE-DUPLICATE-MEMBER", name, f"member {name!r} "
+                                                "appears more than once: which one a reader gets "
+                                                "depends on the extractor; the first was read"))
+                continue
+            names.setdefault(rel, is_file)
+            if not is_file:
                 continue
             if stream is None:  # a link, device or FIFO member: named, never followed
                 inv.unreadable[rel] = "not a regular file in the archive; not read"
@@ -252,10 +265,11 @@ def read_archive(path: str, kind: str) -> Inventory:
             inv.files[rel] = (hasher.size, hasher.digests())
             if hasher.kept is not None:
                 kept[rel] = bytes(hasher.kept)
-    except (OSError, EOFError, tarfile.TarError, zipfile.BadZipFile, zlib.error, ValueError,
-            NotImplementedError, lzma.LZMAError) as e:
+    except (TarStreamError, OSError, EOFError, tarfile.TarError, zipfile.BadZipFile, zlib.error,
+            ValueError, NotImplementedError, lzma.LZMAError) as e:
         inv.damaged = True
-        inv.problems.append(problem("AUDIT-ARCHIVE-DAMAGED", "",
+        inv.problems.append(problem("AUDIT-ARCHIVE-DAMAGED", "", f"{e} ({len(inv.files)} file(s) read "
+                                    "before it)" if isinstance(e, TarStreamError) else
                                     f"the archive cannot be read beyond {len(inv.files)} file(s): {e}; "
                                     "what follows was not checked"))
     inv.readable = bool(inv.files) or not inv.damaged
@@ -284,18 +298,17 @@ def _members(path: str, kind: str):
                     with zf.open(info) as stream:
                         yield info.filename, info.file_size, stream, True
         return
-    with _decompressed(path) as raw, tarfile.open(fileobj=raw, mode="r|") as tf:  # one pass
-        for info in tf:
+    # one pass; tar_members reads on past the last member to the end of the stream, so that a
+    # damaged or zeroed header is found and the compressor's own check (gzip's CRC-32 and length,
+    # bzip2's and xz's) has its say
+    with _decompressed(path) as raw, open_tar(fileobj=raw, mode="r|") as tf:
+        for info in tar_members(tf):
             if info.isdir():
                 yield info.name, 0, None, False
             elif info.isreg():
                 yield info.name, info.size, tf.extractfile(info), True
             else:
                 yield info.name, 0, None, True
-        # tarfile stops at the first block of zeros, which damage can make: read on to the end,
-        # so the compressor's own check (gzip's CRC-32 and length, bzip2's and xz's) has its say
-        while raw.read(BLOCK):
-            pass
 
 
 def _decompressed(path: str):

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from archiver.bagit.rules import unsafe_reason
+from archiver.bagit.tarstream import TarStreamError, members as tar_members, open_tar
 from archiver.limits import expansion_limit, expansion_refusal
 from archiver.problem_codes import problem
 from archiver.problems import Problem
@@ -87,6 +88,7 @@ def _check_members(members: list[_Member], raw_names: dict[str, str]) -> tuple[s
     tops: set[str] = set()
     links = {m.name for m in members if m.kind == "symlink"}
     top_is_file = False
+    kinds: dict[str, str] = {}  # name -> kind of its first member
     for m in members:
         raw = raw_names[m.name]
         stripped = raw
@@ -98,6 +100,15 @@ def _check_members(members: list[_Member], raw_names: dict[str, str]) -> tuple[s
             continue
         if not m.name or m.name == ".":
             continue
+        if m.name in kinds:
+            # tar -x keeps the last of two members of one name, other readers the first; the
+            # same directory listed twice unpacks to one directory whichever is kept
+            if not (m.kind == kinds[m.name] == "dir") and kinds[m.name] != "reported":
+                problems.append(problem("ARCHIVE-DUPLICATE-MEMBER", raw, f"member {raw!r} appears more "
+                                        "than once: which one a reader gets depends on the extractor"))
+                kinds[m.name] = "reported"
+            continue
+        kinds[m.name] = m.kind
         parts = m.name.split("/")
         tops.add(parts[0])
         if len(parts) == 1 and m.kind != "dir":
@@ -129,11 +140,12 @@ def _check_members(members: list[_Member], raw_names: dict[str, str]) -> tuple[s
 
 
 def _tar_members(tf: tarfile.TarFile, limit: int) -> tuple[list[_Member], dict[str, str], list[Problem]]:
-    """The members, read header by header; stops as soon as they add up past `limit` bytes
-    (reading on through a compressed tar would inflate what is being refused)."""
+    """The members, read header by header, then the end of the archive checked (TarStreamError);
+    stops as soon as they add up past `limit` bytes (reading on through a compressed tar would
+    inflate what is being refused)."""
     members, raw, problems = [], {}, []
     total = 0
-    for info in tf:
+    for info in tar_members(tf, limit):
         if len(members) >= MAX_MEMBERS:
             problems.append(problem("ARCHIVE-TOO-LARGE", "", f"more than {MAX_MEMBERS} members"))
             break
@@ -193,6 +205,17 @@ def _extract_zip(zf: zipfile.ZipFile, members: list[_Member], dest: str) -> None
             shutil.copyfileobj(src, dst, 1 << 20)
 
 
+def _extraction_failed(e: Exception, tmp: str) -> Problem:
+    """The problem, naming the member (the temporary folder it was unpacked into means nothing
+    to the reader)."""
+    where = getattr(e, "filename", None)
+    if isinstance(where, str) and os.path.commonpath([tmp, os.path.abspath(where)]) == tmp:
+        member = os.path.relpath(where, tmp).replace(os.sep, "/")
+        return problem("ARCHIVE-UNREADABLE", member,
+                       f"extraction failed at member {member!r}: {e.strerror or type(e).__name__}")
+    return problem("ARCHIVE-UNREADABLE", "", f"extraction failed: {str(e).replace(tmp, '<archive>')}")
+
+
 @contextmanager
 def unpacked(path: str, work_dir: str | None = None) -> Iterator[Unpacked]:
     """Check and extract a serialized bag into a temporary directory removed on exit."""
@@ -201,16 +224,23 @@ def unpacked(path: str, work_dir: str | None = None) -> Iterator[Unpacked]:
     tmp = None
     size = os.path.getsize(path)
     limit = expansion_limit(size)
+    archive = None
     try:
         try:
             if mime == "application/zip" or zipfile.is_zipfile(path):
                 archive = zipfile.ZipFile(path)
                 members, raw, problems = _zip_members(archive)
             else:
-                archive = tarfile.open(path, "r:*")
+                archive = open_tar(path)
                 members, raw, problems = _tar_members(archive, limit)
-        except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError, ValueError, zlib.error) as e:
-            result.problems.append(problem("ARCHIVE-UNREADABLE", "", f"cannot read the archive: {e}"))
+        except (TarStreamError, OSError, tarfile.TarError, zipfile.BadZipFile, EOFError, ValueError,
+                zlib.error) as e:
+            if archive is not None:
+                archive.close()
+            if isinstance(e, TarStreamError):  # damaged or cut short at a byte offset
+                result.problems.append(problem(e.code, "", f"{os.path.basename(path)}: {e}"))
+            else:
+                result.problems.append(problem("ARCHIVE-UNREADABLE", "", f"cannot read the archive: {e}"))
             yield result
             return
         with archive:
@@ -242,7 +272,7 @@ def unpacked(path: str, work_dir: str | None = None) -> Iterator[Unpacked]:
                     archive.extractall(tmp, **extra)
             except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError, ValueError, zlib.error,
                     NotImplementedError) as e:  # corrupt deflate data, an unknown compression
-                result.problems.append(problem("ARCHIVE-UNREADABLE", "", f"extraction failed: {e}"))
+                result.problems.append(_extraction_failed(e, tmp))
                 yield result
                 return
             result.bag_dir = os.path.join(tmp, top)

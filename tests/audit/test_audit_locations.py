@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from auditkit import cli, findings, payload_file, run_audit
+from tardamage import HOW, damaged, gzipped, tar_of, with_duplicate
 
 
 def _serialize(package: Path, out: Path, kind: str) -> Path:
@@ -87,3 +88,36 @@ def test_ocfl_root_made_by_deposit_and_content_altered(store, ledger, tmp_path):
     found = findings(run_audit(root, ledger=ledger))
     assert (obj.name, "AUDIT-FILE-CHANGED", f"v1/content/data/{content.name}") in found  # inventory
     assert (obj.name, "AUDIT-FILE-CHANGED", f"data/{content.name}") in found  # the bag's manifests
+
+
+@pytest.mark.parametrize("gz", [False, True])
+@pytest.mark.parametrize("how", HOW)
+def test_a_damaged_or_cut_short_tar_is_found_at_its_first_audit(store, ledger, tmp_path, how, gz):
+    """The damage falls on the last member (a tag manifest): all before it is a whole package,
+    which tarfile alone would read as the whole archive."""
+    package = sorted(store.iterdir())[0]
+    data, at = damaged(tar_of(package, tmp_path / "whole.tar"), how)
+    copy = tmp_path / ("copy.tar.gz" if gz else "copy.tar")
+    copy.write_bytes(gzipped(data) if gz else data)
+    run = run_audit(copy, ledger=ledger)
+    assert findings(run) >= {(copy.name, "AUDIT-ARCHIVE-DAMAGED", "")}
+    assert run.found and run.results[0].outcome == "found"
+    damage = [f for f in run.results[0].findings if f.code == "AUDIT-ARCHIVE-DAMAGED"][0]
+    assert "byte " in damage.message
+
+
+def test_an_intact_tar_of_a_package_is_ok(store, ledger, tmp_path):
+    package = sorted(store.iterdir())[0]
+    tar = tar_of(package, tmp_path / "whole.tar")
+    assert not run_audit(tar, ledger=ledger).found
+    assert not run_audit(tar, ledger=ledger).found
+
+
+@pytest.mark.parametrize("fmt", ["tar", "zip"])
+def test_two_members_of_one_name_are_a_finding(store, ledger, tmp_path, fmt):
+    package = sorted(store.iterdir())[0]
+    rel = payload_file(package).relative_to(package).as_posix()
+    out = with_duplicate(package, tmp_path / f"{package.name}.{fmt}", rel, b"FORGED\n", fmt)
+    run = run_audit(out, ledger=ledger)
+    assert (out.name, "ARCHIVE-DUPLICATE-MEMBER", f"{package.name}/{rel}") in findings(run)
+    assert run.results[0].outcome == "found"

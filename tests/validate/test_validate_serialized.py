@@ -2,13 +2,20 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import random
+import shutil
+import subprocess
+import sys
 import tarfile
 import zipfile
 
 import pytest
 
 from bagmaker import errors, found, make_bag
+from memory import peak_rss, zeros_gzip
+from tardamage import CODE, HOW, damaged, gzipped, tar_of, with_duplicate
 
 
 def _tar(bag, out, mode="w", arcname=None):
@@ -157,7 +164,7 @@ def test_corrupt_archive(tmp_path, check, content):
 def test_truncated_tar_gz(tmp_path, check):
     out = _tar(make_bag(tmp_path / "bag", {"data/a.bin": os.urandom(200_000)}), tmp_path / "bag.tar.gz", "w:gz")
     out.write_bytes(out.read_bytes()[:5000])
-    assert ("ARCHIVE-UNREADABLE", "") in errors(check(out))
+    assert errors(check(out)) == {("ARCHIVE-TRUNCATED", "")}
 
 
 def test_plain_file_is_not_a_bag(tmp_path, check):
@@ -165,3 +172,90 @@ def test_plain_file_is_not_a_bag(tmp_path, check):
     report = check(tmp_path / "notes.txt")
     assert found(report) == {("VALIDATE-NOT-A-BAG", str(tmp_path / "notes.txt"))}
     assert not report.readable
+
+
+# -- damaged, cut-short and ambiguous archives (tardamage.py) ---------------------------------------
+@pytest.mark.parametrize("gz", [False, True])
+@pytest.mark.parametrize("how", HOW)
+def test_a_damaged_or_cut_short_tar_is_never_valid(tmp_path, check, how, gz):
+    """The damage falls on the last member (the tag manifest): what comes before is a whole
+    bag, which tarfile alone would call valid."""
+    data, at = damaged(tar_of(make_bag(tmp_path / "bag"), tmp_path / "bag.tar"), how)
+    out = tmp_path / ("copy.tar.gz" if gz else "copy.tar")
+    out.write_bytes(gzipped(data) if gz else data)
+    report = check(out)
+    assert errors(report) == {(CODE[how], "")}
+    assert not report.valid and report.payload_files == 0
+    message = report.errors[0].message
+    assert message.startswith(out.name) and "byte " in message
+
+
+@pytest.mark.parametrize("where", [0.3, 0.5, 0.7, 0.9])
+def test_a_tgz_damaged_mid_stream_says_it_is_damaged(tmp_path, check, where):
+    noise = random.Random(where)  # incompressible, so each fraction of the tgz is inside the members
+    bag = make_bag(tmp_path / "bag", {f"data/{i}.txt": noise.randbytes(3000) for i in range(8)})
+    out = tmp_path / "bag.tgz"
+    data = bytearray(gzipped(tar_of(bag, tmp_path / "bag.tar").read_bytes()))
+    middle = int(len(data) * where)
+    data[middle:middle + 64] = bytes(64)
+    out.write_bytes(bytes(data))
+    report = check(out)
+    assert {c for c, _ in errors(report)} in ({"ARCHIVE-DAMAGED"}, {"ARCHIVE-TRUNCATED"})
+    assert not report.valid
+
+
+def test_a_gzip_crc_that_fails_is_damage(tmp_path, check):
+    data = bytearray(gzipped(tar_of(make_bag(tmp_path / "bag"), tmp_path / "bag.tar").read_bytes()))
+    data[-8] ^= 0xFF  # the CRC-32 of the gzip trailer; every tar block intact
+    (tmp_path / "bag.tar.gz").write_bytes(bytes(data))
+    assert errors(check(tmp_path / "bag.tar.gz")) == {("ARCHIVE-DAMAGED", "")}
+
+
+@pytest.mark.skipif(shutil.which("tar") is None, reason="GNU tar is not installed")
+@pytest.mark.parametrize("flags, suffix", [("-cf", ".tar"), ("-czf", ".tar.gz"),
+                                          ("--format=posix -cf", ".tar")])
+def test_archives_gnu_tar_makes_are_valid(tmp_path, check, flags, suffix):
+    bag = make_bag(tmp_path / "bag")
+    out = tmp_path / f"gnu{suffix}"
+    subprocess.run(["tar", *flags.split(), str(out), "-C", str(tmp_path), "bag"], check=True)
+    assert check(out).valid
+
+
+def test_a_tail_of_zeros_past_the_expansion_limit_is_refused_in_bounded_memory(tmp_path):
+    """A tgz of a small bag, then 1.1 GiB of zeros (1 MB on disk): read on to find the gzip
+    trailer, but not past the compression-bomb limit."""
+    tar = tar_of(make_bag(tmp_path / "bag"), tmp_path / "bag.tar").read_bytes()
+    out = tmp_path / "bag.tar.gz"
+    zeros_gzip(out, (1 << 30) + (100 << 20), prefix=tar, level=9)
+    done, peak = peak_rss([sys.executable, "-m", "archiver", "validate", "--json", str(out)])
+    problems = [p for r in json.loads(done.stdout)["reports"] for p in r["problems"]]
+    assert {p["code"] for p in problems} == {"ARCHIVE-TOO-LARGE"}, problems
+    assert peak < 200 << 20
+
+
+@pytest.mark.parametrize("fmt, prefix", [("tar", ""), ("tar", "./"), ("zip", "")])
+def test_two_members_of_one_name_are_refused(tmp_path, check, fmt, prefix):
+    bag = make_bag(tmp_path / "bag")
+    out = with_duplicate(bag, tmp_path / f"two-versions.{fmt}", "data/a.txt", b"FORGED\n", fmt, prefix)
+    report = check(out)
+    assert errors(report) == {("ARCHIVE-DUPLICATE-MEMBER", "bag/data/a.txt")}
+    assert not any("archiver-validate-" in p.message for p in report.problems)
+
+
+def test_a_directory_listed_twice_is_one_directory(tmp_path, check):
+    bag = make_bag(tmp_path / "bag")
+    out = tmp_path / "bag.tar"
+    with tarfile.open(out, "w") as tf:
+        tf.add(bag / "data", "bag/data", recursive=False)
+        tf.add(bag, "bag")
+    assert check(out).valid
+
+
+def test_a_member_that_cannot_be_unpacked_is_named_not_the_temporary_folder(tmp_path, check):
+    out = _zip(make_bag(tmp_path / "bag"), tmp_path / "bag.zip")
+    with zipfile.ZipFile(out, "a") as zf:
+        zf.writestr("bag/data/a.txt/inside", b"a file beneath a file")
+    report = check(out)
+    assert {c for c, _ in errors(report)} == {"ARCHIVE-UNREADABLE"}
+    assert {p for _, p in errors(report)} <= {"bag/data/a.txt", "bag/data/a.txt/inside"}
+    assert not any("archiver-validate-" in p.message for p in report.problems)
