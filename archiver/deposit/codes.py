@@ -24,6 +24,7 @@ CODES: dict[str, str] = {
     "S3-NO-BUCKET": "no such bucket at the endpoint",
     "S3-NO-CREDENTIALS": "no credentials in archiver.toml or the environment",
     "S3-UNREACHABLE": "the endpoint could not be reached (retried)",
+    "S3-STORED-CHANGED": "the stored copy of an unchanged package is no longer what was deposited (left as it is)",
     "S3-VERIFY-MISMATCH": "the stored object's size or SHA-256 differs from what was sent (it was removed)",
     "S3-ERROR": "any other error the endpoint answered",
     # -- SWORD

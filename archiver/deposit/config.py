@@ -9,6 +9,7 @@ ones included. Credentials come only from the configuration file or the environm
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -67,7 +68,7 @@ def resolve(target: str | None, config: Mapping | None = None,
     else:
         known = ", ".join(sorted(named)) or "none configured"
         raise ConfigurationError(
-            f"unknown target {name!r}: use ocfl:PATH, s3://BUCKET/PREFIX, sword:URL "
+            f"unknown target {without_userinfo(name)!r}: use ocfl:PATH, s3://BUCKET/PREFIX, sword:URL "
             f"or a name from [deposit.targets] ({known})")
 
     defaults = section.get(kind, {}) or {}
@@ -80,20 +81,30 @@ def resolve(target: str | None, config: Mapping | None = None,
     return spec
 
 
+_USERINFO = re.compile(r"(?<=//)[^/@\s]*@")
+
+
+def without_userinfo(text: str) -> str:
+    """`text` with the user:password part of every URL in it masked: a message that names a
+    target refused for holding credentials must not repeat them."""
+    return _USERINFO.sub("***@", text)
+
+
 def _check(spec: TargetSpec) -> None:
     s = spec.settings
+    name = without_userinfo(spec.name)
     if spec.kind == "ocfl" and not s.get("path"):
-        raise ConfigurationError(f"target {spec.name!r}: an OCFL target needs a path")
+        raise ConfigurationError(f"target {name!r}: an OCFL target needs a path")
     if spec.kind == "s3" and not s.get("bucket"):
-        raise ConfigurationError(f"target {spec.name!r}: an S3 target needs a bucket")
+        raise ConfigurationError(f"target {name!r}: an S3 target needs a bucket")
     if spec.kind == "sword":
         url = s.get("service_document", "")
         if not url.startswith(("http://", "https://")):
             raise ConfigurationError(
-                f"target {spec.name!r}: a SWORD target needs the http(s) URL of its service document")
+                f"target {name!r}: a SWORD target needs the http(s) URL of its service document")
         if "@" in url.split("/")[2]:
             raise ConfigurationError(
-                f"target {spec.name!r}: put SWORD credentials in the configuration or the "
+                f"target {name!r}: put SWORD credentials in the configuration or the "
                 "environment, not in the URL")
 
 
@@ -109,7 +120,7 @@ def _take_secrets(spec: TargetSpec, env: Mapping[str, str]) -> None:
             # only answer 401, and the user would hunt for a wrong password.
             if value is None and named:
                 raise ConfigurationError(
-                    f"target {spec.name!r}: {key}_env names the environment variable "
+                    f"target {without_userinfo(spec.name)!r}: {key}_env names the environment variable "
                     f"{named}, which is not set")
         if value is not None:
             spec.secrets[key] = str(value)

@@ -92,6 +92,11 @@ class S3Target(Target):
         self.bucket, self.prefix = bucket, prefix.strip("/")
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or \
             os.environ.get("AWS_ENDPOINT_URL")
+        if self.endpoint_url and "@" in str(self.endpoint_url).partition("//")[2].split("/")[0]:
+            # it would be quoted in messages, receipts and PREMIS (which only ever grows)
+            raise ConfigurationError("the S3 endpoint URL holds credentials: put them in "
+                                     "access_key_id / secret_access_key (or their _env settings), "
+                                     "not in the URL")
         self.region = region or os.environ.get("AWS_REGION") or \
             os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         self.addressing_style = addressing_style
@@ -185,6 +190,7 @@ class S3Target(Target):
                 return Outcome(status=UNCHANGED, remote_id=remote_id, verified=True,
                                details={**details, "sha256": sha256, "size": size},
                                message="unchanged since its last deposit: nothing uploaded")
+            raise _changed_since(remote_id, stored["sha256"], sha256)
         with tempfile.TemporaryFile(prefix="archiver-deposit-") as spool:
             size, sha256 = write_tar(bag, spool)
             details.update({"sha256": sha256, "size": size})
@@ -193,6 +199,7 @@ class S3Target(Target):
                 if (got_size, got_sha) == (size, sha256):
                     return Outcome(status=UNCHANGED, remote_id=remote_id, verified=True,
                                    details=details, message="same bytes already stored")
+                raise _changed_since(remote_id, sha256, got_sha)
             metadata = {"sha256": sha256, "archiver-fingerprint": fingerprint}
             if size <= self.multipart_threshold:
                 self._put_single(spool, key, size, metadata)
@@ -294,3 +301,11 @@ class S3Target(Target):
         except Exception as e:
             log.warning("could not remove %s after a failed verification: %s", key,
                         self.redact(str(e)))
+
+
+def _changed_since(remote_id: str, deposited: str, found: str) -> DepositError:
+    """The stored copy of an unchanged package no longer is what was deposited: reported and
+    left as it is, never overwritten (that would heal the damage and hide it)."""
+    return DepositError(f"{remote_id}: the stored copy changed since it was deposited (SHA-256 "
+                        f"{deposited[:12]}… then, {found[:12]}… now); nothing uploaded, the copy left "
+                        "as it is for inspection", code="S3-STORED-CHANGED")

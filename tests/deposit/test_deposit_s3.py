@@ -65,6 +65,39 @@ def test_same_package_twice_is_a_no_op_and_a_change_uploads_again(bag_factory, w
     assert len(read_receipts(bag)) == 2
 
 
+def test_a_stored_copy_changed_since_is_reported_not_overwritten(bag_factory, weed_config, weed_client):
+    """An unchanged package whose stored tar rotted (its metadata kept): the deposit says
+    so and uploads nothing (a fresh upload would heal the damage and hide it)."""
+    bag = bag_factory()
+    deposit([bag], "s3://deposits/rot", config=weed_config)
+    key = f"rot/{bag.name}.tar"
+    stored = weed_client.get_object(Bucket="deposits", Key=key)
+    body = bytearray(stored["Body"].read())
+    body[len(body) // 3] ^= 1
+    weed_client.put_object(Bucket="deposits", Key=key, Body=bytes(body), Metadata=stored["Metadata"])
+    [again] = deposit([bag], "s3://deposits/rot", config=weed_config)
+    assert again.status == "failed" and again.code == "S3-STORED-CHANGED" and not again.verified
+    assert weed_client.get_object(Bucket="deposits", Key=key)["Body"].read() == bytes(body)
+
+
+def test_credentials_in_a_url_are_refused_without_being_repeated(bag_factory, weed_config):
+    from click.testing import CliRunner
+
+    from archiver.cli import main
+    from archiver.deposit.base import ConfigurationError
+
+    bag = bag_factory()
+    config = {"deposit": {"s3": {**weed_config["deposit"]["s3"],
+                                 "endpoint_url": "http://AKIAUSER:EndpointSecret77@127.0.0.1:9/"}}}
+    with pytest.raises(ConfigurationError) as refused:
+        deposit([bag], "s3://deposits/creds", config=config)
+    assert "credentials" in str(refused.value) and "EndpointSecret77" not in str(refused.value)
+    assert not read_receipts(bag)  # nothing written into the package either
+    out = CliRunner().invoke(main, ["deposit", "--to", "sword:http://depositor:MyPassw0rd@127.0.0.1:9/sd",
+                                    str(bag)])
+    assert out.exit_code == 2 and "credentials" in out.output and "MyPassw0rd" not in out.output
+
+
 def test_large_bag_goes_up_in_parts(bag_factory, seaweedfs, secrets, weed_client):
     bag = bag_factory(payload={"video.bin": os.urandom(11 * (1 << 20))})
     config = s3_config(seaweedfs, secrets["s3_access_key"], secrets["s3_secret_key"],
