@@ -15,16 +15,22 @@ _BOMS = (
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
-    """Guess BOM-less UTF-16 from where the NUL bytes fall (mostly ASCII-range text)."""
+    """Guess BOM-less UTF-16 from where the NUL bytes fall: the high byte of every ASCII
+    character (spaces, digits, punctuation: a few percent of any script's text, Arabic or
+    Cyrillic included, where the other high bytes are 0x06 or 0x04), never the low byte."""
     if len(data) < 2 or len(data) % 2:
         return None
     even, odd = data[0::2].count(0), data[1::2].count(0)
     half = len(data) // 2
-    if odd > 0.3 * half and even < 0.05 * half:
+    if odd > 0.03 * half and even < 0.01 * half:
         return "utf-16-le"
-    if even > 0.3 * half and odd < 0.05 * half:
+    if even > 0.03 * half and odd < 0.01 * half:
         return "utf-16-be"
     return None
+
+
+def _plausible(text: str) -> bool:
+    return sum(1 for c in text if ord(c) < 32 and c not in "\r\n\t\f") <= len(text) * 0.01
 
 
 # Where the detector finds several legacy encodings equally plausible (it often ranks a Mac
@@ -53,8 +59,9 @@ def _detect(data: bytes) -> str | None:
 def decode_text(data: bytes, name: str) -> tuple[str, str]:
     """Return (text, encoding label) or raise ArchiverError naming the file.
 
-    Order: BOM, strict UTF-8, BOM-less UTF-16, then charset detection for legacy encodings.
-    A NUL byte outside UTF-16/32 means binary, not text.
+    Order: BOM, BOM-less UTF-16 (text with NUL bytes where UTF-16 has them: strict UTF-8
+    would take those for control characters), strict UTF-8, then charset detection for legacy
+    encodings. A NUL byte outside UTF-16/32 means binary, not text.
     """
     if not data.strip():
         raise ArchiverError(name, "empty file: nothing to package", "INPUT-EMPTY")
@@ -65,16 +72,18 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
             except UnicodeDecodeError as e:
                 raise ArchiverError(name, f"undecodable {label} text at byte {e.start}",
                                     "INPUT-UNDECODABLE") from None
+    codec = _utf16_without_bom(data) if b"\x00" in data else None
+    if codec:
+        try:
+            text = data.decode(codec)
+            if _plausible(text):
+                return text, codec.upper()
+        except UnicodeDecodeError:
+            pass
     try:
         return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
         pass
-    codec = _utf16_without_bom(data)
-    if codec:
-        try:
-            return data.decode(codec), codec.upper()
-        except UnicodeDecodeError:
-            pass
     if b"\x00" in data:
         raise ArchiverError(name, "binary file, not a text report", "INPUT-BINARY")
     encoding = _detect(data)
@@ -82,6 +91,6 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
         raise ArchiverError(name, "undecodable text: no character encoding fits",
                             "INPUT-UNDECODABLE")
     text = data.decode(encoding)
-    if sum(1 for c in text if ord(c) < 32 and c not in "\r\n\t\f") > len(text) * 0.01:
+    if not _plausible(text):
         raise ArchiverError(name, "binary file, not a text report", "INPUT-BINARY")
     return text, codecs.lookup(encoding).name

@@ -62,6 +62,12 @@ def test_arabic_report():
     assert r.title == "تقرير من الرقة" and r.language == "ar"
     r = extract_text(text.encode("cp1256"), "ar.txt")
     assert r.title == "تقرير من الرقة"
+    for codec in ("utf-16-le", "utf-16-be"):  # saved without a BOM: few NULs, where UTF-16 has them
+        r = extract_text(text.encode(codec), "ar.txt")
+        assert (r.title, r.language, r.source.encoding) == ("تقرير من الرقة", "ar", codec.upper())
+    russian = "Отчёт из Ракки\n\nНочью самолёты бомбили город, погибли мирные жители северных кварталов.\n"
+    r = extract_text(russian.encode("utf-16-be"), "ru.txt")
+    assert (r.title, r.language, r.source.encoding) == ("Отчёт из Ракки", "ru", "UTF-16-BE")
 
 
 @pytest.mark.parametrize("data, code", [
