@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 
 from archiver.problems import ArchiverError
@@ -28,6 +29,34 @@ def load_config(path: str | os.PathLike | None = None) -> dict:
     import tomllib  # only when there is a file to read: most runs have none
 
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ArchiverError(str(path), f"unreadable configuration: {e}", "CONFIG") from None
+    check_config(config, str(path))
+    return config
+
+
+def check_config(config: dict, where: str = "archiver.toml") -> None:
+    """Refuse a setting of the wrong type, naming it (`signers = "k.pub"`, a string where a
+    list belongs, was read a character at a time; `seal = "no"` as true): one schema,
+    schemas/config.schema.json, rather than a check at every place a setting is read."""
+    import fastjsonschema
+
+    try:
+        _config_validator()(config)
+    except fastjsonschema.JsonSchemaException as e:
+        setting = (e.name or "data").removeprefix("data").lstrip(".") or "the file"
+        found = type(e.value).__name__ if e.value is not None else "nothing"
+        found = {"str": "a string", "int": "a number", "float": "a number", "bool": "true/false",
+                 "list": "a list", "dict": "a table"}.get(found, found)
+        raise ArchiverError(where, f"{setting}: {e.message.removeprefix(e.name or '').strip()} "
+                            f"(it is {found})", "CONFIG") from None
+
+
+@cache
+def _config_validator():
+    import fastjsonschema
+
+    from archiver.schemas import load_json_schema
+
+    return fastjsonschema.compile(load_json_schema("config.schema.json"))

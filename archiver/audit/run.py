@@ -131,9 +131,12 @@ def audit(locations, *, ledger: str | os.PathLike | None = None, due: float | No
     ledger.LedgerError when the ledger cannot be used, and ClusterError when the cluster
     fails (what was judged is in the ledger; the round stays open for the next run)."""
     from archiver.audit.ledger import default_ledger_path
-    from archiver.config import load_config
+    from archiver.config import check_config, load_config
 
-    config = load_config() if config is None else config
+    if config is None:
+        config = load_config()
+    else:  # given by a caller of the API: held to the types archiver.toml is held to
+        check_config(config, "config")
     path = Path(ledger) if ledger is not None else default_ledger_path(config)
     scopes = sorted({absolute(p) for p in path_list(locations)})
     found: list[Found] = []

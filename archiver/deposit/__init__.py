@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from archiver.config import check_config
 from archiver.deposit import config as deposit_config
 from archiver.deposit import pending
 from archiver.deposit.base import (DEPOSITED, FAILED, PLANNED, REFUSED, UNCHANGED,
@@ -59,6 +60,8 @@ def resolve_target(target: str | Target | None, config: Mapping | None = None,
         return target
     if config is None:
         config = deposit_config.load()
+    else:  # given by a caller of the API: held to the types archiver.toml is held to
+        check_config(dict(config), "config")
     try:
         return make_target(deposit_config.resolve(target, config, collection=collection))
     except TypeError as e:  # an unknown key in the target's table
