@@ -23,7 +23,7 @@ from archiver.evidence.merkle import Inclusion, root_of
 from archiver.evidence.statement import (chain_digests, changes, current_tag_files, differing,
                                          listed_tag_files, listing_differences, manifest_entries,
                                          payload_differences, payload_manifests)
-from archiver.evidence.timestamps import check_token, gen_time_text
+from archiver.evidence.timestamps import check_token, gen_time_text, without_userinfo
 from archiver.evidence.trust import Anchors, anchors_from
 from archiver.metadata import growth
 from archiver.metadata.premis import event_list
@@ -169,6 +169,8 @@ def _check_record(report: EvidenceReport, record: Record, earlier: list[Record],
             continue
         check = check_token(response, root, record.files.get(t.get("chain", ""), b""),
                             record.files.get(t.get("crls", ""), b""), anchors)
+        # a package sealed before URLs with credentials were refused may name one: never shown
+        t = {**t, "authority": without_userinfo(str(t.get("authority")))}
         checks.append((t, check))
         summary["tokens"].append({"authority": t.get("authority"), "response": t.get("response"),
                                   "genTime": gen_time_text(check.gen_time), "signed_by": check.authority,
