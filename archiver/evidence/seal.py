@@ -105,7 +105,10 @@ def _beyond_growth(bag: Path, records: list[layout.Record]) -> Problem | None:
     algorithm = signed.statement.get("algorithm", "sha256")
     now = {rel: digest(algorithm, data) for rel, data in current_tag_files(bag).items()}
     changed = changes(signed.statement.get("tag_files", {}), now)
-    present = {eid for eid, _, _ in event_list((bag / "metadata" / "premis.xml").read_bytes())}
+    try:
+        present = {eid for eid, _, _ in event_list((bag / "metadata" / "premis.xml").read_bytes())}
+    except Exception:  # premis.xml no longer PREMIS: every sealed event counts as gone
+        present = set()
     gone = [eid for eid in signed.statement.get("events", []) if eid not in present]
     if growth.grown_only(changed, gone, listed_tag_files(bag)):
         return None
