@@ -2,8 +2,10 @@
 authority, write each package's record (archiver.evidence.layout).
 
 For every package: finish or undo an interrupted seal, refuse a damaged package (a seal must
-never pin damage), prepare the PREMIS event of the seal (`dsg`, digital signature generation)
-and the tag files it changes, pin it all in a statement, sign it. Then one Merkle tree over
+never pin damage, a renewal never metadata rewritten since the last signed record: it
+vouches for no new content), prepare the PREMIS event of the seal (`dsg`, digital signature
+generation; none for a renewal without a key) and the tag files it changes, pin it all in a
+statement, sign it. Then one Merkle tree over
 every record's digest and one request per authority for its root, whatever the number of
 packages; the authorities' certificates and CRLs are fetched once. Nothing is written before
 at least one authority answered; then each record is staged, the store synced once, and the
