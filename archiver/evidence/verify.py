@@ -292,7 +292,8 @@ def _check_metadata(report: EvidenceReport, bag: Path, last: Record, unsigned: l
        + (f"; sealed events gone: {'; '.join(report.events_gone)}" if report.events_gone else "")
        + (f"; unsigned renewal(s) since ({', '.join(f'{SEAL_DIRECTORY}/{n}' for n in unsigned)}) only "
           "timestamp the evidence again: they vouch for no content" if unsigned else "")
-       + ("" if report.metadata_grown else "; not only appended events: metadata was rewritten"))
+       + ("" if report.metadata_grown else "; more than growth (appended events, the tag manifests that list "
+                                           "them): not what was sealed"))
     return False
 
 
