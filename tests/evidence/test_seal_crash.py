@@ -36,3 +36,30 @@ def test_seal_killed_at_every_step_is_completed_or_undone(store, key_files, sign
         records = sorted(p.name for p in (bag / "evidence").iterdir())
         assert records in (["0001"], ["0001", "0002"]), (n, records)
         shutil.rmtree(bag)
+
+
+def test_renewal_without_key_killed_at_every_step_is_completed_or_undone(store, signing_key, two_authorities,
+                                                                         key_files, tsa, tmp_path):
+    pristine = sorted(store.iterdir())[0]
+    seal([pristine], key=signing_key, authorities=two_authorities[:1])
+    outside = {str(p.relative_to(pristine)): p.read_bytes() for p in pristine.rglob("*")
+               if p.is_file() and p.relative_to(pristine).parts[0] != "evidence"}
+    cmd = lambda bag: archiver_command("seal", str(bag), "--renew", "--tsa", two_authorities[0].url)  # noqa: E731
+    probe = tmp_path / "probe"
+    shutil.copytree(pristine, probe)
+    steps = steps_of(cmd(probe), cwd=tmp_path)
+    assert len(steps) >= 5, steps
+    for n in range(1, len(steps) + 1):
+        bag = tmp_path / f"killed-{n}"
+        shutil.copytree(pristine, bag)
+        run_killed_at(cmd(bag), n, cwd=tmp_path)
+        result = seal([bag], key=None, authorities=two_authorities[:1], renew=True)[0]
+        assert result.status == "renewed", (n, [str(p) for p in result.problems])
+        assert not staged_records(bag)
+        report = verify_package(bag, trust=[tsa.root_pem], signers=[key_files[1]])
+        assert report.proven, (n, steps[n - 1], [str(p) for p in report.problems])
+        records = sorted(p.name for p in (bag / "evidence").iterdir())
+        assert records in (["0001", "0002"], ["0001", "0002", "0003"]), (n, records)
+        assert {str(p.relative_to(bag)): p.read_bytes() for p in bag.rglob("*")
+                if p.is_file() and p.relative_to(bag).parts[0] != "evidence"} == outside, n
+        shutil.rmtree(bag)
