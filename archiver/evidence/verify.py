@@ -5,8 +5,8 @@ Each record's chain link, signature and tokens are checked; the first record's c
 payload manifests are compared with the payload (every file hashed, unless the caller has
 just checked the payload against its manifests, as validate does); the last signed record's
 tag files with the tag files now (an unsigned renewal re-timestamps the records before it and
-vouches for no content); files a record does not list are named. What holds becomes a sentence in `statements`; what does not
-is a Problem with an EVIDENCE-... code.
+vouches for no content); files a record does not list are named. What holds becomes a
+sentence in `statements`; what does not is a Problem with an EVIDENCE-... code.
 """
 from __future__ import annotations
 

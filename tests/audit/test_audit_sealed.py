@@ -198,7 +198,8 @@ def test_history_shows_seals_renewals_and_sealed_rounds(store, ledger, signing_k
     run_audit(store, ledger=ledger, config=sealing)
     _seal(store, signing_key, two_authorities)
     # a signed renewal: one without a key writes no PREMIS event (its record is its account)
-    assert {r.status for r in seal([store], key=signing_key, authorities=two_authorities[:1], renew=True)} == {"renewed"}
+    renewed = seal([store], key=signing_key, authorities=two_authorities[:1], renew=True)
+    assert {r.status for r in renewed} == {"renewed"}
     run = run_audit(store, ledger=ledger, config=sealing)
     assert not run.found and run.sealing.proof
     with Ledger.open(ledger, readonly=True) as db:

@@ -20,7 +20,8 @@ def _forge_title(bag):
     """What someone without the key can do: rewrite dc.xml and regenerate the tag manifests
     (every tag file then agrees with them; bagit calls the bag valid)."""
     dc = bag / "metadata" / "dc.xml"
-    dc.write_bytes(dc.read_bytes().replace(b'<dcterms:title xml:lang="en">', b'<dcterms:title xml:lang="en">FORGED ', 1))
+    title = b'<dcterms:title xml:lang="en">'
+    dc.write_bytes(dc.read_bytes().replace(title, title + b"FORGED ", 1))
     for manifest in bag.glob("tagmanifest-*.txt"):
         alg = manifest.name[len("tagmanifest-"):-4]
         lines = [line.split("  ", 1)[1] for line in manifest.read_text().splitlines()]
