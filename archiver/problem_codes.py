@@ -247,8 +247,9 @@ CODES: dict[str, tuple[str, str, str]] = {
                                  "manifests is not sealed: a seal must not pin damage"),
     "EVIDENCE-PAYLOAD-CHANGED": (E, "archiver evidence", "the payload is not what the first seal "
                                  "pinned (payload rewritten after sealing)"),
-    "EVIDENCE-METADATA-CHANGED": (E, "archiver evidence", "tag files changed after the last seal "
-                                  "(the events recorded since are named)"),
+    "EVIDENCE-METADATA-CHANGED": (E, "archiver evidence", "tag files changed after the last signed "
+                                  "record (the events recorded since are named; validate: growth "
+                                  "is a warning, a rewrite an error)"),
     "EVIDENCE-CHAIN-BROKEN": (E, "archiver evidence", "a record does not pin the records before "
                               "it, or a record is missing"),
     "EVIDENCE-RECORD-UNREADABLE": (E, "archiver evidence", "a record's files are missing or malformed"),
@@ -275,7 +276,8 @@ CODES: dict[str, tuple[str, str, str]] = {
                             "(a warning when others did)"),
     "EVIDENCE-INTERRUPTED": (W, "archiver evidence", "a seal was interrupted; the next seal "
                              "completes or undoes it"),
-    "EVIDENCE-STRAY-FILE": (W, "archiver evidence", "evidence/ holds something that is no record"),
+    "EVIDENCE-STRAY-FILE": (W, "archiver evidence", "evidence/ holds something that is no record, "
+                            "or a record a file it does not list"),
     "EVIDENCE-CONFIG": (E, "archiver evidence", "[evidence] of archiver.toml or the options are unusable"),
     "EVIDENCE-KEY": (E, "archiver evidence", "a signing or signer key file is unusable (named, "
                      "never quoted)"),

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from archiver.audit.inventory import LEDGER_ALGORITHM, PREMIS, Inventory
 from archiver.audit.sealed import SealCheck, is_evidence, record_of
+from archiver.metadata import growth
 from archiver.problem_codes import problem
 from archiver.problems import Problem
 
@@ -48,9 +49,7 @@ def ledger_problem(code: str, where: str, message: str) -> Problem:
     return problem(code, where, message)
 
 
-def grows(path: str) -> bool:
-    """Files that change legitimately after packaging (see the module's docstring)."""
-    return path == PREMIS or ("/" not in path and path.startswith("tagmanifest-"))
+grows = growth.grows  # files that change legitimately after packaging (the module's docstring)
 
 
 def _short(digest: str | None) -> str:
@@ -182,9 +181,7 @@ def _grown_since_seal(seals: SealCheck, inv: Inventory) -> bool:
     """Metadata changed after the last seal only as it may grow: PREMIS and the tag
     manifests changed, tag files added and listed; no event the seal pinned gone."""
     listed = set().union(*inv.tag_manifests.values()) if inv.tag_manifests else set()
-    return not seals.events_gone and all(
-        grows(rel) if how == "changed" else how == "added" and (rel in listed or grows(rel))
-        for rel, how in seals.metadata_changes.items())
+    return growth.grown_only(seals.metadata_changes, seals.events_gone, listed)
 
 
 def _differs(entry: dict, digests: dict[str, str]) -> bool:

@@ -85,6 +85,22 @@ class Record:
     def timestamps(self) -> dict:
         return json.loads(self.files[TIMESTAMPS])
 
+    @property
+    def signed(self) -> bool:
+        """Carries a signature (a seal, or a renewal made with a key); verify checks it."""
+        return SIGNATURE in self.files
+
+    def unexpected_files(self, first: bool) -> list[str]:
+        """Files of the record that none of its parts names: statement, signature, signer,
+        timestamps.json, the tokens it lists with their chains and CRLs, and (`first` seal)
+        the copies of the payload manifests. Raises what timestamps() raises."""
+        expected = {STATEMENT, SIGNATURE, SIGNER, TIMESTAMPS}
+        for token in self.timestamps().get("tokens", []):
+            expected |= {token.get(part) for part in ("response", "chain", "crls")}
+        if first:
+            expected |= set(self.statement.get("payload_manifests", {}))
+        return sorted(set(self.files) - expected)
+
 
 def _read_folder(folder: Path) -> dict[str, bytes]:
     files = {}
@@ -118,6 +134,12 @@ def read_records(bag: Path) -> tuple[list[Record], list[str]]:
             record.error = f"{type(e).__name__}: {e}" if not isinstance(e, KeyError) else f"{e.args[0]} is missing"
         records.append(record)
     return records, strays
+
+
+def last_signed(records: list[Record]) -> Record | None:
+    """The last record a signature covers: what metadata is judged against (an unsigned
+    renewal re-timestamps the records before it and vouches for no content)."""
+    return next((r for r in reversed(records) if not r.error and r.signed), None)
 
 
 def staged_records(bag: Path) -> list[Path]:

@@ -2,8 +2,10 @@
 authority, write each package's record (archiver.evidence.layout).
 
 For every package: finish or undo an interrupted seal, refuse a damaged package (a seal must
-never pin damage), prepare the PREMIS event of the seal (`dsg`, digital signature generation)
-and the tag files it changes, pin it all in a statement, sign it. Then one Merkle tree over
+never pin damage, a renewal never metadata rewritten since the last signed record: it
+vouches for no new content), prepare the PREMIS event of the seal (`dsg`, digital signature
+generation; none for a renewal without a key) and the tag files it changes, pin it all in a
+statement, sign it. Then one Merkle tree over
 every record's digest and one request per authority for its root, whatever the number of
 packages; the authorities' certificates and CRLs are fetched once. Nothing is written before
 at least one authority answered; then each record is staged, the store synced once, and the
@@ -21,18 +23,19 @@ from archiver.bagit.bag import SEAL_DIRECTORY, bag_info_value
 from archiver.evidence import layout, merkle
 from archiver.evidence.keys import SigningKey, signature_method
 from archiver.evidence.layout import canonical_json, digest, record_digest
-from archiver.evidence.statement import (chain_digests, current_tag_files, manifest_entries,
-                                         payload_differences, payload_manifests)
+from archiver.evidence.statement import (chain_digests, changes, current_tag_files, listed_tag_files,
+                                         manifest_entries, payload_differences, payload_manifests)
 from archiver.evidence.timestamps import (Authority, TimestampError, Token, check_token,
                                           complete_trust_material, gen_time_text, request_token)
 from archiver.evidence.trust import Anchors
+from archiver.metadata import growth
 from archiver.metadata.premis import event_list
 from archiver.metadata.provenance import SOFTWARE, event, now
 from archiver.model import Agent
 from archiver.package.record import event_files
 from archiver.package.store import expand_bags
 from archiver.problem_codes import problem
-from archiver.problems import WARNING, ArchiverError, Problem
+from archiver.problems import ERROR, WARNING, ArchiverError, Problem
 
 RENEWAL_ALGORITHM = "sha512"  # a renewal re-pins everything with a stronger hash (RFC 4998 §5.2)
 
@@ -86,6 +89,39 @@ def _damage(bag: Path) -> list[str]:
     return bad
 
 
+def _unexpected(record: layout.Record, first: bool) -> list[str]:
+    try:
+        return record.unexpected_files(first)
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return [layout.TIMESTAMPS]  # unreadable: what it lists cannot be told
+
+
+def _beyond_growth(bag: Path, records: list[layout.Record]) -> Problem | None:
+    """Why a renewal must not be made: the metadata differs from what the last signed record
+    pinned beyond growth (archiver.metadata.growth). A renewal timestamps the existing
+    evidence again; it must not vouch for content no signature covers."""
+    signed = layout.last_signed(records)
+    if signed is None:
+        return problem("EVIDENCE-SIGNATURE-INVALID", SEAL_DIRECTORY, "no record carries a signature: "
+                       "nothing a renewal could extend; not renewed")
+    algorithm = signed.statement.get("algorithm", "sha256")
+    now = {rel: digest(algorithm, data) for rel, data in current_tag_files(bag).items()}
+    changed = changes(signed.statement.get("tag_files", {}), now)
+    try:
+        present = {eid for eid, _, _ in event_list((bag / "metadata" / "premis.xml").read_bytes())}
+    except Exception:  # premis.xml no longer PREMIS: every sealed event counts as gone
+        present = set()
+    gone = [eid for eid in signed.statement.get("events", []) if eid not in present]
+    if growth.grown_only(changed, gone, listed_tag_files(bag)):
+        return None
+    rewritten = [f"{rel} {how}" for rel, how in sorted(changed.items()) if how != "changed" or not growth.grows(rel)]
+    return problem("EVIDENCE-METADATA-CHANGED", next(iter(sorted(changed)), "metadata/premis.xml"),
+                   f"metadata changed since the last signed record ({SEAL_DIRECTORY}/{signed.name}) beyond "
+                   f"appended events: {', '.join(rewritten + [f'sealed event {e} gone' for e in gone])}. "
+                   "A renewal timestamps the existing evidence again and vouches for no new content: "
+                   "not renewed (to vouch for this metadata, seal it with the key: archiver seal --key)")
+
+
 def _prepare(bag: Path, key: SigningKey | None, authorities: Sequence[Authority], renew: bool) -> _Prepared | SealResult:
     result = SealResult(path=str(bag), status="failed")
     if not (bag / "metadata" / "premis.xml").is_file() or not (bag / "manifest-sha256.txt").is_file():
@@ -106,6 +142,14 @@ def _prepare(bag: Path, key: SigningKey | None, authorities: Sequence[Authority]
     if renew and not records:
         result.problems.append(problem("EVIDENCE-NOT-SEALED", "", "not sealed: nothing to renew"))
         return result
+    for i, record in enumerate(records):
+        strays = _unexpected(record, first=i == 0)
+        if strays:  # the next record would pin it into the chain for ever
+            result.problems.append(problem("EVIDENCE-STRAY-FILE", f"{SEAL_DIRECTORY}/{record.name}/{strays[0]}",
+                                           f"no part of seal record {SEAL_DIRECTORY}/{record.name} "
+                                           "(a record holds only what it lists): not sealed again",
+                                           ERROR))
+            return result
     damaged = _damage(bag)
     if damaged:
         result.problems.append(problem("EVIDENCE-PACKAGE-DAMAGED", damaged[0], "the package does not "
@@ -119,6 +163,11 @@ def _prepare(bag: Path, key: SigningKey | None, authorities: Sequence[Authority]
         if pinned != {n: digest(first.statement["algorithm"], b) for n, b in manifests.items()}:
             result.problems.append(problem("EVIDENCE-PAYLOAD-CHANGED", "manifest-sha256.txt",
                                            "the payload manifests are not those the first seal pinned: not sealed"))
+            return result
+    if renew:
+        refusal = _beyond_growth(bag, records)
+        if refusal:
+            result.problems.append(refusal)
             return result
     algorithm = RENEWAL_ALGORITHM if renew else "sha256"
     number = (records[-1].number if records else 0) + 1
@@ -135,14 +184,16 @@ def _prepare(bag: Path, key: SigningKey | None, authorities: Sequence[Authority]
                   + (f"signed ({signature_method(key.public)}) by key {key.id}" if key else "unsigned")
                   + f"; RFC 3161 timestamps requested from {labels}")
     sealed_event = event("dsg", now(), roles, [], detail=detail)
-    pending = event_files(bag, sealed_event, agents)
+    # a renewal without a key writes nothing outside evidence/: an event no signature covers
+    # would be metadata nobody vouches for (its record says what it did, and when)
+    pending = event_files(bag, sealed_event, agents) if key else {}
     tags = current_tag_files(bag, pending)
     statement = {
         "format": layout.FORMAT, "kind": "renewal" if renew else "seal", "record": number,
         "package": result.package_id, "created": sealed_event.date_time, "algorithm": algorithm,
         "payload_manifests": {n: digest(algorithm, b) for n, b in manifests.items()},
         "tag_files": {rel: digest(algorithm, b) for rel, b in tags.items()},
-        "events": [eid for eid, _, _ in event_list(pending["metadata/premis.xml"])],
+        "events": [eid for eid, _, _ in event_list(tags["metadata/premis.xml"])],
         "evidence": chain_digests(records, algorithm),
         "signer": key.id if key else None,
     }

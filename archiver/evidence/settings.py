@@ -41,5 +41,5 @@ def sealing_setup(key: str | None, tsas: Sequence[str], certificate: str | None 
     try:
         authorities = authorities_from(tsas, config)
     except ValueError as e:
-        raise ArchiverError("archiver.toml", str(e), "EVIDENCE-CONFIG") from None
+        raise ArchiverError("--tsa" if tsas else "archiver.toml", str(e), "EVIDENCE-CONFIG") from None
     return signing, authorities

@@ -61,6 +61,24 @@ def differing(pinned: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
     return sorted(p for p in set(pinned) | set(now) if pinned.get(p) != now.get(p))
 
 
+def changes(pinned: Mapping[str, str], now: Mapping[str, str | None]) -> dict[str, str]:
+    """{path: "added" | "removed" | "changed"} between two {path: digest} listings."""
+    return {rel: "added" if rel not in pinned else "removed" if rel not in now else "changed"
+            for rel in differing(pinned, now)}
+
+
+def listed_tag_files(bag: Path) -> set[str]:
+    """Every path the tag manifests list (an unreadable one lists nothing: the bag's own
+    checks name it)."""
+    listed: set[str] = set()
+    for manifest in bag.glob("tagmanifest-*.txt"):
+        try:
+            listed |= set(manifest_entries(manifest.read_bytes()))
+        except OSError:
+            pass
+    return listed
+
+
 def payload_files_on_disk(bag: Path) -> set[str]:
     found, stack = set(), [(bag / "data", "data")]
     while stack:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -29,6 +30,22 @@ IMPRINT_OIDS = {"2.16.840.1.101.3.4.2.1": "sha256", "2.16.840.1.101.3.4.2.2": "s
                 "2.16.840.1.101.3.4.2.3": "sha512"}
 
 
+CREDENTIALS_IN_URL = ("a time-stamping authority URL must not carry credentials (user:password@host): "
+                      "it is written into every seal and shown in messages")
+
+
+def has_userinfo(url: str) -> bool:
+    """user or user:password before the host (RFC 3986 §3.2.1), in any URL, parsed or not."""
+    authority = url.split("://", 1)[1] if "://" in url else url
+    return "@" in authority.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+
+
+def without_userinfo(text: str) -> str:
+    """`text` with the userinfo of any URL in it replaced by "***" (what a package sealed
+    before such URLs were refused may hold)."""
+    return re.sub(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]*@", r"\1***@", text)
+
+
 @dataclass(frozen=True)
 class Authority:
     """A time-stamping authority as configured: `certificates` is a PEM file of its chain,
@@ -37,6 +54,12 @@ class Authority:
     name: str = ""
     certificates: str | None = None
     timeout: float = 30
+
+    def __post_init__(self):
+        # the URL is shown (warnings, timestamps.json, the seal's PREMIS event): it must
+        # never hold a password, so no URL with userinfo is an Authority at all
+        if has_userinfo(self.url):
+            raise ValueError(CREDENTIALS_IN_URL)
 
     @property
     def label(self) -> str:
@@ -209,9 +232,13 @@ def gen_time_text(when: dt.datetime | None) -> str:
 
 def authorities_from(urls: Sequence[str], config: dict) -> list[Authority]:
     """--tsa URLs, else the `tsa` list of [evidence] (URLs, or tables with url, name,
-    certificates, timeout)."""
+    certificates, timeout). ValueError names the option or key, never a URL with credentials."""
     out = []
-    for item in (list(urls) or list(config.get("tsa", []))):
+    where = "" if urls else "[evidence] tsa, "  # the caller names --tsa or archiver.toml
+    for i, item in enumerate(list(urls) or list(config.get("tsa", [])), 1):
+        url = item if isinstance(item, str) else item.get("url") if isinstance(item, dict) else None
+        if isinstance(url, str) and has_userinfo(url):
+            raise ValueError(f"{where}authority {i}: {CREDENTIALS_IN_URL}")
         if isinstance(item, str):
             out.append(Authority(url=item))
         elif isinstance(item, dict) and item.get("url"):
@@ -219,6 +246,6 @@ def authorities_from(urls: Sequence[str], config: dict) -> list[Authority]:
                                  certificates=item.get("certificates"),
                                  timeout=float(item.get("timeout", 30))))
         else:
-            raise ValueError(f"[evidence] tsa entries are URLs or tables with a url: {item!r}")
+            raise ValueError(f"{where}authority {i}: tsa entries are URLs or tables with a url")
     return out
 

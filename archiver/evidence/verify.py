@@ -3,9 +3,10 @@ own choice of trust anchors and signer keys.
 
 Each record's chain link, signature and tokens are checked; the first record's copies of the
 payload manifests are compared with the payload (every file hashed, unless the caller has
-just checked the payload against its manifests, as validate does); the last record's tag
-files with the tag files now. What holds becomes a sentence in `statements`; what does not
-is a Problem with an EVIDENCE-... code.
+just checked the payload against its manifests, as validate does); the last signed record's
+tag files with the tag files now (an unsigned renewal re-timestamps the records before it and
+vouches for no content); files a record does not list are named. What holds becomes a
+sentence in `statements`; what does not is a Problem with an EVIDENCE-... code.
 """
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ from archiver.evidence import layout
 from archiver.evidence.keys import key_id, load_public_keys, signer_file_keys, verify_signature
 from archiver.evidence.layout import Record, digest, record_digest
 from archiver.evidence.merkle import Inclusion, root_of
-from archiver.evidence.statement import (chain_digests, current_tag_files, differing,
-                                         listing_differences, manifest_entries,
+from archiver.evidence.statement import (chain_digests, changes, current_tag_files, differing,
+                                         listed_tag_files, listing_differences, manifest_entries,
                                          payload_differences, payload_manifests)
-from archiver.evidence.timestamps import check_token, gen_time_text
+from archiver.evidence.timestamps import check_token, gen_time_text, without_userinfo
 from archiver.evidence.trust import Anchors, anchors_from
+from archiver.metadata import growth
 from archiver.metadata.premis import event_list
 from archiver.problem_codes import problem
 from archiver.problems import ERROR, WARNING, Problem
@@ -43,12 +45,16 @@ class EvidenceReport:
     # events it pinned that are gone (a caller that judges metadata growth itself: audit)
     metadata_changes: dict[str, str] = field(default_factory=dict)
     events_gone: list[str] = field(default_factory=list)
+    # those changes are growth only (archiver.metadata.growth): appended events, the tag
+    # manifests that list them, new listed tag files; validate warns of growth, nothing else
+    metadata_grown: bool = False
 
     def to_dict(self) -> dict:
         return {"path": self.path, "sealed": self.sealed, "proven": self.proven,
                 "statements": self.statements, "problems": [p.to_dict() for p in self.problems],
                 "records": self.records, "anchors": self.anchors,
-                "metadata_changes": self.metadata_changes, "events_gone": self.events_gone}
+                "metadata_changes": self.metadata_changes, "events_gone": self.events_gone,
+                "metadata_grown": self.metadata_grown}
 
 
 def is_sealed(bag_dir: str | os.PathLike) -> bool:
@@ -147,6 +153,9 @@ def _check_record(report: EvidenceReport, record: Record, earlier: list[Record],
     except (KeyError, ValueError, TypeError) as e:
         _p(report, "EVIDENCE-RECORD-UNREADABLE", f"{where}/{layout.TIMESTAMPS}", f"unreadable: {e}")
         return summary
+    for name in record.unexpected_files(first=not earlier):
+        _p(report, "EVIDENCE-STRAY-FILE", f"{where}/{name}", "in a seal record, but no part of it: "
+           "neither its statement, signature, signer, timestamps.json nor a token it lists")
     leaf = record_digest(algorithm, record.files[layout.STATEMENT], signature)
     root = root_of(inclusion)
     if inclusion.digest != leaf or root != inclusion.root or inclusion.algorithm != algorithm:
@@ -161,6 +170,8 @@ def _check_record(report: EvidenceReport, record: Record, earlier: list[Record],
             continue
         check = check_token(response, root, record.files.get(t.get("chain", ""), b""),
                             record.files.get(t.get("crls", ""), b""), anchors)
+        # a package sealed before URLs with credentials were refused may name one: never shown
+        t = {**t, "authority": without_userinfo(str(t.get("authority")))}
         checks.append((t, check))
         summary["tokens"].append({"authority": t.get("authority"), "response": t.get("response"),
                                   "genTime": gen_time_text(check.gen_time), "signed_by": check.authority,
@@ -242,8 +253,10 @@ def _check_payload(report: EvidenceReport, bag: Path, first: Record, payload_che
     return ok
 
 
-def _check_metadata(report: EvidenceReport, bag: Path, last: Record, tags_checked: bool,
+def _check_metadata(report: EvidenceReport, bag: Path, last: Record, unsigned: list[str], tags_checked: bool,
                     digests: Digests | None) -> bool:
+    """The tag files now against `last`, the last signed record; `unsigned`: the renewals
+    after it (named, never trusted for content)."""
     st = last.statement
     algorithm = st.get("algorithm", "sha256")
     pinned = st.get("tag_files", {})
@@ -262,8 +275,7 @@ def _check_metadata(report: EvidenceReport, bag: Path, last: Record, tags_checke
     changed = differing(pinned, now)
     if not changed:
         return True
-    report.metadata_changes = {rel: "added" if rel not in pinned else "removed" if rel not in now
-                               else "changed" for rel in changed}
+    report.metadata_changes = changes(pinned, now)
     later = []
     sealed_events = list(st.get("events", []))
     try:
@@ -273,10 +285,15 @@ def _check_metadata(report: EvidenceReport, bag: Path, last: Record, tags_checke
         report.events_gone = [eid for eid in sealed_events if eid not in present]
     except Exception:  # premis.xml unreadable or gone: the changed files say enough
         report.events_gone = sealed_events
-    _p(report, "EVIDENCE-METADATA-CHANGED", changed[0], f"metadata changed after the last seal "
+    report.metadata_grown = growth.grown_only(report.metadata_changes, report.events_gone, listed_tag_files(bag))
+    _p(report, "EVIDENCE-METADATA-CHANGED", changed[0], f"metadata changed after the last signed seal "
        f"({SEAL_DIRECTORY}/{last.name}): {', '.join(changed)}"
        + (f"; events since: {'; '.join(later)}" if later else "")
-       + (f"; sealed events gone: {'; '.join(report.events_gone)}" if report.events_gone else ""))
+       + (f"; sealed events gone: {'; '.join(report.events_gone)}" if report.events_gone else "")
+       + (f"; unsigned renewal(s) since ({', '.join(f'{SEAL_DIRECTORY}/{n}' for n in unsigned)}) only "
+          "timestamp the evidence again: they vouch for no content" if unsigned else "")
+       + ("" if report.metadata_grown else "; more than growth (appended events, the tag manifests that list "
+                                           "them): not what was sealed"))
     return False
 
 
@@ -319,16 +336,20 @@ def verify_package(bag_dir: str | os.PathLike, *, trust: Sequence | Anchors = ()
             report.records.append({"record": record.name, "proven": False})
             continue
         report.records.append(_check_record(report, record, records[:i], anchors, keys, package_id))
-    first, last = records[0], records[-1]
+    first, signed = records[0], layout.last_signed(records)
     payload_ok = not first.error and first.kind == "seal" and _check_payload(report, bag, first, payload_checked,
                                                                              digests)
-    metadata_ok = not last.error and _check_metadata(report, bag, last, payload_checked, digests)
-    _statements(report, payload_ok, metadata_ok)
+    # metadata is judged against what a signature covers: an unsigned renewal after it
+    # timestamps the evidence again, and vouches for no content of its own
+    later = [r.name for r in records if signed is not None and r.number > signed.number]
+    metadata_ok = signed is not None and _check_metadata(report, bag, signed, later, payload_checked, digests)
+    _statements(report, payload_ok, signed.name if metadata_ok else None)
     report.proven = not any(p.severity == ERROR for p in report.problems)
     return report
 
 
-def _statements(report: EvidenceReport, payload_ok: bool, metadata_ok: bool) -> None:
+def _statements(report: EvidenceReport, payload_ok: bool, metadata_record: str | None) -> None:
+    """`metadata_record`: the signed record the tag files agree with, if they do."""
     recs = report.records
     if not recs or not recs[0].get("proven"):
         return
@@ -337,11 +358,11 @@ def _statements(report: EvidenceReport, payload_ok: bool, metadata_ok: bool) -> 
         report.statements.append(f"payload unchanged since {first['genTime']} ({first['authorities']}; "
                                  f"seal {SEAL_DIRECTORY}/{first['record']})")
     proven_run = all(r.get("proven") for r in recs)
-    last = recs[-1]
-    if metadata_ok and proven_run:
-        kind = "seal" if last["kind"] == "seal" else "renewal"
-        report.statements.append(f"metadata unchanged since {last['genTime']} ({last['authorities']}; "
-                                 f"{kind} {SEAL_DIRECTORY}/{last['record']})")
+    signed = next((r for r in recs if r["record"] == metadata_record), None)
+    if signed is not None and proven_run:
+        kind = "seal" if signed["kind"] == "seal" else "signed renewal"
+        report.statements.append(f"metadata unchanged since {signed['genTime']} ({signed['authorities']}; "
+                                 f"{kind} {SEAL_DIRECTORY}/{signed['record']})")
     for r in recs:
         if r.get("kind") == "renewal" and r.get("proven"):
             report.statements.append(f"evidence renewed at {r['genTime']} ({r['authorities']}): every "

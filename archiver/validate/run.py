@@ -160,9 +160,11 @@ def _check_dir(run: BagRun, report: BagReport, profile, record, serialization, a
 
 
 # In validate, trust is not judged (the verifier decides it: `archiver verify --trust
-# --signer`) and metadata may grow after a seal (recorded validations, deposits); every
-# other evidence problem (payload rewritten, chain broken, bad signature or token) stands.
-_EVIDENCE_WARNINGS = ("EVIDENCE-TSA-UNTRUSTED", "EVIDENCE-SIGNER-UNKNOWN", "EVIDENCE-METADATA-CHANGED")
+# --signer`) and metadata may grow after a seal (recorded validations, deposits: the
+# evidence report says whether its changes are only that, archiver.metadata.growth); every
+# other evidence problem (payload or metadata rewritten, chain broken, bad signature or
+# token) stands.
+_EVIDENCE_WARNINGS = ("EVIDENCE-TSA-UNTRUSTED", "EVIDENCE-SIGNER-UNKNOWN")
 
 
 def _check_seals(run: BagRun, report: BagReport) -> None:
@@ -178,7 +180,8 @@ def _check_seals(run: BagRun, report: BagReport) -> None:
     bag_dir = run.bag_dir
     evidence = verify_package(bag_dir, payload_checked=report.mode == "full",
                               package_id=run.info_value("External-Identifier"))
-    report.problems += [Problem(p.code, p.path, p.message, WARNING) if p.code in _EVIDENCE_WARNINGS
+    warnings = _EVIDENCE_WARNINGS + (("EVIDENCE-METADATA-CHANGED",) if evidence.metadata_grown else ())
+    report.problems += [Problem(p.code, p.path, p.message, WARNING) if p.code in warnings
                         else p for p in evidence.problems]
     report.evidence = evidence.statements
     report.checked.append("evidence")
