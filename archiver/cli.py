@@ -625,6 +625,9 @@ def verify(packages, trust, signers, record, as_json):
         keys = default_signers(signers)
     except ArchiverError as e:
         raise click.UsageError(f"{e.path}: {e.message}")
+    missing = [p for p in packages if not os.path.lexists(p)]
+    if missing:  # a typo is not an unsealed package
+        raise click.UsageError(f"{_printable(missing[0])}: no such file or directory")
     reports = []
     for bag in expand_bags(packages):
         report = verify_package(bag, trust=anchors, signers=keys)

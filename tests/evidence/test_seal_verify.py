@@ -196,6 +196,8 @@ signers = ["{key_files[1]}"]
     assert run("verify", str(bag)).returncode == 1  # the recorded verification came after the seal
     assert run("verify", str(bag), "--trust", str(tsa.folder / "chained" / "chain.pem"),
                "--signer", "/nonexistent.pub").returncode == 2
+    missing = run("verify", "no/such/package")  # a typo: a usage error, not "not sealed"
+    assert missing.returncode == 2 and "no/such/package: no such file or directory" in missing.stderr
 
 
 def test_an_unlisted_payload_file_is_damage_a_seal_refuses(store, signing_key, two_authorities):
