@@ -75,7 +75,7 @@ def main(argv=None) -> None:
     start = interpreter_start()
     print(f"--jobs {args.jobs}, {args.rounds} rounds, interpreter start {start:.3f} s; median wall, "
           "and the share of the hash limit after interpreter start (run.py's '% after start')")
-    print("| case | bare script s | % of hash limit | archiver validate s | % of hash limit |")
+    print("| case | bare script s (CPU s) | % of hash limit | archiver validate s (CPU s) | % of hash limit |")
     print("|---|---|---|---|---|")
     for name in args.cases.split(","):
         bag = bagit_bag(args.data.resolve(), name, scale, args.jobs)
@@ -84,17 +84,21 @@ def main(argv=None) -> None:
         commands = {"bare": [PY, "-c", BARE, str(bag), str(args.jobs)],
                     "archiver": [PY, "-m", "archiver", "validate", "-q", "--jobs", str(args.jobs), str(bag)]}
         walls: dict[str, list[float]] = {"bare": [], "archiver": []}
+        cpus: dict[str, list[float]] = {"bare": [], "archiver": []}
         shares: dict[str, list[float]] = {"bare": [], "archiver": []}
         for r in range(args.rounds):
             for tool in (("bare", "archiver") if r % 2 == 0 else ("archiver", "bare")):
                 per_core, cores = hash_limit(seconds=0.075, trials=2)
-                wall = measure(commands[tool])["wall"]
+                measured = measure(commands[tool])
+                wall = measured["wall"]
                 walls[tool].append(wall)
+                cpus[tool].append(measured["cpu"])
                 shares[tool].append(size / max(wall - start, 1e-3) / (per_core * cores))
                 log(f"  {name} round {r + 1}: {tool} {wall:.3f} s")
-        m = {t: (statistics.median(walls[t]), 100 * statistics.median(shares[t])) for t in walls}
-        print(f"| validate-{name} | {m['bare'][0]:.3f} | {m['bare'][1]:.0f}% "
-              f"| {m['archiver'][0]:.3f} | {m['archiver'][1]:.0f}% |")
+        m = {t: (statistics.median(walls[t]), 100 * statistics.median(shares[t]), statistics.median(cpus[t]))
+             for t in walls}
+        print(f"| validate-{name} | {m['bare'][0]:.3f} ({m['bare'][2]:.2f}) | {m['bare'][1]:.0f}% "
+              f"| {m['archiver'][0]:.3f} ({m['archiver'][2]:.2f}) | {m['archiver'][1]:.0f}% |")
 
 
 if __name__ == "__main__":
