@@ -8,10 +8,14 @@ keeps every audit, and the latest event says how many lie between).
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from lxml import etree
 
+from archiver.bagit.bag import SEAL_DIRECTORY
 from archiver.metadata.premis import P
 
 DETAIL_PREFIX = "archiver audit"
@@ -43,9 +47,32 @@ def audit_events(document: bytes) -> list[AuditEvent]:
             if code == "fix" and detail.startswith(DETAIL_PREFIX)]
 
 
-def superseded(events: list[AuditEvent]) -> list[AuditEvent]:
-    """Events to drop when a new audit event is added: successes other than the first."""
-    return [e for i, e in enumerate(events) if i > 0 and e.outcome == "success"]
+def superseded(events: list[AuditEvent], pinned: set[str] = frozenset()) -> list[AuditEvent]:
+    """Events to drop when a new audit event is added: successes other than the first, and
+    never one a seal pinned (its removal would be a rewrite of sealed metadata)."""
+    return [e for i, e in enumerate(events) if i > 0 and e.outcome == "success"
+            and e.identifier not in pinned]
+
+
+def sealed_events(bag: Path) -> set[str]:
+    """The PREMIS event identifiers the package's seal records pin (each record's
+    statement.json, archiver.evidence.layout): read directly, as importing archiver.evidence
+    would add its cryptography to every audit's start. An unreadable record pins nothing
+    here; verification reports it."""
+    pinned: set[str] = set()
+    try:
+        records = sorted(os.scandir(bag / SEAL_DIRECTORY), key=lambda e: e.name)
+    except OSError:
+        return pinned
+    for record in records:
+        if record.name.isdigit() and record.is_dir(follow_symlinks=False):
+            try:
+                with open(os.path.join(record.path, "statement.json"), "rb") as f:
+                    events = json.load(f).get("events", [])
+            except (OSError, ValueError, AttributeError):
+                continue
+            pinned.update(e for e in events if isinstance(e, str))
+    return pinned
 
 
 def outcome_event(findings: list, files: int, nbytes: int, first_seen: str, earlier: int,

@@ -356,7 +356,7 @@ class _Round:
         """Write the outcome into the package's PREMIS, crash-safely: the intent (which old
         audit events the write drops) is committed to the ledger first, so an audit after a
         crash at any step knows the drop was the audit's own, and the baseline follows."""
-        from archiver.audit.record import audit_events, outcome_event, superseded
+        from archiver.audit.record import audit_events, outcome_event, sealed_events, superseded
         from archiver.metadata.provenance import SOFTWARE
         from archiver.package.record import record_event
 
@@ -369,7 +369,7 @@ class _Round:
         except Exception as e:
             res.notes.append(f"not recorded: metadata/premis.xml unreadable ({type(e).__name__})")
             return
-        drop = superseded(events)
+        drop = superseded(events, sealed_events(Path(item.location)))
         first_seen = self.db.db.execute("SELECT first_seen FROM packages WHERE id=?", (key,)).fetchone()[0]
         audits = self.db.db.execute("SELECT COUNT(*), MIN(time) FROM records WHERE package=? "
                                     "AND kind='audit'", (key,)).fetchone()
