@@ -21,6 +21,8 @@ Record kinds (body is canonical JSON):
 
 Writes come in batches (one transaction for many packages): SIGKILL at any moment leaves the
 ledger at its last committed batch, which SQLite guarantees; the next run resumes the round.
+Inside a batch each package's writes are one unit (a savepoint): an interrupt that is caught
+(Ctrl-C, SIGTERM) undoes the unfinished package before the batch is committed.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -157,6 +160,7 @@ class Ledger:
         self.path = path
         self.readonly = readonly
         self._in_batch = False
+        self._in_unit = False
 
     # -- opening ------------------------------------------------------------------------
     @classmethod
@@ -203,6 +207,7 @@ class Ledger:
     def commit(self) -> None:
         if self._in_batch:
             step(f"commit ledger {self.path}")  # a crash test can stop just before any batch
+            self.abandon_unit()  # never half a package (an interrupt caught mid-unit)
             self.db.execute("COMMIT")
             self._in_batch = False
 
@@ -210,6 +215,32 @@ class Ledger:
         if self._in_batch:
             self.db.execute("ROLLBACK")
             self._in_batch = False
+            self._in_unit = False
+
+    @contextmanager
+    def unit(self):
+        """One package's writes inside a batch, all or none: an exception raised inside (a
+        Ctrl-C, a SIGTERM, any error) undoes them and leaves the batch's earlier packages,
+        so committing the batch afterwards never writes half a package."""
+        assert self._in_batch, "a unit is part of a batch"
+        self.db.execute("SAVEPOINT package")
+        self._in_unit = True
+        try:
+            yield
+        except BaseException:
+            self.abandon_unit()
+            raise
+        # cleared before the release: an interrupt between the two leaves a savepoint
+        # holding the whole package, which the batch's commit writes whole
+        self._in_unit = False
+        self.db.execute("RELEASE package")
+
+    def abandon_unit(self) -> None:
+        """Undo the unfinished package's writes, if one is open (twice is harmless)."""
+        if self._in_unit:
+            self.db.execute("ROLLBACK TO package")
+            self._in_unit = False
+            self.db.execute("RELEASE package")
 
     def _writable(self) -> None:
         if self.readonly:
