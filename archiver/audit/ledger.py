@@ -155,10 +155,11 @@ class RoundState:
 class Ledger:
     """The one interface to the ledger. Open with Ledger.open(path[, readonly=True])."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path, readonly: bool):
+    def __init__(self, db: sqlite3.Connection, path: Path, readonly: bool, lock: int | None = None):
         self.db = db
         self.path = path
         self.readonly = readonly
+        self._lock = lock  # the writer's lock file, held until close()
         self._in_batch = False
         self._in_unit = False
 
@@ -166,6 +167,7 @@ class Ledger:
     @classmethod
     def open(cls, path: str | os.PathLike | None = None, readonly: bool = False) -> "Ledger":
         path = Path(path) if path is not None else default_ledger_path()
+        lock = None
         try:
             if readonly:
                 if not path.is_file():
@@ -174,6 +176,7 @@ class Ledger:
                                      check_same_thread=False)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
+                lock = _lock_writer(path)
                 db = sqlite3.connect(path, isolation_level=None, timeout=60)
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=FULL")  # a committed batch survives power loss
@@ -183,13 +186,17 @@ class Ledger:
             db.execute("PRAGMA foreign_keys=OFF")
             version = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         except sqlite3.Error as e:
+            _unlock(lock)
             raise LedgerError(f"{path}: cannot open the ledger: {e}") from None
         if version is None or version[0] != str(SCHEMA_VERSION):
+            _unlock(lock)
             raise LedgerError(f"{path}: not an archiver ledger of schema {SCHEMA_VERSION}")
-        return cls(db, path, readonly)
+        return cls(db, path, readonly, lock)
 
     def close(self) -> None:
         self.db.close()
+        _unlock(self._lock)
+        self._lock = None
 
     def __enter__(self) -> "Ledger":
         return self
@@ -482,6 +489,44 @@ class Ledger:
             _replay(state, first, rounds, seq, time, kind, package, b, problems)
         problems += _compare_summaries(self, state, rounds)
         return problems
+
+
+def lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+def _lock_writer(path: Path) -> int:
+    """One writer per ledger for a whole run (SQLite's own lock is per transaction: two
+    audits would interleave their batches, and one resume the other's round). A lock file
+    beside the ledger, flock'ed: the kernel releases it when the holder dies, however it
+    dies, so a crash never leaves the ledger locked. The file itself stays (removing it
+    would let two runs lock two different files)."""
+    import fcntl
+
+    target = lock_path(path)
+    try:
+        fd = os.open(target, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError as e:
+        raise LedgerError(f"{target}: cannot open the ledger's lock file: {e.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+        os.close(fd)
+        raise LedgerError(f"{path}: another audit is using this ledger"
+                          + (f" (process {holder})" if holder.isdigit() else "")
+                          + "; run this one when it has finished") from None
+    except OSError as e:
+        os.close(fd)
+        raise LedgerError(f"{target}: cannot lock the ledger: {e.strerror}") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)  # who holds it, for the message above
+    return fd
+
+
+def _unlock(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)  # closing the descriptor releases the flock
 
 
 def _replay(state, first, rounds, seq, time, kind, package, b, problems) -> None:
