@@ -486,7 +486,7 @@ class Ledger:
             except ValueError:
                 problems.append(ledger_problem("AUDIT-LEDGER-CHAIN", where, "body is not JSON"))
                 continue
-            _replay(state, first, rounds, seq, time, kind, package, b, problems)
+            _replay(state, first, rounds, seq, time, kind, package, b, problems, digest)
         problems += _compare_summaries(self, state, rounds)
         return problems
 
@@ -529,13 +529,17 @@ def _unlock(fd: int | None) -> None:
         os.close(fd)  # closing the descriptor releases the flock
 
 
-def _replay(state, first, rounds, seq, time, kind, package, b, problems) -> None:
+def _replay(state, first, rounds, seq, time, kind, package, b, problems, digest=None) -> None:
+    """What the record at `seq` makes of the summaries: `state` (package key -> its packages
+    row and "pending", as the records say), `rounds` (round -> its rounds row, "tally" of
+    the round's audit records, "end" the counts its round-end record states)."""
     from archiver.audit.findings import ledger_problem
 
     if kind == "package":
         state[package] = {"location": b["location"], "identifier": b["identifier"],
                           "kind": b["kind"], "first_seen": time, "baseline": None,
-                          "last_audit": None, "last_outcome": None, "findings": 0}
+                          "last_audit": None, "last_outcome": None, "findings": 0, "bytes": 0,
+                          "last_round": None, "gone": 0, "pending": None}
     elif package is not None and package not in state:
         problems.append(ledger_problem("AUDIT-LEDGER-CHAIN", f"record {seq}",
                                        f"{kind} record of package {package} before its first record"))
@@ -556,50 +560,93 @@ def _replay(state, first, rounds, seq, time, kind, package, b, problems) -> None
         state[package]["baseline"] = seq
     elif kind == "audit":
         state[package].update(last_audit=time, last_outcome=b["outcome"],
-                              findings=len(b["findings"]))
+                              findings=len(b["findings"]), bytes=b["bytes"],
+                              last_round=b["round"], gone=int(b["outcome"] == "gone"))
+        if b["round"] is not None:
+            tally = rounds.setdefault(b["round"], {}).setdefault("tally", dict.fromkeys(_COUNTS, 0))
+            tally["packages"] += 1
+            tally["ok" if b["outcome"] == "ok" else "found"] += 1
+            tally["findings"] += len(b["findings"])
+            tally["bytes"] += b["bytes"]
     elif kind == "moved":
-        state[package]["location"] = b["to"]
+        state[package].update(location=b["to"], gone=0)
+    elif kind == "pending":
+        state[package]["pending"] = canonical(b)
+    elif kind == "settled":
+        state[package]["pending"] = None
     elif kind == "round":
-        rounds[b["round"]] = {"packages": 0, "finished": None}
+        rounds.setdefault(b["round"], {})["row"] = {
+            "started": time, "finished": None, "agent": b["agent"],
+            "locations": canonical({"locations": b["locations"]}), "head": None, "seal": None}
     elif kind == "round-end":
-        rounds.setdefault(b["round"], {})["finished"] = time
-        rounds[b["round"]].update({k: b[k] for k in ("packages", "ok", "found", "findings", "bytes")})
+        row = rounds.setdefault(b["round"], {}).setdefault("row", {})
+        row.update(finished=time, head=digest)
+        rounds[b["round"]]["end"] = {k: b.get(k) for k in _COUNTS}
+    elif kind == "seal":
+        rounds.setdefault(b["round"], {}).setdefault("row", {})["seal"] = b.get("seal")
+
+
+_COUNTS = ("packages", "ok", "found", "findings", "bytes")
+_PACKAGE_COLUMNS = ("location", "identifier", "kind", "first_seen", "baseline", "last_audit",
+                    "last_outcome", "findings", "bytes", "last_round", "gone")
+_ROUND_COLUMNS = ("started", "finished", "agent", "locations", "head", "seal")
 
 
 def _compare_summaries(ledger: Ledger, state: dict, rounds: dict) -> list:
+    """Every column of the summary tables against what the records say (README: "the
+    summary tables agree with the records")."""
     from archiver.audit.findings import ledger_problem
 
     problems = []
-    columns = ("location", "identifier", "kind", "first_seen", "baseline", "last_audit",
-               "last_outcome", "findings")
+
+    def differs(where, table, column, value, expected):
+        problems.append(ledger_problem("AUDIT-LEDGER-TABLE", where,
+                                       f"{table}.{column} is {value!r}; the records say {expected!r}"))
+
     seen = set()
-    for row in ledger.db.execute(f"SELECT id, {', '.join(columns)} FROM packages"):
-        key, values = row[0], dict(zip(columns, row[1:]))
+    for row in ledger.db.execute(f"SELECT id, {', '.join(_PACKAGE_COLUMNS)} FROM packages"):
+        key, values = row[0], dict(zip(_PACKAGE_COLUMNS, row[1:]))
         seen.add(key)
         expected = state.get(key)
         if expected is None:
             problems.append(ledger_problem("AUDIT-LEDGER-TABLE", values["location"],
                                            "a package no record introduces"))
             continue
-        for column in columns:
+        for column in _PACKAGE_COLUMNS:
             if values[column] != expected[column]:
-                problems.append(ledger_problem(
-                    "AUDIT-LEDGER-TABLE", expected["location"],
-                    f"packages.{column} is {values[column]!r}; the records say {expected[column]!r}"))
+                differs(expected["location"], "packages", column, values[column], expected[column])
     for key in state.keys() - seen:
         problems.append(ledger_problem("AUDIT-LEDGER-TABLE", state[key]["location"],
                                        "recorded package missing from the packages table"))
-    for row in ledger.db.execute("SELECT id, finished, packages, ok, found, findings, bytes "
-                                 "FROM rounds"):
-        expected = rounds.get(row[0])
-        if expected is None:
-            problems.append(ledger_problem("AUDIT-LEDGER-TABLE", f"round {row[0]}",
-                                           "a round no record starts"))
-        elif expected.get("finished"):
-            names = ("finished", "packages", "ok", "found", "findings", "bytes")
-            for name, value in zip(names, row[1:]):
-                if value != expected.get(name):
-                    problems.append(ledger_problem(
-                        "AUDIT-LEDGER-TABLE", f"round {row[0]}",
-                        f"rounds.{name} is {value!r}; the records say {expected.get(name)!r}"))
+
+    pending = dict(ledger.db.execute("SELECT package, body FROM pending"))
+    for key in pending.keys() | {k for k, s in state.items() if s["pending"]}:
+        expected = state[key]["pending"] if key in state else None
+        if pending.get(key) != expected:
+            where = state[key]["location"] if key in state else f"package {key}"
+            differs(where, "pending", "body", pending.get(key), expected)
+
+    found = set()
+    for row in ledger.db.execute(f"SELECT id, {', '.join(_ROUND_COLUMNS + _COUNTS)} FROM rounds"):
+        number, values = row[0], dict(zip(_ROUND_COLUMNS + _COUNTS, row[1:]))
+        found.add(number)
+        where = f"round {number}"
+        said = rounds.get(number, {})
+        if "row" not in said:
+            problems.append(ledger_problem("AUDIT-LEDGER-TABLE", where, "a round no record starts"))
+            continue
+        tally = said.get("tally") or dict.fromkeys(_COUNTS, 0)
+        expected = {**said["row"], **tally}
+        for column in _ROUND_COLUMNS + _COUNTS:
+            if values[column] != expected.get(column):
+                differs(where, "rounds", column, values[column], expected.get(column))
+    for number, said in rounds.items():
+        if number not in found:
+            problems.append(ledger_problem("AUDIT-LEDGER-TABLE", f"round {number}",
+                                           "recorded round missing from the rounds table"))
+        end, tally = said.get("end"), said.get("tally") or dict.fromkeys(_COUNTS, 0)
+        if end is not None and end != tally:
+            problems.append(ledger_problem(
+                "AUDIT-LEDGER-CHAIN", f"round {number}",
+                f"its end record counts {end}, its audit records {tally}"))
     return problems
