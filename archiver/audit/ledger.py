@@ -398,11 +398,25 @@ class Ledger:
                                (identifier, identifier)).fetchall()
         return [PackageState(*r[:8], bool(r[8]), r[9]) for r in rows]
 
-    def audits(self, identifier: str) -> list[AuditRecord]:
-        """Every audit of the package (all its copies), oldest first."""
-        keys = {s.key: s.location for s in self.copies(identifier)}
+    def copy_at(self, location: str) -> PackageState | None:
+        """The copy the ledger knows at this location (a path, never an identifier)."""
+        row = self.db.execute(self._STATE + " WHERE location=?", (location,)).fetchone()
+        return PackageState(*row[:8], bool(row[8]), row[9]) if row else None
+
+    def copy_of(self, key: int) -> PackageState | None:
+        row = self.db.execute(self._STATE + " WHERE id=?", (key,)).fetchone()
+        return PackageState(*row[:8], bool(row[8]), row[9]) if row else None
+
+    def _keys(self, identifier: str, key: int | None) -> dict[int, str]:
+        if key is not None:
+            row = self.db.execute("SELECT location FROM packages WHERE id=?", (key,)).fetchone()
+            return {key: row[0]} if row else {}
+        return {s.key: s.location for s in self.copies(identifier)}
+
+    def audits(self, identifier: str, key: int | None = None) -> list[AuditRecord]:
+        """Every audit of the package (all its copies, or the copy `key` only), oldest first."""
         out = []
-        for key, location in keys.items():
+        for key, location in self._keys(identifier, key).items():
             for time, body in self.db.execute("SELECT time, body FROM records WHERE package=? "
                                               "AND kind='audit' ORDER BY seq", (key,)):
                 b = json.loads(body)
@@ -410,11 +424,11 @@ class Ledger:
                                        b["files"], b["bytes"], b["findings"]))
         return sorted(out, key=lambda a: a.time)
 
-    def events(self, identifier: str) -> list[tuple[str, str, dict]]:
-        """(time, kind, body) of every record about the package's copies, oldest first."""
-        keys = [s.key for s in self.copies(identifier)]
+    def events(self, identifier: str, key: int | None = None) -> list[tuple[str, str, dict]]:
+        """(time, kind, body) of every record about the package's copies (or the copy `key`
+        only), oldest first."""
         rows = []
-        for key in keys:
+        for key in self._keys(identifier, key):
             rows += self.db.execute("SELECT seq, time, kind, body FROM records WHERE package=? "
                                     "ORDER BY seq", (key,)).fetchall()
         return [(t, k, json.loads(b)) for _, t, k, b in sorted(rows)]
