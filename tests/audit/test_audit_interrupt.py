@@ -107,3 +107,50 @@ def test_interrupt_says_what_is_left(store, tmp_path, monkeypatch):
     assert run.summary()["remaining"] == total - 6
     again = run_audit(store, ledger=ledger)
     assert again.done_before == 6 and again.counts["audited"] == total - 6 and again.finished
+
+
+def _audit_records(ledger) -> int:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{ledger}?mode=ro", uri=True) as con:
+            return con.execute("SELECT COUNT(*) FROM records WHERE kind='audit'").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_cli_signalled_mid_run(store, tmp_path, signum):
+    """A real signal to the whole command (as Ctrl-C sends it) once some packages are in
+    the ledger: exit 130, the ledger intact, and the count left is the ledger's."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from faults import archiver_command
+
+    for package in list(store.iterdir()):
+        for i in range(130):  # past one batch (BATCH): the first commit comes mid-run
+            shutil.copytree(package, store / f"{package.name}-{i:03}")
+    total = sum(1 for _ in store.iterdir())
+    ledger = tmp_path / "ledger.sqlite"
+    proc = subprocess.Popen(archiver_command("audit", store, "--ledger", ledger, "--json", "-j", "2"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while _audit_records(ledger) == 0 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.killpg(proc.pid, getattr(signal, signum))
+    out, err = proc.communicate(timeout=120)
+    with Ledger.open(ledger, readonly=True) as db:
+        assert db.check() == []
+        audited = db.db.execute("SELECT COUNT(*) FROM records WHERE kind='audit'").fetchone()[0]
+    if audited == total and proc.returncode != 130:  # the signal came after the last batch
+        return
+    assert proc.returncode == 130, (proc.returncode, err[-2000:])
+    summary = json.loads(out)["summary"]
+    assert summary["stopped"] == "interrupted"
+    assert summary["audited"] == audited and summary["remaining"] == total - audited
+    _assert_resumes_clean(store, ledger, total)
