@@ -198,7 +198,7 @@ class _Round:
         self.in_batch = 0
         self.batch_started = time.monotonic()
         self.seen_locations: set[str] = set()
-        self.planned = 0  # packages due this run
+        self.planned: int | None = None  # packages due this run, once planned
         self.judged = 0  # ...of which judged (their writes in the ledger's batch)
 
     # -- batches ------------------------------------------------------------------------------
@@ -215,36 +215,47 @@ class _Round:
 
     # -- the round ----------------------------------------------------------------------------
     def run(self) -> AuditRun:
+        """The round, from its opening to its seal; an interrupt (Ctrl-C, SIGTERM) at any
+        point stops it with what is whole committed (every write group is a unit)."""
         result = self.result
-        self.db.begin()
-        result.round, result.resumed = self.db.open_round(self.scopes, self.agent)
-        self.db.commit()
-        plan = self._plan()
         previous = {}
         for handler in (signal.SIGTERM,):
             previous[handler] = signal.signal(handler, _raise_interrupt)
         try:
-            self._audit_all(plan)
+            self.db.begin()
+            with self.db.unit():
+                result.round, result.resumed = self.db.open_round(self.scopes, self.agent)
+            self.db.commit()
+            self._audit_all(self._plan())
             self._gone()
+            self.db.commit()
+            if result.stopped is None and result.remaining == 0:
+                self._finish()
         except (KeyboardInterrupt, _Interrupted):
             result.stopped = "interrupted"
-            result.remaining = self.planned - self.judged
+            due = self.planned if self.planned is not None else \
+                len(self.found) - result.done_before - result.not_due  # stopped while planning
+            result.remaining = max(0, due - self.judged)
         finally:
             self.db.commit()  # the whole packages judged; an unfinished one is undone
             for handler, old in previous.items():
                 signal.signal(handler, old)
-        if result.stopped is None and result.remaining == 0:
-            self.db.begin()
-            result.head = self.db.finish_round(result.round)
-            self.db.commit()
-            result.finished = True
-            result.sealing = self.sealer.seal(result.head)
-            if result.sealing and result.sealing.proof:
-                self.db.begin()
-                self.db.set_seal(result.round, result.sealing.proof)
-                self.db.commit()
-                result.seal = result.sealing.proof
         return result
+
+    def _finish(self) -> None:
+        result = self.result
+        self.db.begin()
+        with self.db.unit():
+            head = self.db.finish_round(result.round)
+        self.db.commit()
+        result.head, result.finished = head, True
+        result.sealing = self.sealer.seal(result.head)
+        if result.sealing and result.sealing.proof:
+            self.db.begin()
+            with self.db.unit():
+                self.db.set_seal(result.round, result.sealing.proof)
+            self.db.commit()
+            result.seal = result.sealing.proof
 
     def _plan(self) -> list[tuple[Found, int | None, int]]:
         """(package, ledger key, estimated bytes) of what is due, oldest audit first."""

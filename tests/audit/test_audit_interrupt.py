@@ -64,8 +64,8 @@ def test_interrupted_at_every_ledger_record(store, tmp_path, monkeypatch, record
     shutil.copytree(store, base)
     total = sum(1 for _ in base.iterdir())
     steps = _appends(base, tmp_path / "count", record)
-    # the round record opens the run; the interrupt is caught from the first package on
-    for n in range(2, steps):
+    # from the round's first record to its end record
+    for n in range(1, steps + 1):
         work = tmp_path / f"run{n}"
         shutil.copytree(base, work)
         ledger = tmp_path / f"ledger{n}.sqlite"
@@ -154,3 +154,26 @@ def test_cli_signalled_mid_run(store, tmp_path, signum):
     assert summary["stopped"] == "interrupted"
     assert summary["audited"] == audited and summary["remaining"] == total - audited
     _assert_resumes_clean(store, ledger, total)
+
+
+def test_interrupted_while_planning(store, tmp_path, monkeypatch):
+    """Before any package is read (the ledger asked what is due): nothing is judged, all
+    three are left, the round opened is resumed by the next run."""
+    ledger = tmp_path / "ledger.sqlite"
+    run_audit(store, ledger=ledger)
+    calls = []
+    original = Ledger.schedule_facts
+
+    def facts(self, key):
+        calls.append(key)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(self, key)
+
+    with monkeypatch.context() as m:
+        m.setattr(ledger_module.Ledger, "schedule_facts", facts)
+        run = run_audit(store, ledger=ledger, jobs=1)
+    assert run.stopped == "interrupted" and run.counts["audited"] == 0 and run.remaining == 3
+    again = run_audit(store, ledger=ledger)
+    assert again.resumed and again.round == run.round and again.finished
+    _assert_resumes_clean(store, ledger, 3)
