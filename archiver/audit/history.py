@@ -37,6 +37,7 @@ class Entry:
     details: list[str] = field(default_factory=list)
     count: int = 1
     until: str | None = None
+    location: str | None = None  # the copy a ledger entry is about
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -133,26 +134,43 @@ def evidence_entries(location: str) -> list[Entry]:
     return out
 
 
-def ledger_entries(ledger, identifier: str) -> list[Entry]:
+def ledger_entries(ledger, identifier: str, key: int | None = None) -> list[Entry]:
+    """The ledger's entries about one copy (`key`), or about every copy of `identifier`:
+    then, with several copies, each entry names the copy it is about (a damaged copy's
+    audits are never read as another's)."""
     out = []
     seals = ledger.round_seals()
-    for time, kind, body in ledger.events(identifier):
-        if kind == "package":
-            out.append(Entry(time, "ledger", "first seen", "", f"first audited at {body['location']}: "
-                             "its files' digests recorded as the baseline"))
-        elif kind == "audit":
-            findings = body["findings"]
-            summary = (f"{body['files']} file(s), {body['bytes']} bytes checked by {body['agent']}"
-                       if body["outcome"] != "gone" else "package gone")
-            if body.get("round") in seals:
-                summary += f"; round {body['round']} sealed by " + ", ".join(
-                    f"{t['authority']} at {t['genTime']}" for t in seals[body["round"]])
-            out.append(Entry(time, "ledger", "audit", body["outcome"], summary,
-                             [f"{f['code']} {f['path']}: {f['message']}".replace(" : ", ": ")
-                              for f in findings]))
-        elif kind == "moved":
-            out.append(Entry(time, "ledger", "moved", "", f"from {body['from']} to {body['to']}"))
-    return out
+    copies = [ledger.copy_of(key)] if key is not None else ledger.copies(identifier)
+    label = len(copies) > 1
+    for copy in copies:
+        at = f"at {copy.location}: " if label else ""
+        for time, kind, body in ledger.events(identifier, key=copy.key):
+            entry = _ledger_entry(time, kind, body, seals)
+            if entry is not None:
+                if entry.kind != "first seen":  # which names its location already
+                    entry.summary = at + entry.summary
+                entry.location = copy.location
+                out.append(entry)
+    return sorted(out, key=lambda e: e.time)
+
+
+def _ledger_entry(time: str, kind: str, body: dict, seals: dict) -> Entry | None:
+    if kind == "package":
+        return Entry(time, "ledger", "first seen", "", f"first audited at {body['location']}: "
+                     "its files' digests recorded as the baseline")
+    if kind == "audit":
+        findings = body["findings"]
+        summary = (f"{body['files']} file(s), {body['bytes']} bytes checked by {body['agent']}"
+                   if body["outcome"] != "gone" else "package gone")
+        if body.get("round") in seals:
+            summary += f"; round {body['round']} sealed by " + ", ".join(
+                f"{t['authority']} at {t['genTime']}" for t in seals[body["round"]])
+        return Entry(time, "ledger", "audit", body["outcome"], summary,
+                     [f"{f['code']} {f['path']}: {f['message']}".replace(" : ", ": ")
+                      for f in findings])
+    if kind == "moved":
+        return Entry(time, "ledger", "moved", "", f"from {body['from']} to {body['to']}")
+    return None
 
 
 def _with_seals(entries: list[Entry], seals: list[Entry]) -> list[Entry]:
@@ -171,7 +189,8 @@ def fold(entries: list[Entry]) -> list[Entry]:
     for e in entries:
         last = out[-1] if out else None
         if (last and e.kind == "audit" and last.kind == "audit" and e.outcome == "ok"
-                and last.outcome == "ok" and e.source == last.source == "ledger"):
+                and last.outcome == "ok" and e.source == last.source == "ledger"
+                and e.location == last.location):
             last.count += 1
             last.until, last.summary = e.time, e.summary
             continue
@@ -180,13 +199,17 @@ def fold(entries: list[Entry]) -> list[Entry]:
 
 
 def history(package: str, ledger=None) -> History:
-    """The timeline of a package named by path or by identifier (with a ledger)."""
+    """The timeline of a package named by path (that copy's own audits) or by identifier
+    (with a ledger: the audits of every copy, each entry naming its copy)."""
     location = os.path.abspath(package) if os.path.exists(package) else None
     identifier = None
-    copies = []
+    copies, key = [], None
     if ledger is not None:
-        state = ledger.package(location or package)
+        # a path names one copy (one gone since included); else an identifier, all copies
+        state = ledger.copy_at(location or os.path.abspath(package))
         if state is not None:
+            identifier, key, copies = state.identifier, state.key, [state.location]
+        elif location is None and (state := ledger.package(package)) is not None:
             identifier = state.identifier
             copies = [c.location for c in ledger.copies(identifier)]
     entries: list[Entry] = []
@@ -205,7 +228,8 @@ def history(package: str, ledger=None) -> History:
         entries = _with_seals(entries, evidence_entries(where))
     if identifier and ledger is not None:
         # audits recorded into PREMIS are in the ledger too: show the ledger's (all of them)
-        entries = [e for e in entries if e.kind != "audit (recorded)"] + ledger_entries(ledger, identifier)
+        entries = [e for e in entries if e.kind != "audit (recorded)"] + \
+            ledger_entries(ledger, identifier, key)
     if identifier is None:
         identifier = os.path.basename(os.path.normpath(package))
     entries.sort(key=lambda e: (e.time, e.source != "package"))

@@ -21,6 +21,8 @@ Record kinds (body is canonical JSON):
 
 Writes come in batches (one transaction for many packages): SIGKILL at any moment leaves the
 ledger at its last committed batch, which SQLite guarantees; the next run resumes the round.
+Inside a batch each package's writes are one unit (a savepoint): an interrupt that is caught
+(Ctrl-C, SIGTERM) undoes the unfinished package before the batch is committed.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -152,16 +155,19 @@ class RoundState:
 class Ledger:
     """The one interface to the ledger. Open with Ledger.open(path[, readonly=True])."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path, readonly: bool):
+    def __init__(self, db: sqlite3.Connection, path: Path, readonly: bool, lock: int | None = None):
         self.db = db
         self.path = path
         self.readonly = readonly
+        self._lock = lock  # the writer's lock file, held until close()
         self._in_batch = False
+        self._in_unit = False
 
     # -- opening ------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | os.PathLike | None = None, readonly: bool = False) -> "Ledger":
         path = Path(path) if path is not None else default_ledger_path()
+        lock = None
         try:
             if readonly:
                 if not path.is_file():
@@ -170,6 +176,7 @@ class Ledger:
                                      check_same_thread=False)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
+                lock = _lock_writer(path)
                 db = sqlite3.connect(path, isolation_level=None, timeout=60)
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=FULL")  # a committed batch survives power loss
@@ -179,13 +186,17 @@ class Ledger:
             db.execute("PRAGMA foreign_keys=OFF")
             version = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         except sqlite3.Error as e:
+            _unlock(lock)
             raise LedgerError(f"{path}: cannot open the ledger: {e}") from None
         if version is None or version[0] != str(SCHEMA_VERSION):
+            _unlock(lock)
             raise LedgerError(f"{path}: not an archiver ledger of schema {SCHEMA_VERSION}")
-        return cls(db, path, readonly)
+        return cls(db, path, readonly, lock)
 
     def close(self) -> None:
         self.db.close()
+        _unlock(self._lock)
+        self._lock = None
 
     def __enter__(self) -> "Ledger":
         return self
@@ -203,6 +214,7 @@ class Ledger:
     def commit(self) -> None:
         if self._in_batch:
             step(f"commit ledger {self.path}")  # a crash test can stop just before any batch
+            self.abandon_unit()  # never half a package (an interrupt caught mid-unit)
             self.db.execute("COMMIT")
             self._in_batch = False
 
@@ -210,6 +222,32 @@ class Ledger:
         if self._in_batch:
             self.db.execute("ROLLBACK")
             self._in_batch = False
+            self._in_unit = False
+
+    @contextmanager
+    def unit(self):
+        """One package's writes inside a batch, all or none: an exception raised inside (a
+        Ctrl-C, a SIGTERM, any error) undoes them and leaves the batch's earlier packages,
+        so committing the batch afterwards never writes half a package."""
+        assert self._in_batch, "a unit is part of a batch"
+        self.db.execute("SAVEPOINT package")
+        self._in_unit = True
+        try:
+            yield
+        except BaseException:
+            self.abandon_unit()
+            raise
+        # cleared before the release: an interrupt between the two leaves a savepoint
+        # holding the whole package, which the batch's commit writes whole
+        self._in_unit = False
+        self.db.execute("RELEASE package")
+
+    def abandon_unit(self) -> None:
+        """Undo the unfinished package's writes, if one is open (twice is harmless)."""
+        if self._in_unit:
+            self.db.execute("ROLLBACK TO package")
+            self._in_unit = False
+            self.db.execute("RELEASE package")
 
     def _writable(self) -> None:
         if self.readonly:
@@ -360,11 +398,25 @@ class Ledger:
                                (identifier, identifier)).fetchall()
         return [PackageState(*r[:8], bool(r[8]), r[9]) for r in rows]
 
-    def audits(self, identifier: str) -> list[AuditRecord]:
-        """Every audit of the package (all its copies), oldest first."""
-        keys = {s.key: s.location for s in self.copies(identifier)}
+    def copy_at(self, location: str) -> PackageState | None:
+        """The copy the ledger knows at this location (a path, never an identifier)."""
+        row = self.db.execute(self._STATE + " WHERE location=?", (location,)).fetchone()
+        return PackageState(*row[:8], bool(row[8]), row[9]) if row else None
+
+    def copy_of(self, key: int) -> PackageState | None:
+        row = self.db.execute(self._STATE + " WHERE id=?", (key,)).fetchone()
+        return PackageState(*row[:8], bool(row[8]), row[9]) if row else None
+
+    def _keys(self, identifier: str, key: int | None) -> dict[int, str]:
+        if key is not None:
+            row = self.db.execute("SELECT location FROM packages WHERE id=?", (key,)).fetchone()
+            return {key: row[0]} if row else {}
+        return {s.key: s.location for s in self.copies(identifier)}
+
+    def audits(self, identifier: str, key: int | None = None) -> list[AuditRecord]:
+        """Every audit of the package (all its copies, or the copy `key` only), oldest first."""
         out = []
-        for key, location in keys.items():
+        for key, location in self._keys(identifier, key).items():
             for time, body in self.db.execute("SELECT time, body FROM records WHERE package=? "
                                               "AND kind='audit' ORDER BY seq", (key,)):
                 b = json.loads(body)
@@ -372,11 +424,11 @@ class Ledger:
                                        b["files"], b["bytes"], b["findings"]))
         return sorted(out, key=lambda a: a.time)
 
-    def events(self, identifier: str) -> list[tuple[str, str, dict]]:
-        """(time, kind, body) of every record about the package's copies, oldest first."""
-        keys = [s.key for s in self.copies(identifier)]
+    def events(self, identifier: str, key: int | None = None) -> list[tuple[str, str, dict]]:
+        """(time, kind, body) of every record about the package's copies (or the copy `key`
+        only), oldest first."""
         rows = []
-        for key in keys:
+        for key in self._keys(identifier, key):
             rows += self.db.execute("SELECT seq, time, kind, body FROM records WHERE package=? "
                                     "ORDER BY seq", (key,)).fetchall()
         return [(t, k, json.loads(b)) for _, t, k, b in sorted(rows)]
@@ -448,18 +500,60 @@ class Ledger:
             except ValueError:
                 problems.append(ledger_problem("AUDIT-LEDGER-CHAIN", where, "body is not JSON"))
                 continue
-            _replay(state, first, rounds, seq, time, kind, package, b, problems)
+            _replay(state, first, rounds, seq, time, kind, package, b, problems, digest)
         problems += _compare_summaries(self, state, rounds)
         return problems
 
 
-def _replay(state, first, rounds, seq, time, kind, package, b, problems) -> None:
+def lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+def _lock_writer(path: Path) -> int:
+    """One writer per ledger for a whole run (SQLite's own lock is per transaction: two
+    audits would interleave their batches, and one resume the other's round). A lock file
+    beside the ledger, flock'ed: the kernel releases it when the holder dies, however it
+    dies, so a crash never leaves the ledger locked. The file itself stays (removing it
+    would let two runs lock two different files)."""
+    import fcntl
+
+    target = lock_path(path)
+    try:
+        fd = os.open(target, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError as e:
+        raise LedgerError(f"{target}: cannot open the ledger's lock file: {e.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+        os.close(fd)
+        raise LedgerError(f"{path}: another audit is using this ledger"
+                          + (f" (process {holder})" if holder.isdigit() else "")
+                          + "; run this one when it has finished") from None
+    except OSError as e:
+        os.close(fd)
+        raise LedgerError(f"{target}: cannot lock the ledger: {e.strerror}") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)  # who holds it, for the message above
+    return fd
+
+
+def _unlock(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+def _replay(state, first, rounds, seq, time, kind, package, b, problems, digest=None) -> None:
+    """What the record at `seq` makes of the summaries: `state` (package key -> its packages
+    row and "pending", as the records say), `rounds` (round -> its rounds row, "tally" of
+    the round's audit records, "end" the counts its round-end record states)."""
     from archiver.audit.findings import ledger_problem
 
     if kind == "package":
         state[package] = {"location": b["location"], "identifier": b["identifier"],
                           "kind": b["kind"], "first_seen": time, "baseline": None,
-                          "last_audit": None, "last_outcome": None, "findings": 0}
+                          "last_audit": None, "last_outcome": None, "findings": 0, "bytes": 0,
+                          "last_round": None, "gone": 0, "pending": None}
     elif package is not None and package not in state:
         problems.append(ledger_problem("AUDIT-LEDGER-CHAIN", f"record {seq}",
                                        f"{kind} record of package {package} before its first record"))
@@ -480,50 +574,93 @@ def _replay(state, first, rounds, seq, time, kind, package, b, problems) -> None
         state[package]["baseline"] = seq
     elif kind == "audit":
         state[package].update(last_audit=time, last_outcome=b["outcome"],
-                              findings=len(b["findings"]))
+                              findings=len(b["findings"]), bytes=b["bytes"],
+                              last_round=b["round"], gone=int(b["outcome"] == "gone"))
+        if b["round"] is not None:
+            tally = rounds.setdefault(b["round"], {}).setdefault("tally", dict.fromkeys(_COUNTS, 0))
+            tally["packages"] += 1
+            tally["ok" if b["outcome"] == "ok" else "found"] += 1
+            tally["findings"] += len(b["findings"])
+            tally["bytes"] += b["bytes"]
     elif kind == "moved":
-        state[package]["location"] = b["to"]
+        state[package].update(location=b["to"], gone=0)
+    elif kind == "pending":
+        state[package]["pending"] = canonical(b)
+    elif kind == "settled":
+        state[package]["pending"] = None
     elif kind == "round":
-        rounds[b["round"]] = {"packages": 0, "finished": None}
+        rounds.setdefault(b["round"], {})["row"] = {
+            "started": time, "finished": None, "agent": b["agent"],
+            "locations": canonical({"locations": b["locations"]}), "head": None, "seal": None}
     elif kind == "round-end":
-        rounds.setdefault(b["round"], {})["finished"] = time
-        rounds[b["round"]].update({k: b[k] for k in ("packages", "ok", "found", "findings", "bytes")})
+        row = rounds.setdefault(b["round"], {}).setdefault("row", {})
+        row.update(finished=time, head=digest)
+        rounds[b["round"]]["end"] = {k: b.get(k) for k in _COUNTS}
+    elif kind == "seal":
+        rounds.setdefault(b["round"], {}).setdefault("row", {})["seal"] = b.get("seal")
+
+
+_COUNTS = ("packages", "ok", "found", "findings", "bytes")
+_PACKAGE_COLUMNS = ("location", "identifier", "kind", "first_seen", "baseline", "last_audit",
+                    "last_outcome", "findings", "bytes", "last_round", "gone")
+_ROUND_COLUMNS = ("started", "finished", "agent", "locations", "head", "seal")
 
 
 def _compare_summaries(ledger: Ledger, state: dict, rounds: dict) -> list:
+    """Every column of the summary tables against what the records say (README: "the
+    summary tables agree with the records")."""
     from archiver.audit.findings import ledger_problem
 
     problems = []
-    columns = ("location", "identifier", "kind", "first_seen", "baseline", "last_audit",
-               "last_outcome", "findings")
+
+    def differs(where, table, column, value, expected):
+        problems.append(ledger_problem("AUDIT-LEDGER-TABLE", where,
+                                       f"{table}.{column} is {value!r}; the records say {expected!r}"))
+
     seen = set()
-    for row in ledger.db.execute(f"SELECT id, {', '.join(columns)} FROM packages"):
-        key, values = row[0], dict(zip(columns, row[1:]))
+    for row in ledger.db.execute(f"SELECT id, {', '.join(_PACKAGE_COLUMNS)} FROM packages"):
+        key, values = row[0], dict(zip(_PACKAGE_COLUMNS, row[1:]))
         seen.add(key)
         expected = state.get(key)
         if expected is None:
             problems.append(ledger_problem("AUDIT-LEDGER-TABLE", values["location"],
                                            "a package no record introduces"))
             continue
-        for column in columns:
+        for column in _PACKAGE_COLUMNS:
             if values[column] != expected[column]:
-                problems.append(ledger_problem(
-                    "AUDIT-LEDGER-TABLE", expected["location"],
-                    f"packages.{column} is {values[column]!r}; the records say {expected[column]!r}"))
+                differs(expected["location"], "packages", column, values[column], expected[column])
     for key in state.keys() - seen:
         problems.append(ledger_problem("AUDIT-LEDGER-TABLE", state[key]["location"],
                                        "recorded package missing from the packages table"))
-    for row in ledger.db.execute("SELECT id, finished, packages, ok, found, findings, bytes "
-                                 "FROM rounds"):
-        expected = rounds.get(row[0])
-        if expected is None:
-            problems.append(ledger_problem("AUDIT-LEDGER-TABLE", f"round {row[0]}",
-                                           "a round no record starts"))
-        elif expected.get("finished"):
-            names = ("finished", "packages", "ok", "found", "findings", "bytes")
-            for name, value in zip(names, row[1:]):
-                if value != expected.get(name):
-                    problems.append(ledger_problem(
-                        "AUDIT-LEDGER-TABLE", f"round {row[0]}",
-                        f"rounds.{name} is {value!r}; the records say {expected.get(name)!r}"))
+
+    pending = dict(ledger.db.execute("SELECT package, body FROM pending"))
+    for key in pending.keys() | {k for k, s in state.items() if s["pending"]}:
+        expected = state[key]["pending"] if key in state else None
+        if pending.get(key) != expected:
+            where = state[key]["location"] if key in state else f"package {key}"
+            differs(where, "pending", "body", pending.get(key), expected)
+
+    found = set()
+    for row in ledger.db.execute(f"SELECT id, {', '.join(_ROUND_COLUMNS + _COUNTS)} FROM rounds"):
+        number, values = row[0], dict(zip(_ROUND_COLUMNS + _COUNTS, row[1:]))
+        found.add(number)
+        where = f"round {number}"
+        said = rounds.get(number, {})
+        if "row" not in said:
+            problems.append(ledger_problem("AUDIT-LEDGER-TABLE", where, "a round no record starts"))
+            continue
+        tally = said.get("tally") or dict.fromkeys(_COUNTS, 0)
+        expected = {**said["row"], **tally}
+        for column in _ROUND_COLUMNS + _COUNTS:
+            if values[column] != expected.get(column):
+                differs(where, "rounds", column, values[column], expected.get(column))
+    for number, said in rounds.items():
+        if number not in found:
+            problems.append(ledger_problem("AUDIT-LEDGER-TABLE", f"round {number}",
+                                           "recorded round missing from the rounds table"))
+        end, tally = said.get("end"), said.get("tally") or dict.fromkeys(_COUNTS, 0)
+        if end is not None and end != tally:
+            problems.append(ledger_problem(
+                "AUDIT-LEDGER-CHAIN", f"round {number}",
+                f"its end record counts {end}, its audit records {tally}"))
     return problems

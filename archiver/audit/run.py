@@ -2,9 +2,10 @@
 against the ledger in this process, and write the ledger in batches.
 
 Workers only read and hash (archiver.fixity: one read per file for all algorithms); this
-process alone writes the ledger, one transaction per batch of packages, so an interrupted run
-(Ctrl-C, SIGTERM, SIGKILL) leaves the ledger at its last batch and the next run over the same
-locations resumes the round where it stopped. At most a few packages per worker are in flight,
+process alone writes the ledger, one transaction per batch of packages, so a killed run
+(SIGKILL) leaves the ledger at its last batch and the next run over the same locations resumes
+the round where it stopped; an interrupted one (Ctrl-C, SIGTERM) undoes the package it was
+writing (Ledger.unit) and commits the whole ones. At most a few packages per worker are in flight,
 so memory does not grow with the store. The workers are an executor's (archiver.executor):
 this machine's processes, one package a task, or a Dask cluster's, several packages a task.
 """
@@ -197,6 +198,8 @@ class _Round:
         self.in_batch = 0
         self.batch_started = time.monotonic()
         self.seen_locations: set[str] = set()
+        self.planned: int | None = None  # packages due this run, once planned
+        self.judged = 0  # ...of which judged (their writes in the ledger's batch)
 
     # -- batches ------------------------------------------------------------------------------
     def _batch(self) -> None:
@@ -212,35 +215,47 @@ class _Round:
 
     # -- the round ----------------------------------------------------------------------------
     def run(self) -> AuditRun:
+        """The round, from its opening to its seal; an interrupt (Ctrl-C, SIGTERM) at any
+        point stops it with what is whole committed (every write group is a unit)."""
         result = self.result
-        self.db.begin()
-        result.round, result.resumed = self.db.open_round(self.scopes, self.agent)
-        self.db.commit()
-        plan = self._plan()
         previous = {}
         for handler in (signal.SIGTERM,):
             previous[handler] = signal.signal(handler, _raise_interrupt)
         try:
-            self._audit_all(plan)
+            self.db.begin()
+            with self.db.unit():
+                result.round, result.resumed = self.db.open_round(self.scopes, self.agent)
+            self.db.commit()
+            self._audit_all(self._plan())
             self._gone()
+            self.db.commit()
+            if result.stopped is None and result.remaining == 0:
+                self._finish()
         except (KeyboardInterrupt, _Interrupted):
             result.stopped = "interrupted"
+            due = self.planned if self.planned is not None else \
+                len(self.found) - result.done_before - result.not_due  # stopped while planning
+            result.remaining = max(0, due - self.judged)
         finally:
-            self.db.commit()
+            self.db.commit()  # the whole packages judged; an unfinished one is undone
             for handler, old in previous.items():
                 signal.signal(handler, old)
-        if result.stopped is None and result.remaining == 0:
-            self.db.begin()
-            result.head = self.db.finish_round(result.round)
-            self.db.commit()
-            result.finished = True
-            result.sealing = self.sealer.seal(result.head)
-            if result.sealing and result.sealing.proof:
-                self.db.begin()
-                self.db.set_seal(result.round, result.sealing.proof)
-                self.db.commit()
-                result.seal = result.sealing.proof
         return result
+
+    def _finish(self) -> None:
+        result = self.result
+        self.db.begin()
+        with self.db.unit():
+            head = self.db.finish_round(result.round)
+        self.db.commit()
+        result.head, result.finished = head, True
+        result.sealing = self.sealer.seal(result.head)
+        if result.sealing and result.sealing.proof:
+            self.db.begin()
+            with self.db.unit():
+                self.db.set_seal(result.round, result.sealing.proof)
+            self.db.commit()
+            result.seal = result.sealing.proof
 
     def _plan(self) -> list[tuple[Found, int | None, int]]:
         """(package, ledger key, estimated bytes) of what is due, oldest audit first."""
@@ -260,6 +275,7 @@ class _Round:
         return [(item, key, nbytes) for _, item, key, nbytes in plan]
 
     def _audit_all(self, plan) -> None:
+        self.planned = len(plan)
         pending = deque()  # (the packages of a task, the task or their inventories), in order
         queue = deque(plan)
         # a task is one package on this machine's workers, several on a cluster's (grouped as
@@ -316,6 +332,19 @@ class _Round:
                             bytes=inv.bytes)
         self.seen_locations.add(item.location)
         self._batch()
+        with self.db.unit():  # all of this package's writes, or (interrupted) none
+            key = self._judge_writes(item, key, inv, res, stamp)
+            intent = self._intent(key, item, res) if self.record else None
+        self.judged += 1
+        if intent is not None:
+            self._record(key, item, res, intent)
+        self._maybe_commit()
+        self.result.add(res)
+        if self.progress:
+            self.progress(res)
+
+    def _judge_writes(self, item: Found, key: int | None, inv: Inventory, res: PackageResult,
+                      stamp: str) -> int:
         if key is None and inv.identifier:
             for candidate in self.db.missing_copies(inv.identifier):
                 old = self.db.db.execute("SELECT location FROM packages WHERE id=?",
@@ -345,30 +374,23 @@ class _Round:
         self.db.record_audit(key, self.result.round, self.agent, res.outcome, findings,
                              res.files, res.bytes, stamp)
         self.db.count_round(self.result.round, res.outcome, len(findings), res.bytes)
-        if self.record:
-            self._record(key, item, inv, res)
-        self._maybe_commit()
-        self.result.add(res)
-        if self.progress:
-            self.progress(res)
+        return key
 
-    def _record(self, key: int, item: Found, inv: Inventory, res: PackageResult) -> None:
-        """Write the outcome into the package's PREMIS, crash-safely: the intent (which old
-        audit events the write drops) is committed to the ledger first, so an audit after a
-        crash at any step knows the drop was the audit's own, and the baseline follows."""
+    def _intent(self, key: int, item: Found, res: PackageResult):
+        """audit --record: the PREMIS event to write and the intent (which old audit events
+        the write drops), set in the ledger with the package's audit; None (and a note)
+        when the package cannot take it."""
         from archiver.audit.record import audit_events, outcome_event, sealed_events, superseded
-        from archiver.metadata.provenance import SOFTWARE
-        from archiver.package.record import record_event
 
         premis = Path(item.location) / PREMIS
         if item.kind != "bag" or not premis.is_file():
             res.notes.append("not recorded: --record writes into archiver package directories only")
-            return
+            return None
         try:
             events = audit_events(premis.read_bytes())
         except Exception as e:
             res.notes.append(f"not recorded: metadata/premis.xml unreadable ({type(e).__name__})")
-            return
+            return None
         drop = superseded(events, sealed_events(Path(item.location)))
         first_seen = self.db.db.execute("SELECT first_seen FROM packages WHERE id=?", (key,)).fetchone()[0]
         audits = self.db.db.execute("SELECT COUNT(*), MIN(time) FROM records WHERE package=? "
@@ -376,20 +398,32 @@ class _Round:
         event = outcome_event(res.findings, res.files, res.bytes, first_seen,
                               max(0, audits[0] - 1), audits[1])
         self.db.set_pending(key, {"event": event.identifier, "drop": [e.digest for e in drop]})
+        return event, drop
+
+    def _record(self, key: int, item: Found, res: PackageResult, intent) -> None:
+        """Write the outcome into the package's PREMIS, crash-safely: the intent is committed
+        to the ledger (with the package's audit) first, so an audit after a crash at any step
+        knows the drop was the audit's own, and the baseline follows."""
+        from archiver.metadata.provenance import SOFTWARE
+        from archiver.package.record import record_event
+
+        event, drop = intent
         self.db.commit()  # the intent is durable before the package changes
         self.in_batch = 0
         try:
             record_event(item.location, event, [SOFTWARE], drop_events=[e.identifier for e in drop])
         except Exception as e:
             self.db.begin()
-            self.db.settle(key, "write failed")
+            with self.db.unit():
+                self.db.settle(key, "write failed")
             res.notes.append(f"not recorded: {type(e).__name__}: {e}")
             return
         self.db.begin()
-        baseline = self.db.baseline(key)
-        _refresh_grown(baseline, Path(item.location))
-        self.db.set_baseline(key, baseline)
-        self.db.settle(key, "written")
+        with self.db.unit():  # interrupted: the intent stays pending, the next audit settles it
+            baseline = self.db.baseline(key)
+            _refresh_grown(baseline, Path(item.location))
+            self.db.set_baseline(key, baseline)
+            self.db.settle(key, "written")
         res.recorded = event.identifier
 
     def _gone(self) -> None:
@@ -408,9 +442,10 @@ class _Round:
                 res = PackageResult(location, identifier[1], identifier[0], outcome="gone")
                 res.findings.append(problem("AUDIT-PACKAGE-GONE", "",
                                             f"no longer at {location} (last audited {last or 'never'})"))
-                self.db.record_audit(key, self.result.round, self.agent, "gone",
-                                     [f.to_dict() for f in res.findings], 0, 0, stamp)
-                self.db.count_round(self.result.round, "gone", 1, 0)
+                with self.db.unit():
+                    self.db.record_audit(key, self.result.round, self.agent, "gone",
+                                         [f.to_dict() for f in res.findings], 0, 0, stamp)
+                    self.db.count_round(self.result.round, "gone", 1, 0)
                 self._maybe_commit()
                 self.result.add(res)
                 if self.progress:

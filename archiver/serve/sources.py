@@ -31,7 +31,7 @@ class LedgerSource:
         self.store = store
         self._stamp: tuple | None = None
         self._local = threading.local()
-        self.ledger().close()  # fails now, with a message, if it is not a ledger
+        Ledger.open(self.path, readonly=True).close()  # fails now, with a message, if it is not a ledger
 
     def ledger(self) -> Ledger:
         """A read-only connection of this thread's own."""
@@ -81,19 +81,29 @@ class LedgerSource:
         catalogue.annotate([(i, c) for i, c in elsewhere if i not in here], by="identifier")
         self._stamp = stamp
 
-    def package(self, name: str, identifier: str) -> dict:
-        """The ledger's timeline entries and latest findings for one package."""
+    def _copy(self, name: str, identifier: str):
+        """(the ledger's copy, True) of the store's own package; else (the copy elsewhere
+        audited last, False), whose entries then name their copies; else (None, False)."""
         ledger = self.ledger()
-        state = ledger.package(str(self.store / name)) or ledger.package(identifier)
+        state = ledger.copy_at(str(self.store / name))
+        if state is not None:
+            return state, True
+        return ledger.package(identifier), False
+
+    def package(self, name: str, identifier: str) -> dict:
+        """The ledger's timeline entries and latest findings for one package: the audits of
+        the store's own copy (another copy's, an OCFL root's, are not this one's)."""
+        ledger = self.ledger()
+        state, own = self._copy(name, identifier)
         if state is None:
             return {"ledger": {"known": False}}
-        entries = fold(ledger_entries(ledger, state.identifier))
+        entries = fold(ledger_entries(ledger, state.identifier, state.key if own else None))
         timeline = [{"time": e.time, "type": "audit" if e.kind == "audit" else "ledger",
                      "label": e.kind if e.count == 1 else f"{e.kind} × {e.count} (until {e.until})",
                      "outcome": outcome(e.outcome) or "", "detail": e.summary,
                      "outcome_detail": None, "agents": [], "details": e.details, "source": "ledger"}
                     for e in entries]
-        audits = ledger.audits(state.identifier)
+        audits = ledger.audits(state.identifier, key=state.key)
         return {"ledger": {"known": True, "first_seen": state.first_seen,
                            "last_audit": state.last_audit, "last_outcome": outcome(state.last_outcome),
                            "findings": audits[-1].findings if audits else []},
@@ -103,8 +113,8 @@ class LedgerSource:
         ledger = self.ledger()
         findings = {}
         for row in failed:
-            state = ledger.package(str(self.store / row["name"])) or ledger.package(row["identifier"])
-            audits = ledger.audits(state.identifier) if state else []
+            state, _ = self._copy(row["name"], row["identifier"])
+            audits = ledger.audits(state.identifier, key=state.key) if state else []
             if audits and audits[-1].findings:
                 findings[row["name"]] = audits[-1].findings
         return {"ledger": str(self.path),
