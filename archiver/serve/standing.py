@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from archiver.audit.record import DETAIL_PREFIX
 
@@ -26,6 +27,7 @@ _VALIDATE = re.compile(r"^archiver validate, mode [^,;]+(?:, profile (?P<profile
                        r"; checked (?P<checked>.*)$")
 
 
+@lru_cache(maxsize=4096)  # a package's times are compared pairwise: each parsed once
 def instant(value: str | None) -> datetime | None:
     """The moment an xs:dateTime names (one without a zone is read as UTC); None if unreadable."""
     if not value:

@@ -35,14 +35,18 @@ def flip(path: Path) -> bytes:
 
 
 def seen(store: Path, name: str, ledger: Path | None = None) -> tuple[dict, dict]:
-    """(the package's index entry, /api/health) as a server started now says them."""
+    """(the package's index entry, /api/health) as a server started now says them; the
+    health page's HTML is in health["html"]."""
     folder = store.parent / f"index-{time.monotonic_ns()}"
     folder.mkdir()
     args = ("--ledger", str(ledger)) if ledger else ()
     server = Server(store, folder / "index.sqlite3", *args)
     try:
         server.wait_indexed()
-        return server.json(f"/api/packages/{name}")["index"], server.json("/api/health")
+        health = server.json("/api/health")
+        status, _, health["html"] = server.get("/health")
+        assert status == 200
+        return server.json(f"/api/packages/{name}")["index"], health
     finally:
         server.stop()
 
@@ -74,6 +78,8 @@ def test_an_audit_finding_stands_after_a_validation_that_did_not_read_the_bytes(
     time.sleep(1.1)  # the validation strictly later than the audit
     archiver("validate", str(package), mode, "--record", "-q")  # passes: the bytes are not read
 
+    index, health = seen(store, package.name, ledger)
+    assert b"not cleared by it" in health["html"]  # the page says the pass did not clear it
     index = assert_failed(store, package, ledger)
     assert (index["check_outcome"], index["audit_outcome"]) == ("success", "failure")
     assert [(f["source"], f["kind"]) for f in index["standing"]] == [("premis", "audit"),
