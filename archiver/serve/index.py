@@ -79,8 +79,8 @@ SORTS = {
 }
 COLUMNS = ("name, kind, identifier, title, source_url, publisher, issued, captured, language, "
            "size, files, built, archiver_package, check_type, check_time, check_outcome, "
-           "check_detail, standing, deposits, deposit_targets, last_deposit, problems, problem_count, "
-           "audit_time, audit_outcome, audit_findings, sealed, state, checked")
+           "check_detail, standing, deposits, deposit_targets, last_deposit, problems, "
+           "problem_count, audit_time, audit_outcome, audit_findings, sealed, state, checked")
 
 
 def default_index_path(store: str | os.PathLike) -> Path:
@@ -179,7 +179,8 @@ def state_of(row: dict) -> tuple[str, str | None]:
         return "unreadable", latest
     if latest is None:
         return "unchecked", None
-    failures = with_ledger(row.get("standing") or [], row.get("audit_time"), row.get("audit_outcome"))
+    failures = with_ledger(row.get("standing") or [], row.get("audit_time"),
+                           row.get("audit_outcome"))
     return ("failed" if failures else "passed"), latest
 
 
@@ -316,8 +317,8 @@ class Catalogue:
             db.execute("""UPDATE packages SET name=?, stamp=?, kind=?, identifier=?, title=?,
                 title_key=?, source_url=?, publisher=?, issued=?, captured=?, language=?, size=?,
                 files=?, built=?, archiver_package=?, check_type=?, check_time=?, check_outcome=?,
-                check_detail=?, standing=?, deposits=?, deposit_targets=?, last_deposit=?, problems=?,
-                problem_count=?, audit_time=?, audit_outcome=?, audit_findings=?, sealed=?,
+                check_detail=?, standing=?, deposits=?, deposit_targets=?, last_deposit=?,
+                problems=?, problem_count=?, audit_time=?, audit_outcome=?, audit_findings=?, sealed=?,
                 state=?, state_rank=?, checked=? WHERE id=?""", (*values, old[0]))
             rowid = old[0]
         else:

@@ -82,7 +82,8 @@ def standing(checks: list[dict]) -> list[dict]:
             and not any(clears(s, f) for s in passed)]
 
 
-def with_ledger(failures: list[dict], audit_time: str | None, audit_outcome: str | None) -> list[dict]:
+def with_ledger(failures: list[dict], audit_time: str | None,
+                audit_outcome: str | None) -> list[dict]:
     """The package's standing failures with the ledger's latest audit taken in: a passed
     audit clears the package's audit failures before it, a failed one stands."""
     if not audit_outcome:
