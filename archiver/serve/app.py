@@ -30,6 +30,7 @@ CHECK_LABELS = {"fix": "fixity check", "val": "validation", "audit": "audit"}
 DEFAULT_DUE_DAYS = 90
 # Verifying a seal hashes the payload; a page opens without waiting for more than this
 VERIFY_ON_PAGE_BYTES = 256 * 1024 * 1024
+MAX_PAGE = 10 ** 9  # beyond it, the offset would not fit SQLite's integers (no store is so large)
 
 
 def create_app(catalogue: Catalogue, *, indexer: Indexer | None = None, port: int = 0,
@@ -78,6 +79,8 @@ def create_app(catalogue: Catalogue, *, indexer: Indexer | None = None, port: in
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
         if request.path.startswith("/api/"):
+            if e.code == 400:  # say what was wrong with the request
+                return jsonify(error=e.name, status=e.code, message=e.description), e.code
             return jsonify(error=e.name, status=e.code), e.code
         return render_template("error.html", code=e.code, name=e.name,
                                description=e.description, status=status()), e.code
@@ -106,8 +109,13 @@ def create_app(catalogue: Catalogue, *, indexer: Indexer | None = None, port: in
             page = int(args.get("page", "1"))
             per_page = int(args.get("per_page", "50"))
         except ValueError:
-            abort(400)
-        data = catalogue.page(q=args.get("q", "")[:500], sort=args.get("sort", ""),
+            abort(400, description="page and per_page are whole numbers")
+        if not 1 <= page <= MAX_PAGE:
+            abort(400, description=f"page is a number from 1 to {MAX_PAGE:,}")
+        query = args.get("q", "")[:500]
+        if any((ord(c) < 32 and c not in "\t\n\r") or ord(c) == 127 for c in query):
+            abort(400, description="q (the search) holds a control character")
+        data = catalogue.page(q=query, sort=args.get("sort", ""),
                               order=args.get("order", ""), state=args.get("state", ""),
                               language=args.get("language", ""), page=page, per_page=per_page,
                               due_before=due_before())
@@ -140,7 +148,7 @@ def create_app(catalogue: Catalogue, *, indexer: Indexer | None = None, port: in
             page["evidence"] = evidence(bag, page["size"], request.args.get("verify") == "1")
         page["index"] = {k: row[k] for k in ("state", "checked", "check_type", "check_time",
                                               "check_outcome", "audit_time", "audit_outcome",
-                                              "audit_findings", "sealed")}
+                                              "audit_findings", "sealed", "standing")}
         if ledger is not None:
             page.update(ledger.package(name, page["identifier"]))
             merge_timeline(page)

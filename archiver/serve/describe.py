@@ -11,6 +11,7 @@ import json
 import os
 import stat
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from lxml import etree
@@ -27,12 +28,14 @@ from archiver.metadata.xmlread import parse_untrusted
 from archiver.model import Event
 from archiver.problem_codes import problem
 from archiver.problems import Problem
+from archiver.serve.standing import check_of, instant, standing
 
 PROFILE = "https://archiver.example.org/profiles/report-package/v1.json"
 MAX_METADATA_BYTES = 64 * 1024 * 1024
 CHECK_EVENTS = ("fix", "val")        # a recorded validation or fixity check
 DEPOSIT_EVENTS = ("rep", "tra")      # replication (OCFL, S3) and transfer (SWORD)
 MAX_FILES_SHOWN = 2000               # payload files listed on one page
+_NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
 
 @dataclass
@@ -123,9 +126,16 @@ def _dict(value) -> dict:
 
 
 def last_check(events: list[Event]) -> Event | None:
-    """The latest recorded validation or fixity check."""
+    """The latest recorded validation or fixity check (on a tie, a failure)."""
     checks = [e for e in events if e.type in CHECK_EVENTS]
-    return max(checks, key=lambda e: e.date_time, default=None)
+    return max(checks, key=lambda e: (instant(e.date_time) or _NEVER, e.outcome != "success"),
+               default=None)
+
+
+def checks(events: list[Event]) -> list[dict]:
+    """The recorded checks, as archiver.serve.standing compares them."""
+    return [check_of(e.type, e.detail, e.date_time, e.outcome, e.outcome_detail)
+            for e in events if e.type in CHECK_EVENTS]
 
 
 def summary(r: Read) -> dict:
@@ -162,6 +172,7 @@ def summary(r: Read) -> dict:
         "check_time": check.date_time if check else None,
         "check_outcome": check.outcome if check else None,
         "check_detail": check.outcome_detail if check else None,
+        "standing": standing(checks(r.events)),  # failures no later check cleared
         "sealed": is_sealed(r.bag),
         "deposits": len(deposits),
         "deposit_targets": sorted({x.get("target") or "" for x in deposits}),

@@ -25,8 +25,9 @@ from archiver.bagit.bag import SEAL_DIRECTORY
 from archiver.config import cache_dir
 from archiver.package.store import SERIALIZED
 from archiver.serve import describe
+from archiver.serve.standing import instant, with_ledger
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: the checks whose failure stands (standing)
 BATCH = 500                        # packages written per transaction while indexing
 PARALLEL_FROM = 5000               # packages to read before a pool of processes pays
 WATCHED = ("", "metadata", SEAL_DIRECTORY)  # folders whose mtimes say a package changed
@@ -44,6 +45,7 @@ CREATE TABLE IF NOT EXISTS packages (
     issued TEXT, captured TEXT, language TEXT, size INTEGER, files INTEGER, built TEXT,
     archiver_package INTEGER,
     check_type TEXT, check_time TEXT, check_outcome TEXT, check_detail TEXT,
+    standing TEXT,                      -- JSON: the package's failed checks no later one cleared
     deposits INTEGER, deposit_targets TEXT, last_deposit TEXT,
     problems TEXT, problem_count INTEGER,
     audit_time TEXT, audit_outcome TEXT, audit_findings INTEGER,
@@ -77,8 +79,8 @@ SORTS = {
 }
 COLUMNS = ("name, kind, identifier, title, source_url, publisher, issued, captured, language, "
            "size, files, built, archiver_package, check_type, check_time, check_outcome, "
-           "check_detail, deposits, deposit_targets, last_deposit, problems, problem_count, "
-           "audit_time, audit_outcome, audit_findings, sealed, state, checked")
+           "check_detail, standing, deposits, deposit_targets, last_deposit, problems, "
+           "problem_count, audit_time, audit_outcome, audit_findings, sealed, state, checked")
 
 
 def default_index_path(store: str | os.PathLike) -> Path:
@@ -168,16 +170,18 @@ def _read_all(store: Path, todo: list[tuple[str, str, str]]) -> Iterator[list[tu
 
 
 def state_of(row: dict) -> tuple[str, str | None]:
-    """(state, time of the latest check) from the package's own record and the ledger's."""
-    checks = [(row.get("check_time"), row.get("check_outcome")),
-              (row.get("audit_time"), row.get("audit_outcome"))]
-    checks = [c for c in checks if c[0]]
-    latest = max(checks, default=None)
+    """(state, time of the latest check) from the package's own record and the ledger's:
+    "failed" while any failure stands (archiver.serve.standing says which do), not when the
+    latest check failed; "passed" when checks were made and none of their failures stands."""
+    times = [t for t in (row.get("check_time"), row.get("audit_time")) if t]
+    latest = max(times, key=lambda t: (instant(t) is not None, instant(t) or t), default=None)
     if row.get("problems"):
-        return "unreadable", latest[0] if latest else None
+        return "unreadable", latest
     if latest is None:
         return "unchecked", None
-    return ("passed" if latest[1] == "success" else "failed"), latest[0]
+    failures = with_ledger(row.get("standing") or [], row.get("audit_time"),
+                           row.get("audit_outcome"))
+    return ("failed" if failures else "passed"), latest
 
 
 @dataclass
@@ -302,7 +306,8 @@ class Catalogue:
             row.get("issued"), row.get("captured"), row.get("language"), row.get("size"),
             row.get("files"), row.get("built"), int(bool(row.get("archiver_package"))),
             row.get("check_type"), row.get("check_time"), row.get("check_outcome"),
-            row.get("check_detail"), row.get("deposits", 0),
+            row.get("check_detail"), json.dumps(row.get("standing", []), ensure_ascii=False),
+            row.get("deposits", 0),
             json.dumps(row.get("deposit_targets", [])), row.get("last_deposit"),
             json.dumps(row.get("problems", []), ensure_ascii=False), len(row.get("problems", [])),
             row.get("audit_time"), row.get("audit_outcome"), row.get("audit_findings"),
@@ -312,15 +317,15 @@ class Catalogue:
             db.execute("""UPDATE packages SET name=?, stamp=?, kind=?, identifier=?, title=?,
                 title_key=?, source_url=?, publisher=?, issued=?, captured=?, language=?, size=?,
                 files=?, built=?, archiver_package=?, check_type=?, check_time=?, check_outcome=?,
-                check_detail=?, deposits=?, deposit_targets=?, last_deposit=?, problems=?,
-                problem_count=?, audit_time=?, audit_outcome=?, audit_findings=?, sealed=?,
+                check_detail=?, standing=?, deposits=?, deposit_targets=?, last_deposit=?,
+                problems=?, problem_count=?, audit_time=?, audit_outcome=?, audit_findings=?, sealed=?,
                 state=?, state_rank=?, checked=? WHERE id=?""", (*values, old[0]))
             rowid = old[0]
         else:
             rowid = db.execute(f"INSERT INTO packages (name, stamp, kind, identifier, title, "
                                f"title_key, source_url, publisher, issued, captured, language, "
                                f"size, files, built, archiver_package, check_type, check_time, "
-                               f"check_outcome, check_detail, deposits, deposit_targets, "
+                               f"check_outcome, check_detail, standing, deposits, deposit_targets, "
                                f"last_deposit, problems, problem_count, audit_time, "
                                f"audit_outcome, audit_findings, sealed, state, state_rank, "
                                f"checked) VALUES ({', '.join('?' * len(values))})",
@@ -347,8 +352,8 @@ class Catalogue:
         values = iter(values)
         while batch := dict(itertools.islice(values, BATCH)):
             changes = []
-            for key, rowid, problems, check_time, check_outcome, *audit in db.execute(
-                    f"SELECT {column}, id, problems, check_time, check_outcome, audit_time, "
+            for key, rowid, problems, check_time, standing, *audit in db.execute(
+                    f"SELECT {column}, id, problems, check_time, standing, audit_time, "
                     f"audit_outcome, audit_findings FROM packages WHERE {column} IN "
                     f"({', '.join('?' * len(batch))})", list(batch)).fetchall():
                 cols = batch[key]
@@ -356,7 +361,8 @@ class Catalogue:
                 if new == audit:
                     continue
                 state, checked = state_of({"problems": json.loads(problems or "[]"),
-                                           "check_time": check_time, "check_outcome": check_outcome,
+                                           "check_time": check_time,
+                                           "standing": json.loads(standing or "[]"),
                                            "audit_time": new[0], "audit_outcome": new[1]})
                 changes.append((*new, state, STATES.index(state), checked, rowid))
             if changes:
@@ -418,7 +424,7 @@ class Catalogue:
         return counts
 
     def with_problems(self, limit: int = 200) -> list[dict]:
-        """Packages that failed their latest check or cannot be read, worst first."""
+        """Packages with a failure that stands, or that cannot be read, worst first."""
         rows = self.reader().execute(
             f"SELECT {COLUMNS} FROM packages WHERE state_rank < 2 "  # failed, unreadable
             f"ORDER BY state_rank, checked DESC, title_key LIMIT ?", (limit,)).fetchall()
@@ -447,6 +453,8 @@ def _public(row: sqlite3.Row) -> dict:
     out = dict(row)
     out["deposit_targets"] = json.loads(out["deposit_targets"] or "[]")
     out["problems"] = json.loads(out["problems"] or "[]")
+    out["standing"] = with_ledger(json.loads(out["standing"] or "[]"), out["audit_time"],
+                                  out["audit_outcome"])  # every failure that stands
     out["archiver_package"] = bool(out["archiver_package"])
     out["sealed"] = None if out["sealed"] is None else bool(out["sealed"])
     return out

@@ -91,6 +91,22 @@ def test_sort_and_paging(server, store):
     assert server.get("/api/packages?page=x")[0] == 400
 
 
+def test_a_search_or_page_the_catalogue_cannot_answer_is_a_400_that_says_why(server, store):
+    for query, word in (("q=%00", "q"), ("q=a%00b", "q"), ("q=%1b", "q"),
+                        ("page=99999999999999999999", "page"), ("page=1000000001", "page"),
+                        ("page=0", "page"), ("page=-3", "page"), ("per_page=1e3", "per_page")):
+        status, headers, body = server.get(f"/api/packages?{query}")
+        assert status == 400, (query, status, body[:300])
+        answer = json.loads(body)
+        assert answer["status"] == 400 and word in answer["message"], (query, answer)
+        status, _, body = server.get(f"/?{query}")  # the page says it too, no traceback
+        assert status == 400 and b"Traceback" not in body and b"Internal" not in body, query
+    last = server.json("/api/packages?page=1000000000")  # the largest page: nothing on it
+    assert (last["packages"], last["total"]) == ([], len(store.packages))
+    tabbed = server.json("/api/packages?q=zebra%09finch")  # a tab is a space
+    assert tabbed["total"] == 0 and "Traceback" not in server.log.read_text()
+
+
 def test_search_by_body_word_title_url_and_identifier(server, store):
     assert names(server.json("/api/packages?q=zebrafinch")) == [store.hostile.name]
     assert names(server.json("/api/packages?q=zebrafin")) == [store.hostile.name]  # prefixes
