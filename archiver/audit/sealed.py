@@ -53,13 +53,15 @@ class SealVerifier:
     system's store only when a sealed package needs it)."""
 
     def __init__(self, config: dict):
-        from archiver.evidence.keys import signer_file_keys
-        from archiver.evidence.trust import anchors_from
-
         section = config.get("evidence") or {}
         self._trust = [str(p) for p in section.get("trust", [])]
-        self._anchors = anchors_from(self._trust) if self._trust else None
-        self._signers = [k for s in section.get("signers", []) for k in signer_file_keys(s)]
+        self._anchors = self._signers = None
+        if self._trust or section.get("signers"):  # else the cryptography waits for a sealed package
+            from archiver.evidence.keys import signer_file_keys
+            from archiver.evidence.trust import anchors_from
+
+            self._anchors = anchors_from(self._trust) if self._trust else None
+            self._signers = [k for s in section.get("signers", []) for k in signer_file_keys(s)]
 
     @property
     def anchors(self):
@@ -81,7 +83,8 @@ class SealVerifier:
         digests = {rel: digests for rel, (_size, digests) in inv.files.items()}
         digests.update({rel: None for rel in inv.unreadable})
         try:
-            report = verify_package(inv.location, trust=self.anchors, signers=self._signers, digests=digests)
+            report = verify_package(inv.location, trust=self.anchors, signers=self._signers or [],
+                                    digests=digests)
         except Exception as e:  # a package must not stop the round: say what happened to it
             from archiver.problem_codes import problem
             return SealCheck(True, [problem("EVIDENCE-RECORD-UNREADABLE", SEAL_DIRECTORY,
