@@ -28,7 +28,7 @@ from archiver.bagit.rules import (DECLARATION_LIMIT, parse_declaration, parse_ma
                                   parse_tag_file, unsafe_reason)
 from archiver.bagit.tarstream import TarStreamError, members as tar_members, open_tar
 from archiver.executor import ClusterError
-from archiver.fixity import ALGORITHMS, BLOCK, hash_many
+from archiver.fixity import ALGORITHMS, BLOCK, hash_many, hash_stream
 from archiver.problem_codes import problem
 from archiver.problems import Problem
 
@@ -155,27 +155,42 @@ def _label(el) -> str:
 
 # -- a bag directory -------------------------------------------------------------------------------
 def read_bag_dir(bag_dir: str, jobs: int = 1, executor=None) -> Inventory:
-    from archiver.validate.walk import scan  # the same walk validate makes, with its safety rules
+    from archiver.validate.walk import Tree, scan  # the same walk validate makes, with its safety rules
 
     inv = Inventory(bag_dir, "bag")
     if not os.path.isdir(bag_dir):
         inv.readable = False
         return inv
-    tree = scan(bag_dir)
+    sent: set[str] = set()  # what the job was given (a file the bag links to twice, once)
+    started: list = []
+
+    def start(top: Tree):
+        """Once the top is listed: the manifests' names say which algorithms to compute, and
+        each payload file is hashed as the walk finds it, as validate's walk does."""
+        algorithms = tuple(sorted(_named_algorithms(list(top.tags)) | {LEDGER_ALGORITHM}))
+        started.append(hash_stream(algorithms, jobs=jobs, executor=executor))
+        return lambda disk, size: _send(started[0], sent, disk, size)
+
+    try:
+        tree = scan(bag_dir, Tree(), start)
+    except BaseException:  # the workers the walk started go with it
+        for job in started:
+            job.close()
+        raise
     inv.problems += [p for p in tree.problems if p.severity == "error"]
     for rel in tree.blocked:
         inv.unreadable[rel] = "not a regular file inside the bag; not opened"
     names = [rel for rel in tree.tags if rel in tree.disk]
-    # the manifests' names say which algorithms to compute: hashing starts before they are read
-    algorithms = tuple(sorted(_named_algorithms(names) | {LEDGER_ALGORITHM}))
-    sizes = {}
+    if not started:  # the top could not be listed: whatever was found, hashed now
+        start(tree)
+    job = started[0]
     targets = {}
     for rel, disk in tree.disk.items():
         if rel in tree.blocked:
             continue
         targets[disk] = rel
-        sizes[disk] = tree.payload.get(rel, tree.tags.get(rel, 0))
-    job = hash_many(list(targets), algorithms, jobs=jobs, sizes=sizes, executor=executor)
+        _send(job, sent, disk, tree.payload.get(rel, tree.tags.get(rel, 0)))  # the tag files
+    job.finish()
     _read_tags(inv, lambda rel: tree.disk[rel], names)
     for disk, size, digests in job:
         rel = targets[disk]
@@ -192,6 +207,12 @@ def read_bag_dir(bag_dir: str, jobs: int = 1, executor=None) -> Inventory:
     if not inv.identifier:
         inv.identifier = os.path.basename(os.path.normpath(bag_dir))
     return inv
+
+
+def _send(job, sent: set[str], disk: str, size: int) -> None:
+    if disk not in sent:
+        sent.add(disk)
+        job.add(disk, size)
 
 
 # -- a serialized bag, streamed --------------------------------------------------------------------
