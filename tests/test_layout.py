@@ -9,7 +9,7 @@ ARCHIVER = Path(__file__).resolve().parents[1] / "archiver"
 # lower numbers are further down; a module may import its own stage and those below it
 STAGES = {
     "model": 0, "problems": 0, "problem_codes": 0, "config": 0, "schemas": 0, "fixity": 0,
-    "durable": 0, "executor": 0, "limits": 0, "paths": 0,
+    "durable": 0, "executor": 0, "limits": 0, "paths": 0, "urls": 0,
     "extract": 1, "metadata": 1,
     "bagit": 2,
     "package": 3,

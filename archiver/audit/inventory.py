@@ -162,28 +162,27 @@ def read_bag_dir(bag_dir: str, jobs: int = 1, executor=None) -> Inventory:
         inv.readable = False
         return inv
     sent: set[str] = set()  # what the job was given (a file the bag links to twice, once)
-    started: list = []
+    job = None
 
     def start(top: Tree):
-        """Once the top is listed: the manifests' names say which algorithms to compute, and
-        each payload file is hashed as the walk finds it, as validate's walk does."""
+        """Once the top is listed (scan always calls this): the manifests' names say which
+        algorithms to compute, and each payload file is hashed as the walk finds it, as
+        validate's walk does."""
+        nonlocal job
         algorithms = tuple(sorted(_named_algorithms(list(top.tags)) | {LEDGER_ALGORITHM}))
-        started.append(hash_stream(algorithms, jobs=jobs, executor=executor))
-        return lambda disk, size: _send(started[0], sent, disk, size)
+        job = hash_stream(algorithms, jobs=jobs, executor=executor)
+        return lambda disk, size: _send(job, sent, disk, size)
 
     try:
         tree = scan(bag_dir, Tree(), start)
     except BaseException:  # the workers the walk started go with it
-        for job in started:
+        if job is not None:
             job.close()
         raise
     inv.problems += [p for p in tree.problems if p.severity == "error"]
     for rel in tree.blocked:
         inv.unreadable[rel] = "not a regular file inside the bag; not opened"
     names = [rel for rel in tree.tags if rel in tree.disk]
-    if not started:  # the top could not be listed: whatever was found, hashed now
-        start(tree)
-    job = started[0]
     targets = {}
     for rel, disk in tree.disk.items():
         if rel in tree.blocked:

@@ -8,8 +8,6 @@ keeps every audit, and the latest event says how many lie between).
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,24 +53,15 @@ def superseded(events: list[AuditEvent], pinned: set[str] = frozenset()) -> list
 
 
 def sealed_events(bag: Path) -> set[str]:
-    """The PREMIS event identifiers the package's seal records pin (each record's
-    statement.json, archiver.evidence.layout): read directly, as importing archiver.evidence
-    would add its cryptography to every audit's start. An unreadable record pins nothing
-    here; verification reports it."""
-    pinned: set[str] = set()
-    try:
-        records = sorted(os.scandir(bag / SEAL_DIRECTORY), key=lambda e: e.name)
-    except OSError:
-        return pinned
-    for record in records:
-        if record.name.isdigit() and record.is_dir(follow_symlinks=False):
-            try:
-                with open(os.path.join(record.path, "statement.json"), "rb") as f:
-                    events = json.load(f).get("events", [])
-            except (OSError, ValueError, AttributeError):
-                continue
-            pinned.update(e for e in events if isinstance(e, str))
-    return pinned
+    """The PREMIS event identifiers the package's seal records pin. Only a sealed package
+    loads archiver.evidence (its seals were verified just before, so it is loaded anyway);
+    an unreadable record pins nothing here, and verification reports it."""
+    if not (bag / SEAL_DIRECTORY).is_dir():
+        return set()
+    from archiver.evidence.layout import read_records
+
+    records, _ = read_records(bag)
+    return {e for r in records if r.error is None for e in r.statement.get("events", []) if isinstance(e, str)}
 
 
 def outcome_event(findings: list, files: int, nbytes: int, first_seen: str, earlier: int,

@@ -9,11 +9,11 @@ ones included. Credentials come only from the configuration file or the environm
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from archiver.deposit.base import ConfigurationError
+from archiver.urls import has_userinfo, without_userinfo
 
 DEFAULT_TARGET = "ocfl:repository"
 KINDS = ("ocfl", "s3", "sword")
@@ -81,15 +81,6 @@ def resolve(target: str | None, config: Mapping | None = None,
     return spec
 
 
-_USERINFO = re.compile(r"(?<=//)[^/@\s]*@")
-
-
-def without_userinfo(text: str) -> str:
-    """`text` with the user:password part of every URL in it masked: a message that names a
-    target refused for holding credentials must not repeat them."""
-    return _USERINFO.sub("***@", text)
-
-
 def _check(spec: TargetSpec) -> None:
     s = spec.settings
     name = without_userinfo(spec.name)
@@ -102,7 +93,7 @@ def _check(spec: TargetSpec) -> None:
         if not url.startswith(("http://", "https://")):
             raise ConfigurationError(
                 f"target {name!r}: a SWORD target needs the http(s) URL of its service document")
-        if "@" in url.split("/")[2]:
+        if has_userinfo(url):
             raise ConfigurationError(
                 f"target {name!r}: put SWORD credentials in the configuration or the "
                 "environment, not in the URL")

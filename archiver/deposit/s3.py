@@ -20,6 +20,7 @@ from pathlib import Path
 from archiver.deposit.base import (DEPOSITED, UNCHANGED, ConfigurationError, DepositError,
                                    Outcome, Previous, Target, deposited)
 from archiver.deposit.retry import RetryPolicy, with_retry
+from archiver.urls import has_userinfo
 
 log = logging.getLogger("archiver.deposit")
 
@@ -92,7 +93,7 @@ class S3Target(Target):
         self.bucket, self.prefix = bucket, prefix.strip("/")
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or \
             os.environ.get("AWS_ENDPOINT_URL")
-        if self.endpoint_url and "@" in str(self.endpoint_url).partition("//")[2].split("/")[0]:
+        if self.endpoint_url and has_userinfo(str(self.endpoint_url)):
             # it would be quoted in messages, receipts and PREMIS (which only ever grows)
             raise ConfigurationError("the S3 endpoint URL holds credentials: put them in "
                                      "access_key_id / secret_access_key (or their _env settings), "

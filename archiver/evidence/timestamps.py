@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import re
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from rfc3161_client import (HashAlgorithm, PKIStatus, TimestampRequestBuilder, V
 from archiver.evidence.der import DERError, sort_token_certificates
 from archiver.evidence.trust import (Anchors, check_path, der, describe, fetch_crls, load_crls,
                                      pem_chain, pem_crls, read_certificates, revocation_problems)
+from archiver.urls import has_userinfo
 
 HASHES = {"sha256": HashAlgorithm.SHA256, "sha512": HashAlgorithm.SHA512}
 IMPRINT_OIDS = {"2.16.840.1.101.3.4.2.1": "sha256", "2.16.840.1.101.3.4.2.2": "sha384",
@@ -32,18 +32,6 @@ IMPRINT_OIDS = {"2.16.840.1.101.3.4.2.1": "sha256", "2.16.840.1.101.3.4.2.2": "s
 
 CREDENTIALS_IN_URL = ("a time-stamping authority URL must not carry credentials (user:password@host): "
                       "it is written into every seal and shown in messages")
-
-
-def has_userinfo(url: str) -> bool:
-    """user or user:password before the host (RFC 3986 §3.2.1), in any URL, parsed or not."""
-    authority = url.split("://", 1)[1] if "://" in url else url
-    return "@" in authority.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-
-
-def without_userinfo(text: str) -> str:
-    """`text` with the userinfo of any URL in it replaced by "***" (what a package sealed
-    before such URLs were refused may hold)."""
-    return re.sub(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]*@", r"\1***@", text)
 
 
 @dataclass(frozen=True)

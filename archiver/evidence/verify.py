@@ -24,12 +24,13 @@ from archiver.evidence.merkle import Inclusion, root_of
 from archiver.evidence.statement import (chain_digests, changes, current_tag_files, differing,
                                          listed_tag_files, listing_differences, manifest_entries,
                                          payload_differences, payload_manifests)
-from archiver.evidence.timestamps import check_token, gen_time_text, without_userinfo
+from archiver.evidence.timestamps import check_token, gen_time_text
 from archiver.evidence.trust import Anchors, anchors_from
 from archiver.metadata import growth
 from archiver.metadata.premis import event_list
 from archiver.problem_codes import problem
 from archiver.problems import ERROR, WARNING, Problem
+from archiver.urls import without_userinfo
 
 
 @dataclass

@@ -28,21 +28,19 @@ WITHHELD_NOTE = ("Commenters' names are withheld from this record; they remain i
                  "preserved original.")
 
 
-def dc_terms(report: Report, package_id: str, withhold_names: bool = False) -> list[str]:
-    """The record's elements, each as one line of XML text without indentation: dc.xml holds
-    them, and METS embeds the same record (archiver.metadata.mets)."""
-    terms: list[str] = []
-    lang = report.language
-    lang_attr = f' xml:lang="{xmlwrite.attr(lang)}"' if lang else ""
+def dc_fields(report: Report, package_id: str, withhold_names: bool = False
+              ) -> list[tuple[str, str, str | None, str | None]]:
+    """The record's terms in order: (dcterms name, value, xsi:type or None, xml:lang or None);
+    a term with no value is left out."""
+    fields: list[tuple[str, str, str | None, str | None]] = []
+    lang = report.language or None
 
-    def term(name: str, value: str | None, xsi_type: str | None = None, lang: str = "") -> None:
-        if not value:
-            return
-        typed = f' xsi:type="dcterms:{xmlwrite.attr(xsi_type)}"' if xsi_type else ""
-        terms.append(f"<dcterms:{name}{typed}{lang}>{xmlwrite.text(value)}</dcterms:{name}>")
+    def term(name: str, value: str | None, xsi_type: str | None = None, lang: str | None = None) -> None:
+        if value:
+            fields.append((name, value, xsi_type, lang))
 
-    term("title", report.title, lang=lang_attr)
-    term("alternative", report.subtitle, lang=lang_attr)
+    term("title", report.title, lang=lang)
+    term("alternative", report.subtitle, lang=lang)
     for creator in report.creator:
         term("creator", creator)
     term("publisher", report.publisher)
@@ -54,8 +52,7 @@ def dc_terms(report: Report, package_id: str, withhold_names: bool = False) -> l
         term("type", kind, "DCMIType")
     term("format", report.source.media_type, "IMT")
     term("extent", f"{report.source.size} bytes")
-    term("description", report.description or (report.body[0] if report.body else None),
-         lang=lang_attr)
+    term("description", report.description or (report.body[0] if report.body else None), lang=lang)
     for subject in report.subjects:
         term("subject", subject)
     for place in report.places:
@@ -67,6 +64,17 @@ def dc_terms(report: Report, package_id: str, withhold_names: bool = False) -> l
         term("hasPart", f"{package_id}#comment-{comment.number}")
     if report.comments:
         term("accessRights", WITHHELD_NOTE if withhold_names else PERSONAL_DATA_NOTE)
+    return fields
+
+
+def dc_terms(report: Report, package_id: str, withhold_names: bool = False) -> list[str]:
+    """The record's elements, each as one line of XML text without indentation: dc.xml holds
+    them, and METS embeds the same record (archiver.metadata.mets)."""
+    terms = []
+    for name, value, xsi_type, lang in dc_fields(report, package_id, withhold_names):
+        typed = f' xsi:type="dcterms:{xmlwrite.attr(xsi_type)}"' if xsi_type else ""
+        langed = f' xml:lang="{xmlwrite.attr(lang)}"' if lang else ""
+        terms.append(f"<dcterms:{name}{typed}{langed}>{xmlwrite.text(value)}</dcterms:{name}>")
     return terms
 
 

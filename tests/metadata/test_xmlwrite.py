@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from archiver.metadata import xmlwrite
-from archiver.metadata.dc import DCMI_TYPES, NSMAP as DC_NSMAP, PERSONAL_DATA_NOTE, T, WITHHELD_NOTE, XSI, dc_terms, dc_xml
+from archiver.metadata.dc import NSMAP as DC_NSMAP, T, XSI, dc_fields, dc_terms, dc_xml
 from archiver.metadata.mets import M, NSMAP as METS_NSMAP, XLINK, mets_document
 from archiver.metadata.premis import premis_document, premis_tree, serialize
 from archiver.metadata.provenance import SOFTWARE
@@ -29,44 +29,15 @@ def _strings(rng: random.Random, n: int) -> list[str]:
 
 
 def _reference_dc(report: Report, package_id: str, withhold: bool) -> etree._Element:
+    """The record's terms (dc_fields) as the lxml tree archiver serialized before."""
     root = etree.Element("qualifieddc", nsmap=DC_NSMAP)
-    lang = report.language
-
-    def term(name, value, xsi_type=None, lang=None):
-        if not value:
-            return
+    for name, value, xsi_type, lang in dc_fields(report, package_id, withhold):
         el = etree.SubElement(root, T + name)
         el.text = value
         if xsi_type:
             el.set(f"{{{XSI}}}type", f"dcterms:{xsi_type}")
         if lang:
             el.set("{http://www.w3.org/XML/1998/namespace}lang", lang)
-
-    term("title", report.title, lang=lang)
-    term("alternative", report.subtitle, lang=lang)
-    for creator in report.creator:
-        term("creator", creator)
-    term("publisher", report.publisher)
-    term("issued", report.issued, "W3CDTF")
-    term("language", report.language, "RFC4646")
-    term("type", "Text", "DCMIType")
-    for kind in sorted({DCMI_TYPES[a.media_type.split("/")[0]] for a in report.attachments
-                        if a.media_type.split("/")[0] in DCMI_TYPES}):
-        term("type", kind, "DCMIType")
-    term("format", report.source.media_type, "IMT")
-    term("extent", f"{report.source.size} bytes")
-    term("description", report.description or (report.body[0] if report.body else None), lang=lang)
-    for subject in report.subjects:
-        term("subject", subject)
-    for place in report.places:
-        term("spatial", place)
-    term("source", report.source_url, "URI")
-    term("identifier", package_id)
-    term("rights", report.rights)
-    for comment in report.comments:
-        term("hasPart", f"{package_id}#comment-{comment.number}")
-    if report.comments:
-        term("accessRights", WITHHELD_NOTE if withhold else PERSONAL_DATA_NOTE)
     etree.indent(root, space="  ")
     return root
 
