@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -10,6 +9,8 @@ import time
 import pytest
 
 from archiver.durable import _alive, sync_filesystem
+
+from debian import ensure_command
 
 
 def test_a_parent_that_died_unreaped_is_not_alive():
@@ -30,10 +31,9 @@ def test_a_parent_that_died_unreaped_is_not_alive():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="syncfs is Linux's")
 def test_the_sync_is_of_the_one_file_system_and_says_what_failed(tmp_path):
-    if not shutil.which("strace"):
-        pytest.skip("strace is not installed")
+    strace = ensure_command("strace", "strace")  # installed when missing, as .ci/run does
     log = tmp_path / "strace.log"
-    done = subprocess.run(["strace", "-f", "-e", "trace=sync,syncfs", "-o", str(log), sys.executable, "-c",
+    done = subprocess.run([strace, "-f", "-e", "trace=sync,syncfs", "-o", str(log), sys.executable, "-c",
                            "import sys; from archiver.durable import sync_filesystem; sync_filesystem(sys.argv[1])",
                            str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

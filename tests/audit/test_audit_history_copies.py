@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from archiver.audit.history import history, render
+from archiver.audit.history import history
 from archiver.audit.ledger import Ledger
 from archiver.serve.sources import LedgerSource
 

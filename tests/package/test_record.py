@@ -222,14 +222,15 @@ def test_a_batch_record_syncs_per_batch_not_per_file(built, tmp_path):
     import subprocess
     import sys
 
-    if not shutil.which("strace"):
-        pytest.skip("strace is not installed")
+    from debian import ensure_command
+
+    strace = ensure_command("strace", "strace")  # installed when missing, as .ci/run does
     bags = []
     for i in range(8):
         shutil.copytree(built, tmp_path / f"pkg-{i}" / built.name)
         bags.append(str(tmp_path / f"pkg-{i}" / built.name))
     log = tmp_path / "strace.log"
-    done = subprocess.run(["strace", "-f", "-e", "trace=fsync,fdatasync,sync,syncfs", "-o", str(log),
+    done = subprocess.run([strace, "-f", "-e", "trace=fsync,fdatasync,sync,syncfs", "-o", str(log),
                            sys.executable, "-c", RECORD_BATCH, *bags], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     calls = [line for line in log.read_text().splitlines() if "(" in line and "resumed" not in line]

@@ -215,7 +215,7 @@ def test_a_gzip_crc_that_fails_is_damage(tmp_path, check):
 @pytest.mark.parametrize("flags, suffix", [("-cf", ".tar"), ("-czf", ".tar.gz"),
                                           ("--format=posix -cf", ".tar")])
 def test_archives_gnu_tar_makes_are_valid(tmp_path, check, flags, suffix):
-    bag = make_bag(tmp_path / "bag")
+    make_bag(tmp_path / "bag")
     out = tmp_path / f"gnu{suffix}"
     subprocess.run(["tar", *flags.split(), str(out), "-C", str(tmp_path), "bag"], check=True)
     assert check(out).valid
